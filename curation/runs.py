@@ -1,0 +1,51 @@
+"""The run directory: one folder holds everything an audit produces (DESIGN.md section 1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from curation.errors import RunError
+from curation.fileio import read_json, write_json
+
+
+class RunDir:
+    """Paths of one run's artifacts; stages read and write only through these names."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"RunDir({str(self.path)!r})"
+
+    manifest = property(lambda self: self.path / "manifest.parquet")
+    classes = property(lambda self: self.path / "classes.json")
+    config = property(lambda self: self.path / "config.json")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    dynamics = property(lambda self: self.path / "dynamics.parquet")
+    scores = property(lambda self: self.path / "scores.parquet")
+    clip_probs = property(lambda self: self.path / "clip_probs.npy")
+    baselines = property(lambda self: self.path / "baselines.parquet")
+    review_db = property(lambda self: self.path / "review.sqlite")
+    exports = property(lambda self: self.path / "exports")
+    report = property(lambda self: self.path / "report.html")
+    previews = property(lambda self: self.path / "previews")
+    quarantine = property(lambda self: self.path / "quarantine.csv")
+
+    def require(self, name: str, command: str) -> Path:
+        """The artifact's path, or a RunError naming the command that makes it."""
+        p = getattr(self, name)
+        if not p.exists():
+            raise RunError(
+                f"{p} does not exist: run `dfer-curate {command} {self.path}` first"
+            )
+        return p
+
+    def load_config(self) -> dict:
+        return read_json(self.config) if self.config.exists() else {}
+
+    def save_config(self, stage: str, config) -> None:
+        """Record one stage's resolved configuration under its name in config.json."""
+        data = self.load_config()
+        data[stage] = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+        write_json(self.config, data)
