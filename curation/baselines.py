@@ -1,0 +1,496 @@
+"""Label-noise baselines with one shape, to compare against cross-clip agreement.
+
+Every method takes ``labels`` (N,) int class indices and either ``pred_probs`` (N, C)
+(rows sum to 1), per-epoch training statistics (N, E), or ``clip_probs`` (N, M, C), and
+returns a :class:`Detection`: ``score`` (N,) float, **higher = label more likely wrong**,
+and ``flag`` (N,) bool, True = flagged as mislabelled; methods that propose a label also
+return ``suggested`` (N,) int.
+
+The cuts that turn scores into flags are each method's own where it has one (cleanlab's
+filters and its estimated issue count, DivideMix's posterior > 0.5, FiftyOne's 0.5
+midpoint); where it has none the cut is a documented keyword default.
+
+The run-level entry point :func:`run_baselines` reads a run directory, picks the inputs
+(out-of-fold probabilities when ``train --folds K`` left them, in-sample otherwise) and
+writes ``baselines.parquet`` (``video_id``, ``<method>_score``, ``<method>_flag``, and
+``<method>_suggested`` where a method suggests a label). This module imports no torch;
+FiftyOne is imported only inside :func:`fo_mistakenness`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from curation.errors import ConfigError, RunError
+from curation.fileio import read_json, write_parquet
+from curation.runs import RunDir
+
+log = logging.getLogger(__name__)
+
+CLEANLAB_FILTERS = (
+    "prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given",
+)
+CLEANLAB_RANKS = ("self_confidence", "normalized_margin")
+# Column prefixes in baselines.parquet, in table order.
+METHODS = (
+    *(f"cl_{f}" for f in CLEANLAB_FILTERS),
+    *(f"cl_{r}" for r in CLEANLAB_RANKS),
+    "aum", "loss_gmm", "cartography", "fo_mistakenness", "single_clip",
+)
+# Where the out-of-fold probabilities of `dfer-curate train --folds K` may lie (N, C), rows
+# aligned to scores.parquet like clip_probs.npy; the first that exists is used.
+OOF_FILES = ("oof_probs.npy", "folds/oof_probs.npy")
+
+
+@dataclass
+class Detection:
+    """One method's verdict on N videos. ``score``: higher = more likely mislabelled."""
+
+    score: np.ndarray
+    flag: np.ndarray
+    suggested: np.ndarray | None = None
+    extra: dict | None = None          # method-specific arrays (e.g. cartography's map)
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _check_labels_probs(labels, pred_probs, *, name: str = "pred_probs") -> tuple[np.ndarray, np.ndarray]:
+    """Validate once at the public door: shapes agree, labels index the class axis, rows are
+    probabilities. Errors say what was expected and what arrived."""
+    labels = np.asarray(labels)
+    probs = np.asarray(pred_probs, dtype=float)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D (N,), got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if probs.ndim != 2:
+        raise ValueError(f"{name} must be (N, C), got shape {probs.shape}")
+    if probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"labels has {labels.shape[0]:,} rows but {name} has {probs.shape[0]:,}")
+    C = probs.shape[1]
+    if len(labels) and (labels.min() < 0 or labels.max() >= C):
+        raise ValueError(f"labels must lie in [0, {C - 1}] for {C} classes, got {labels.min()}..{labels.max()}")
+    if not np.all(np.isfinite(probs)) or probs.min() < 0:
+        raise ValueError(f"{name} has negative or non-finite entries")
+    if not np.allclose(probs.sum(1), 1.0, atol=1e-3):
+        bad = int(np.argmax(np.abs(probs.sum(1) - 1)))
+        raise ValueError(f"{name} rows must sum to 1; row {bad} sums to {probs[bad].sum():.4f}")
+    return labels.astype(np.int64), probs
+
+
+def _check_epochs(values, n: int, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[0] != n:
+        raise ValueError(f"{name} must be (N={n}, E), got shape {values.shape}")
+    if values.shape[1] == 0 or np.all(np.isnan(values), axis=1).any():
+        raise ValueError(f"{name} has videos with no epoch recorded")
+    return values
+
+
+# ---------------------------------------------------------------- cleanlab
+
+
+def cleanlab_filter(labels, pred_probs, *, filter_by: str = "prune_by_noise_rate") -> Detection:
+    """cleanlab ``find_label_issues`` with one ``filter_by``; score = 1 - self-confidence
+    (the order cleanlab itself ranks issues by), suggested = argmax of ``pred_probs``.
+
+    pred_probs should be out-of-sample (cleanlab's assumption)."""
+    if filter_by not in CLEANLAB_FILTERS:
+        raise ConfigError(f"filter_by {filter_by!r} is not one of {CLEANLAB_FILTERS}")
+    labels, probs = _check_labels_probs(labels, pred_probs)
+    from cleanlab.filter import find_label_issues
+
+    # n_jobs=1: deterministic and fair to the other single-process methods.
+    flag = find_label_issues(labels, probs, filter_by=filter_by, n_jobs=1)
+    score = 1.0 - probs[np.arange(len(labels)), labels]
+    return Detection(score, np.asarray(flag, dtype=bool), probs.argmax(1))
+
+
+def cleanlab_rank(labels, pred_probs, *, method: str = "self_confidence") -> Detection:
+    """cleanlab label-quality score (``get_label_quality_scores``); score = 1 - quality.
+    Flag = the ``num_label_issues`` lowest-quality videos (cleanlab's own estimate of how
+    many labels are wrong, from the confident joint)."""
+    if method not in CLEANLAB_RANKS:
+        raise ConfigError(f"rank method {method!r} is not one of {CLEANLAB_RANKS}")
+    labels, probs = _check_labels_probs(labels, pred_probs)
+    from cleanlab.count import num_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    score = 1.0 - get_label_quality_scores(labels, probs, method=method)
+    k = int(num_label_issues(labels, probs))
+    return Detection(score, _top_k(score, k), probs.argmax(1))
+
+
+def _top_k(score: np.ndarray, k: int) -> np.ndarray:
+    """Flag the k highest scores (stable order, so ties break by position)."""
+    flag = np.zeros(len(score), dtype=bool)
+    if k > 0:
+        flag[np.argsort(-score, kind="stable")[:k]] = True
+    return flag
+
+
+# ---------------------------------------------------------------- training dynamics
+
+
+def aum(logit_margins, *, threshold: float = 0.0) -> Detection:
+    """Area Under the Margin (Pleiss et al. 2020): mean over epochs of the assigned label's
+    logit minus the largest other logit. ``logit_margins`` (N, E), NaN = epoch not seen.
+
+    Score = -AUM. The paper's cut comes from threshold samples deliberately assigned to a
+    fake extra class, which needs a second training run; without it we flag AUM < ``threshold``
+    (default 0: on average over training the given label lost to another class)."""
+    m = np.asarray(logit_margins, dtype=float)
+    m = _check_epochs(m, m.shape[0] if m.ndim == 2 else -1, "logit_margins")
+    value = np.nanmean(m, axis=1)
+    return Detection(-value, value < threshold)
+
+
+def loss_gmm(loss, *, seed: int = 0) -> Detection:
+    """DivideMix-style split (Li et al. 2020): a two-component 1-D Gaussian mixture on the
+    per-video loss, min-max normalised; score = posterior of the high-loss component, flag =
+    that posterior > 0.5. Same GMM settings as DivideMix (max_iter 10, tol 1e-2,
+    reg_covar 5e-4)."""
+    loss = np.asarray(loss, dtype=float)
+    if loss.ndim != 1 or not np.all(np.isfinite(loss)):
+        raise ValueError(f"loss must be a finite 1-D array (N,), got shape {loss.shape}")
+    if len(loss) < 2 or np.ptp(loss) == 0:
+        return Detection(np.zeros(len(loss)), np.zeros(len(loss), dtype=bool))
+    from sklearn.mixture import GaussianMixture
+
+    x = ((loss - loss.min()) / np.ptp(loss)).reshape(-1, 1)
+    gmm = GaussianMixture(n_components=2, max_iter=10, tol=1e-2, reg_covar=5e-4, random_state=seed)
+    gmm.fit(x)
+    high = int(np.argmax(gmm.means_.ravel()))
+    post = gmm.predict_proba(x)[:, high]
+    return Detection(post, post > 0.5)
+
+
+def cartography(label_probs, *, confidence_below: float = 0.5, variability_below: float = 0.2) -> Detection:
+    """Dataset cartography (Swayamdipta et al. 2020): confidence = mean over epochs of the
+    probability of the given label, variability = its std. ``label_probs`` (N, E).
+
+    Score = 1 - confidence. Flag = the "hard-to-learn" region, where the paper finds most
+    mislabelled examples: confidence < ``confidence_below`` and variability below
+    ``variability_below`` (the std of a probability is at most 0.5; 0.2 leaves out the
+    ambiguous region where the label probability swings across epochs), i.e. the model
+    steadily disagreed with the label. Returns the map in ``.extra``."""
+    p = np.asarray(label_probs, dtype=float)
+    p = _check_epochs(p, p.shape[0] if p.ndim == 2 else -1, "label_probs")
+    conf = np.nanmean(p, axis=1)
+    var = np.nanstd(p, axis=1)
+    return Detection(1.0 - conf, (conf < confidence_below) & (var < variability_below),
+                     extra={"confidence": conf, "variability": var})
+
+
+# ---------------------------------------------------------------- FiftyOne, ablation
+
+
+def fo_mistakenness(video_ids, labels, pred_probs, classes) -> Detection:
+    """FiftyOne Brain ``compute_mistakenness`` through the FiftyOne adapter (a real dataset
+    in the bundled mongod). Logits = log(pred_probs), which softmax maps back to the same
+    probabilities. Flag = mistakenness > 0.5: FiftyOne's scale puts predictions that
+    disagree with the label above 0.5 and agreeing ones below."""
+    labels, probs = _check_labels_probs(labels, pred_probs)
+    from curation.fiftyone_brain import mistakenness_scores  # the FiftyOne helper's adapter
+
+    names = [classes[i] for i in labels]
+    logits = np.log(np.clip(probs, 1e-12, None))
+    score = np.asarray(mistakenness_scores(list(video_ids), names, logits, list(classes)), dtype=float)
+    return Detection(score, score > 0.5, probs.argmax(1))
+
+
+def single_clip(labels, clip_probs, *, clip: int | None = None) -> Detection:
+    """Ablation: our own scoring and triage (``curation.agreement.audit``) on one clip per
+    video, so no cross-clip agreement is possible. Uses clip ``clip`` of the saved
+    ``clip_probs`` (N, M, C) (default: the middle one, M // 2, a centred clip); score = our
+    noise_score, flag = verdict noisy, suggested = our suggested label."""
+    cp = np.asarray(clip_probs, dtype=float)
+    if cp.ndim != 3:
+        raise ValueError(f"clip_probs must be (N, M, C), got shape {cp.shape}")
+    k = cp.shape[1] // 2 if clip is None else clip
+    if not 0 <= k < cp.shape[1]:
+        raise ValueError(f"clip {k} is out of range for {cp.shape[1]} clips")
+    labels, _ = _check_labels_probs(labels, cp[:, k, :], name="clip_probs[:, clip]")
+    from curation.agreement import audit
+
+    res = audit(cp[:, k : k + 1, :], labels)
+    return Detection(np.asarray(res["noise_score"], dtype=float), np.asarray(res["verdict"]) == "noisy",
+                     np.asarray(res["suggested"], dtype=np.int64))
+
+
+# ---------------------------------------------------------------- run level
+
+
+@dataclass
+class BaselinesConfig:
+    """What `dfer-curate baselines` ran with (saved in config.json)."""
+
+    seed: int = 0                      # GMM initialisation
+    probs: str = "auto"                # auto: out-of-fold if present, else in-sample; or oof / insample
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    aum_threshold: float = 0.0         # flag AUM below this
+    cartography_confidence: float = 0.5
+    cartography_variability: float = 0.2
+    single_clip_index: int | None = None  # which saved clip the ablation uses (None: the middle one)
+    gmm_epoch: int = -1                # which epoch's loss the GMM splits (-1: the last, as DivideMix)
+
+
+@dataclass
+class BaselineInputs:
+    """Aligned arrays for the train split, read once from a run directory."""
+
+    video_ids: np.ndarray
+    labels: np.ndarray                 # (N,) int
+    classes: list[str]
+    clip_probs: np.ndarray             # (N, M, C) at scoring time
+    pred_probs: np.ndarray             # (N, C) what cleanlab gets
+    probs_kind: str                    # "out-of-fold (K=...)" or "in-sample (mean of M clips)"
+    dynamics: pd.DataFrame | None
+    ground_truth: pd.DataFrame | None  # true_label, is_noisy, is_hard (train split) if known
+
+
+def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> BaselineInputs:
+    """Read scores, clip probabilities, dynamics and (if any) out-of-fold probabilities of one
+    run, restricted to ``split`` and aligned by video_id."""
+    from curation.manifest import read_manifest
+
+    run = RunDir(run_dir)
+    scores = pd.read_parquet(run.require("scores", "score"))
+    clip_probs = np.load(run.require("clip_probs", "score"))
+    if clip_probs.ndim != 3 or clip_probs.shape[0] != len(scores):
+        raise RunError(
+            f"{run.clip_probs} has shape {clip_probs.shape} but {run.scores} has {len(scores)} "
+            f"rows; re-run `dfer-curate score {run.path}`"
+        )
+    classes = list(read_json(run.require("classes", "ingest")))
+    if clip_probs.shape[2] != len(classes):
+        raise RunError(f"{run.clip_probs} has {clip_probs.shape[2]} classes but classes.json lists {len(classes)}")
+    keep = (scores["split"] == split).to_numpy()
+    if not keep.any():
+        raise RunError(f"{run.scores} has no {split!r} videos to audit")
+    sc = scores[keep].reset_index(drop=True)
+    cp = clip_probs[keep]
+    lookup = {c: i for i, c in enumerate(classes)}
+    labels = np.array([lookup[x] for x in sc["label"]], dtype=np.int64)
+
+    oof_path = next((run.path / f for f in OOF_FILES if (run.path / f).exists()), None)
+    if probs == "oof" and oof_path is None:
+        raise RunError(
+            f"{run.path} has no out-of-fold probabilities ({' or '.join(OOF_FILES)}); "
+            f"run `dfer-curate train {run.path} --folds 5` first, or use --probs insample"
+        )
+    if probs not in ("auto", "oof", "insample"):
+        raise ConfigError(f"probs {probs!r} must be auto, oof or insample")
+    if oof_path is not None and probs != "insample":
+        oof = np.load(oof_path)
+        if oof.shape[0] == len(scores):
+            oof = oof[keep]
+        if oof.shape != (len(sc), len(classes)):
+            raise RunError(
+                f"{oof_path} has shape {oof.shape}; expected ({len(scores)}, {len(classes)}) aligned "
+                f"to scores.parquet; re-run `dfer-curate train {run.path} --folds K`"
+            )
+        k = _folds_recorded(run)
+        pred_probs, kind = oof, f"out-of-fold{f' (K={k})' if k else ''}"
+    else:
+        pred_probs, kind = cp.mean(1), f"in-sample (mean of {cp.shape[1]} clips)"
+    pred_probs = pred_probs / pred_probs.sum(1, keepdims=True)
+
+    dyn = pd.read_parquet(run.dynamics) if run.dynamics.exists() else None
+    gt = None
+    manifest = read_manifest(run.path)
+    if manifest.has_ground_truth:
+        m = manifest.df.set_index("video_id")
+        gt = m.loc[sc["video_id"], ["true_label", "is_noisy", "is_hard"]].reset_index()
+    return BaselineInputs(
+        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, gt,
+    )
+
+
+def _folds_recorded(run: RunDir):
+    """K of the out-of-fold run if config.json records it (any stage's ``folds`` key)."""
+    for stage in run.load_config().values():
+        if isinstance(stage, dict) and isinstance(stage.get("folds"), int):
+            return stage["folds"]
+    return None
+
+
+def dynamics_matrix(dynamics: pd.DataFrame, video_ids, column: str) -> np.ndarray:
+    """Pivot dynamics.parquet to (N, E) of ``column``, rows in ``video_ids`` order; NaN where
+    an epoch did not record a video. Missing videos are an error, never a silent drop."""
+    if column not in dynamics.columns:
+        raise RunError(f"dynamics.parquet lacks column {column!r}; re-run `dfer-curate train`")
+    wide = dynamics.pivot_table(index="video_id", columns="epoch", values=column, aggfunc="mean")
+    missing = [v for v in video_ids if v not in wide.index]
+    if missing:
+        raise RunError(
+            f"dynamics.parquet has no rows for {len(missing)} train video(s), e.g. {missing[:3]}; "
+            "re-run `dfer-curate train` on this manifest"
+        )
+    return wide.loc[list(video_ids)].to_numpy(dtype=float)
+
+
+def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None = None) -> Detection:
+    """Run one method (a name of METHODS) on loaded inputs."""
+    cfg = config or BaselinesConfig()
+    x = inputs
+    if method.startswith("cl_") and method[3:] in CLEANLAB_FILTERS:
+        return cleanlab_filter(x.labels, x.pred_probs, filter_by=method[3:])
+    if method.startswith("cl_") and method[3:] in CLEANLAB_RANKS:
+        return cleanlab_rank(x.labels, x.pred_probs, method=method[3:])
+    if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
+        raise RunError(f"{method} needs dynamics.parquet; run `dfer-curate train RUN` first")
+    if method == "aum":
+        return aum(dynamics_matrix(x.dynamics, x.video_ids, "logit_margin"), threshold=cfg.aum_threshold)
+    if method == "loss_gmm":
+        losses = dynamics_matrix(x.dynamics, x.video_ids, "loss")
+        col = losses[:, cfg.gmm_epoch]
+        if np.isnan(col).any():  # a video not seen that epoch: take its last recorded loss
+            col = np.array([r[~np.isnan(r)][-1] for r in losses])
+        return loss_gmm(col, seed=cfg.seed)
+    if method == "cartography":
+        return cartography(dynamics_matrix(x.dynamics, x.video_ids, "label_prob"),
+                           confidence_below=cfg.cartography_confidence,
+                           variability_below=cfg.cartography_variability)
+    if method == "fo_mistakenness":
+        return fo_mistakenness(x.video_ids, x.labels, x.pred_probs, x.classes)
+    if method == "single_clip":
+        return single_clip(x.labels, x.clip_probs, clip=cfg.single_clip_index)
+    raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(METHODS)}")
+
+
+def method_inputs(method: str, probs_kind: str, config: BaselinesConfig | None = None) -> str:
+    """A short phrase saying what a method was given, for tables."""
+    cfg = config or BaselinesConfig()
+    if method.startswith("cl_") or method == "fo_mistakenness":
+        return f"pred_probs {probs_kind}"
+    return {
+        "aum": "logit margins, every training epoch",
+        "loss_gmm": f"training loss, epoch {'last' if cfg.gmm_epoch == -1 else cfg.gmm_epoch}",
+        "cartography": "label prob., every training epoch",
+        "single_clip": f"clip {'M//2' if cfg.single_clip_index is None else cfg.single_clip_index} of clip_probs, our triage",
+        "ours": "clip_probs, M clips (in-sample) + dynamics",
+    }.get(method, "")
+
+
+def fiftyone_available() -> bool:
+    """Whether the FiftyOne adapter with ``mistakenness_scores`` exists in this checkout."""
+    try:
+        from curation import fiftyone_brain  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(fiftyone_brain, "mistakenness_scores")
+
+
+def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: dict | None = None) -> pd.DataFrame:
+    """Every configured baseline on the train split of a run; writes RUN/baselines.parquet
+    and records the config and each method's inputs in config.json. Methods whose inputs
+    or adapters are missing are skipped with a logged reason (listed in config.json), never
+    silently. ``timings``, if given, receives seconds per method."""
+    import time
+
+    cfg = config or BaselinesConfig()
+    unknown = [m for m in cfg.methods if m not in METHODS]
+    if unknown:
+        raise ConfigError(f"unknown baseline(s) {unknown}; choose from {', '.join(METHODS)}")
+    run = RunDir(run_dir)
+    x = load_inputs(run.path, probs=cfg.probs)
+    out = pd.DataFrame({"video_id": pd.array(x.video_ids, dtype="string")})
+    inputs, skipped = {}, {}
+    for method in cfg.methods:
+        if method == "fo_mistakenness" and not fiftyone_available():
+            skipped[method] = "curation.fiftyone_brain.mistakenness_scores is not available"
+            log.warning("skipping %s: %s", method, skipped[method])
+            continue
+        if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
+            skipped[method] = f"{run.dynamics} does not exist"
+            log.warning("skipping %s: %s", method, skipped[method])
+            continue
+        t0 = time.perf_counter()
+        det = compute(x, method, cfg)
+        if timings is not None:
+            timings[method] = time.perf_counter() - t0
+        out[f"{method}_score"] = det.score.astype("float64")
+        out[f"{method}_flag"] = det.flag.astype(bool)
+        if det.suggested is not None:
+            out[f"{method}_suggested"] = pd.array([x.classes[i] for i in det.suggested], dtype="string")
+        inputs[method] = method_inputs(method, x.probs_kind, cfg)
+    write_parquet(run.baselines, out)
+    run.save_config("baselines", {**dataclasses.asdict(cfg), "inputs": inputs, "skipped": skipped,
+                                  "probs_kind": x.probs_kind})
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+
+def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
+    """Per method on the train split: inputs, n flagged and, when the manifest has ground
+    truth, precision, recall, F1, AUROC, AP, hard retention and relabel accuracy. Our method
+    (scores.parquet: noise_score, verdict == noisy, suggested_label) is the first row."""
+    from curation.metrics import detection_metrics, relabel_accuracy
+
+    run = RunDir(run_dir)
+    base = pd.read_parquet(run.require("baselines", "baselines"))
+    scores = pd.read_parquet(run.require("scores", "score"))
+    scores = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
+    conf = run.load_config().get("baselines", {})
+    probs_kind = conf.get("probs_kind", "in-sample")
+    gt = None
+    from curation.manifest import read_manifest
+
+    manifest = read_manifest(run.path)
+    if manifest.has_ground_truth:
+        gt = manifest.df.set_index("video_id").loc[base["video_id"]].reset_index()
+    cols = {"ours": (scores["noise_score"].to_numpy(float), (scores["verdict"] == "noisy").to_numpy(bool),
+                     scores["suggested_label"].to_numpy(object))}
+    for m in METHODS:
+        if f"{m}_score" in base.columns:
+            sug = base[f"{m}_suggested"].to_numpy(object) if f"{m}_suggested" in base.columns else None
+            cols[m] = (base[f"{m}_score"].to_numpy(float), base[f"{m}_flag"].to_numpy(bool), sug)
+    if methods is not None:
+        cols = {k: v for k, v in cols.items() if k in methods}
+    rows = []
+    for m, (score, flag, sug) in cols.items():
+        row = {"method": m, "inputs": conf.get("inputs", {}).get(m, method_inputs(m, probs_kind)),
+               "n_flagged": int(flag.sum())}
+        if gt is not None:
+            noisy = gt["is_noisy"].to_numpy(bool)
+            d = detection_metrics(noisy, flag, score, is_hard=gt["is_hard"].to_numpy(bool))
+            row.update({k: d[k] for k in ("precision", "recall", "f1", "auroc", "ap", "hard_retention")})
+            row["relabel_acc"] = (relabel_accuracy(flag, sug, gt["true_label"].to_numpy(object), is_noisy=noisy)
+                                  if sug is not None else float("nan"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_table(df: pd.DataFrame) -> str:
+    """A plain-text table (numbers to 2 decimals, NaN as '-')."""
+    def fmt(v):
+        if isinstance(v, float):
+            return "-" if np.isnan(v) else f"{v:.2f}"
+        return str(v)
+
+    cells = [[str(c) for c in df.columns]] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(df.columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def compare_table(run_dir) -> str:
+    """Our method against cleanlab on one run, as short text (for the demo). Computes
+    baselines.parquet with the cleanlab methods if the run has none yet."""
+    run = RunDir(run_dir)
+    if not run.baselines.exists():
+        run_baselines(run.path, BaselinesConfig(methods=[f"cl_{f}" for f in CLEANLAB_FILTERS]))
+    df = side_by_side(run.path, methods=["ours", *(f"cl_{f}" for f in CLEANLAB_FILTERS), "cl_self_confidence"])
+    keep = [c for c in ("method", "inputs", "n_flagged", "precision", "recall", "f1", "auroc", "hard_retention")
+            if c in df.columns]
+    return format_table(df[keep])
