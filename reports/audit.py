@@ -1,0 +1,766 @@
+"""The audit report: one self-contained HTML file showing a run's label health at a glance.
+
+``build_report(run_dir)`` reads the run's artifacts (scores required; dynamics, baselines,
+decisions, exports optional), computes the summary with pure pandas functions, draws the
+figures of ``reports.figures`` and writes ``report.html``: plotly.js inlined once, every
+figure a ``<div>`` after it, key frames inlined as base64 JPEG, so the file opens offline.
+A missing optional artifact leaves its section with the command that would add it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import importlib.metadata
+import io
+import json
+import logging
+import platform
+import string
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from curation.errors import CurationError, RunError
+from curation.fileio import read_json, write_text
+from curation.runs import RunDir
+from curation.schema import DYNAMICS_COLUMNS, SCORES_COLUMNS, VERDICTS, conform
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+MAX_BYTES = 15 * 1024 * 1024
+VERSION_PACKAGES = ("torch", "numpy", "pandas", "cleanlab", "fiftyone", "plotly", "dfer-curate")
+OURS = "ours"
+
+
+@dataclass
+class ReportConfig:
+    """Knobs of the report; saved under "report" in config.json."""
+
+    top_k: int = 30                 # videos listed per table (suspected noisy, hard)
+    max_scatter_points: int = 5000  # points drawn in the agreement scatter (seeded sample)
+    dynamics_per_verdict: int = 6   # sampled training curves per verdict
+    frames_per_video: int = 0       # key frames per strip; 0 = one per clip of clip_probs (else 6)
+    frame_height: int = 72          # pixel height of an inlined key frame
+    jpeg_quality: int = 80
+    seed: int = 0                   # every random choice (samples, jitter)
+
+
+@dataclass
+class Inputs:
+    """Everything the report reads from a run, loaded once."""
+
+    run: RunDir
+    scores: pd.DataFrame
+    classes: list[str]
+    manifest: object | None = None          # curation.manifest.Manifest
+    truth: pd.DataFrame | None = None       # video_id, true_label, is_noisy, is_hard (aligned to scores)
+    clip_probs: np.ndarray | None = None    # (N, M, C) aligned to scores rows
+    dynamics: pd.DataFrame | None = None
+    baselines: pd.DataFrame | None = None
+    decisions: pd.DataFrame | None = None
+    decisions_note: str = ""
+    exports: list[dict] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- loading
+
+def load_inputs(run_dir) -> Inputs:
+    """Read a run's artifacts; RunError (naming the command) when scores are absent."""
+    from curation.manifest import read_manifest
+
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise RunError(f"{run.path} is not a run directory; create one with `dfer-curate synth --out {run.path}` "
+                       f"or `dfer-curate ingest ... --out {run.path}`")
+    run.require("scores", "score")
+    try:
+        scores = conform(pd.read_parquet(run.scores), SCORES_COLUMNS, table=str(run.scores))
+    except CurationError:
+        raise
+    except Exception as exc:  # a truncated or foreign parquet file
+        raise RunError(f"{run.scores} cannot be read ({exc}); re-run `dfer-curate score {run.path}`") from exc
+    if scores.empty:
+        raise RunError(f"{run.scores} holds no videos; re-run `dfer-curate score {run.path}`")
+    bad = sorted(set(scores["verdict"].dropna()) - set(VERDICTS))
+    if bad:
+        raise RunError(f"{run.scores}: column 'verdict' holds {bad}; expected one of {VERDICTS}")
+
+    scores = scores.reset_index(drop=True)
+    inputs = Inputs(run=run, scores=scores, classes=[], config=run.load_config())
+    manifest = read_manifest(run.path)
+    inputs.manifest = manifest
+    inputs.classes = list(manifest.classes)
+    extra = sorted(set(scores["label"].dropna()) | set(scores["consensus_label"].dropna()))
+    unknown = [c for c in extra if c not in inputs.classes]
+    if unknown:
+        raise RunError(f"{run.scores} has label(s) {unknown} not in {run.classes}; re-run "
+                       f"`dfer-curate score {run.path}` after the manifest changed")
+    if manifest.has_ground_truth:
+        gt = manifest.df.set_index("video_id")[["true_label", "is_noisy", "is_hard"]]
+        truth = gt.reindex(scores["video_id"].astype(str))
+        if truth["is_noisy"].isna().any():
+            inputs.notes.append(f"{int(truth['is_noisy'].isna().sum())} scored videos are not in the "
+                                "manifest; ground-truth metrics use the others")
+        inputs.truth = truth.reset_index()
+
+    if run.clip_probs.exists():
+        probs = np.load(run.clip_probs, mmap_mode="r")
+        if probs.ndim == 3 and probs.shape[0] == len(scores) and probs.shape[2] == len(inputs.classes):
+            inputs.clip_probs = probs
+        else:
+            inputs.notes.append(f"{run.clip_probs} has shape {probs.shape}, not ({len(scores)}, M, "
+                                f"{len(inputs.classes)}); key frames are shown without clip predictions")
+    if run.dynamics.exists():
+        inputs.dynamics = conform(pd.read_parquet(run.dynamics), DYNAMICS_COLUMNS, table=str(run.dynamics))
+    if run.baselines.exists():
+        b = pd.read_parquet(run.baselines)
+        if "video_id" not in b.columns:
+            raise RunError(f"{run.baselines} lacks column video_id; re-run `dfer-curate baselines {run.path}`")
+        inputs.baselines = b.assign(video_id=b["video_id"].astype(str))
+    inputs.decisions, inputs.decisions_note = load_decisions(run)
+    inputs.exports = load_exports(run)
+    return inputs
+
+
+def load_decisions(run: RunDir) -> tuple[pd.DataFrame | None, str]:
+    """The current decision per video, or None and a sentence saying why there is none."""
+    if not run.review_db.exists():
+        return None, (f"No review decisions yet: annotators record them with "
+                      f"<code>dfer-curate review {html.escape(str(run.path))}</code>.")
+    try:
+        from curation.decisions import DecisionLog
+    except ImportError as exc:
+        return None, (f"{html.escape(str(run.review_db))} exists but this installation cannot read it "
+                      f"(curation.decisions: {html.escape(str(exc))}).")
+    try:
+        current = DecisionLog(run.review_db).current()
+    except Exception as exc:  # a locked or foreign database must not stop the report
+        log.warning("cannot read %s: %s", run.review_db, exc)
+        return None, f"{html.escape(str(run.review_db))} cannot be read: {html.escape(str(exc))}."
+    return pd.DataFrame(current), ""
+
+
+def load_exports(run: RunDir) -> list[dict]:
+    """provenance.json of each export, oldest first (an unreadable one is listed with its error)."""
+    out = []
+    if not run.exports.is_dir():
+        return out
+    for prov in sorted(run.exports.glob("*/provenance.json")):
+        try:
+            data = read_json(prov)
+            if not isinstance(data, dict):
+                data = {"value": data}
+        except (OSError, ValueError) as exc:
+            data = {"error": f"cannot read {prov}: {exc}"}
+        out.append({"stamp": prov.parent.name, **data})
+    return out
+
+
+# --------------------------------------------------------------------------- numbers
+
+def summarize(scores: pd.DataFrame, classes: list[str], truth: pd.DataFrame | None = None) -> dict:
+    """Headline counts and rates over all scored videos, and a per-class table.
+
+    The estimated noise rate of a class is the share of videos *given* that label whose
+    clips the model flags noisy; ``top_suggestion`` is the most common suggested label
+    among them. With ground truth, ``true_noise_rate`` is the planted rate."""
+    n = len(scores)
+    counts = {v: int((scores["verdict"] == v).sum()) for v in VERDICTS}
+    rows = []
+    for c in classes:
+        part = scores[scores["label"] == c]
+        k = len(part)
+        noisy = part[part["verdict"] == "noisy"]
+        sugg = noisy["suggested_label"].value_counts()
+        row = {"class": c, "videos": k, **{v: int((part["verdict"] == v).sum()) for v in VERDICTS},
+               "noise_rate": (len(noisy) / k) if k else float("nan"),
+               "top_suggestion": str(sugg.index[0]) if len(sugg) else "",
+               "top_suggestion_n": int(sugg.iloc[0]) if len(sugg) else 0}
+        if truth is not None:
+            t = truth.loc[scores["label"].to_numpy() == c, "is_noisy"].dropna()
+            row["true_noise_rate"] = float(t.astype(bool).mean()) if len(t) else float("nan")
+        rows.append(row)
+    return {
+        "videos": n,
+        "classes": len(classes),
+        "counts": counts,
+        "rates": {v: counts[v] / n for v in VERDICTS},
+        "splits": scores["split"].value_counts().reindex(["train", "val", "test"]).dropna().astype(int).to_dict(),
+        "per_class": pd.DataFrame(rows),
+    }
+
+
+def baseline_methods(baselines: pd.DataFrame) -> list[str]:
+    """Method names with a ``<method>_score`` column, in file order."""
+    return [c[: -len("_score")] for c in baselines.columns if c.endswith("_score") and c != "_score"]
+
+
+def method_table(scores: pd.DataFrame, baselines: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+    """One row per video (train split when present) with our and each baseline's score/flag.
+    Columns ``<method>_score``/``<method>_flag`` incl. ``ours``; also returns the split used."""
+    ours = pd.DataFrame({
+        "video_id": scores["video_id"].astype(str).to_numpy(),
+        "split": scores["split"].astype(str).to_numpy(),
+        f"{OURS}_score": scores["noise_score"].to_numpy(dtype=float),
+        f"{OURS}_flag": (scores["verdict"] == "noisy").to_numpy(),
+    })
+    table = ours
+    if baselines is not None:
+        keep = ["video_id"] + [c for c in baselines.columns if c.endswith(("_score", "_flag")) and c != "video_id"]
+        table = ours.merge(baselines[keep], on="video_id", how="inner")
+    split = "train" if (table["split"] == "train").any() else "all"
+    if split == "train":
+        table = table[table["split"] == "train"]
+    return table.reset_index(drop=True), split
+
+
+def detection_table(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Precision/recall/F1/AUROC/AP/hard retention per method against planted truth."""
+    from curation.metrics import detection_metrics
+
+    t = truth.set_index("video_id").reindex(table["video_id"])
+    ok = t["is_noisy"].notna().to_numpy()
+    is_noisy = t["is_noisy"].to_numpy()[ok].astype(bool)
+    is_hard = t["is_hard"].to_numpy()[ok].astype(bool)
+    rows = []
+    for m in [OURS] + baseline_methods(table.drop(columns=[f"{OURS}_score"])):
+        score = table[f"{m}_score"].to_numpy(dtype=float)[ok]
+        flag_col = f"{m}_flag"
+        flag = table[flag_col].fillna(False).to_numpy().astype(bool)[ok] if flag_col in table else None
+        res = detection_metrics(is_noisy, flag if flag is not None else np.zeros(len(score), bool),
+                                np.nan_to_num(score, nan=-np.inf), is_hard=is_hard)
+        if flag is None:
+            for k in ("precision", "recall", "f1", "n_flagged", "hard_retention"):
+                res[k] = float("nan")
+        rows.append({"method": m, **res})
+    return pd.DataFrame(rows)
+
+
+def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Our flagged-noisy set against each baseline's flagged set (counts and Jaccard)."""
+    ours = table[f"{OURS}_flag"].to_numpy().astype(bool)
+    rows = []
+    for m in baseline_methods(table.drop(columns=[f"{OURS}_score"])):
+        if f"{m}_flag" not in table:
+            continue
+        theirs = table[f"{m}_flag"].fillna(False).to_numpy().astype(bool)
+        both, union = int(np.sum(ours & theirs)), int(np.sum(ours | theirs))
+        rows.append({"method": m, "flagged": int(theirs.sum()), "both": both,
+                     "ours_only": int(np.sum(ours & ~theirs)), "theirs_only": int(np.sum(theirs & ~ours)),
+                     "jaccard": both / union if union else float("nan")})
+    df = pd.DataFrame(rows, columns=["method", "flagged", "both", "ours_only", "theirs_only", "jaccard"])
+    # cleanlab's methods first: the brief's comparison of record
+    return df.sort_values("method", key=lambda s: ~s.str.startswith("cleanlab"), kind="stable")
+
+
+# --------------------------------------------------------------------------- key frames
+
+def key_frame_strip(path, *, n: int, height: int = 72, quality: int = 80) -> list[str]:
+    """``n`` frames at the centres of ``n`` equal segments (the clips' test positions),
+    each as a base64 JPEG data URI of the given pixel height."""
+    from PIL import Image
+
+    from curation.video import read_video
+
+    frames = read_video(path)
+    t = len(frames)
+    idx = [min(t - 1, int((k + 0.5) * t / n)) for k in range(n)]
+    out = []
+    for i in idx:
+        img = Image.fromarray(frames[i])
+        w = max(1, round(img.width * height / img.height))
+        img = img.resize((w, height), Image.BILINEAR)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=quality)
+        out.append("data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+    return out
+
+
+# --------------------------------------------------------------------------- HTML helpers
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def _int(x) -> str:
+    return f"{int(x):,}"
+
+
+def _pct(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.1%}"
+
+
+def _f(x, digits: int = 3) -> str:
+    return "–" if x is None or not np.isfinite(float(x)) else f"{float(x):.{digits}f}"
+
+
+def _pill(verdict: str) -> str:
+    cls = verdict if verdict in VERDICTS else "grey"
+    return f'<span class="pill {cls}">{_e(verdict)}</span>'
+
+
+def _missing(text: str) -> str:
+    return f'<p class="missing">{text}</p>'
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f'<section class="card" id="{sid}"><h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+def _table(df: pd.DataFrame, *, formats: dict | None = None, numeric: set | None = None,
+           row_attr: str | None = None, cls: str = "") -> str:
+    formats = formats or {}
+    numeric = numeric or set()
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in df.columns)
+    body = []
+    for _, r in df.iterrows():
+        attr = f' data-row="{_e(r[row_attr])}"' if row_attr else ""
+        cells = "".join(
+            f'<td class="{"num" if c in numeric else ""}" data-col="{_e(c)}">'
+            f'{formats[c](r[c]) if c in formats else _e(r[c])}</td>' for c in df.columns)
+        body.append(f"<tr{attr}>{cells}</tr>")
+    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class _Figures:
+    """Collects figures in order; renders each as a div (plotly.js is inlined once, in <head>)."""
+
+    def __init__(self):
+        self.items: list[tuple[str, object]] = []
+
+    def add(self, key: str, fig, caption: str) -> str:
+        import plotly.io as pio
+
+        self.items.append((key, fig))
+        div = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=f"fig-{key}",
+                          config={"displaylogo": False, "responsive": True})
+        return f'<figure class="fig" data-fig="{_e(key)}">{div}</figure>' + (
+            f'<p class="how">{caption}</p>' if caption else "")
+
+
+# --------------------------------------------------------------------------- sections
+
+def _header(inputs: Inputs, s: dict, det: pd.DataFrame | None) -> str:
+    run = inputs.run
+    kpis = [
+        ("videos", "Videos", _int(s["videos"]), " · ".join(f"{k} {_int(v)}" for k, v in s["splits"].items())),
+        ("classes", "Classes", _int(s["classes"]), ""),
+    ]
+    for v in VERDICTS:
+        kpis.append((v, v.capitalize(), _int(s["counts"][v]), _pct(s["rates"][v])))
+    kpis.append(("noise_rate", "Est. noise rate", _pct(s["rates"]["noisy"]), "videos flagged noisy"))
+    if det is not None and len(det):
+        ours = det[det["method"] == OURS].iloc[0]
+        kpis.append(("f1", "Noise F1 (truth)", _f(ours["f1"], 2), f"precision {_f(ours['precision'], 2)}, recall {_f(ours['recall'], 2)}"))
+        kpis.append(("auroc", "AUROC (truth)", _f(ours["auroc"], 3), "noise_score vs planted noise"))
+    cards = "".join(
+        f'<div class="kpi {key if key in VERDICTS else ""}" data-key="{key}">'
+        f'<span class="l">{_e(label)}</span><span class="v">{value}</span>'
+        f'<span class="s" data-sub="{key}">{_e(sub)}</span></div>'
+        for key, label, value, sub in kpis)
+    root = inputs.manifest.root if inputs.manifest is not None else ""
+    return (f'<header class="top"><h1>Label audit · {_e(run.path.name)}</h1>'
+            f'<div class="sub">Run <code>{_e(run.path)}</code> · dataset root <code>{_e(root)}</code> · '
+            f'{_int(s["classes"])} classes: {_e(", ".join(inputs.classes))}</div>'
+            f'<div class="kpis">{cards}</div></header>')
+
+
+def _summary_section(inputs: Inputs, s: dict) -> str:
+    pc = s["per_class"].copy()
+    cols = ["class", "videos", "clean", "hard", "noisy", "noise_rate"]
+    if "true_noise_rate" in pc:
+        cols.append("true_noise_rate")
+    pc["most common suggestion"] = [
+        f"{_e(c)}<span class='arrow'>→</span>{_e(t)} ({_int(k)})" if t else "–"
+        for c, t, k in zip(pc["class"], pc["top_suggestion"], pc["top_suggestion_n"])]
+    cols.append("most common suggestion")
+    bar = lambda x: (f'<div style="display:flex;align-items:center;gap:8px"><span>{_pct(x)}</span>'
+                     f'<div class="bar" style="flex:1"><span style="width:{0 if not np.isfinite(x) else min(100, 100 * x):.1f}%"></span></div></div>')
+    table = _table(pc[cols], formats={"noise_rate": bar, "true_noise_rate": _pct,
+                                      "most common suggestion": lambda x: x,
+                                      "videos": _int, "clean": _int, "hard": _int, "noisy": _int},
+                   numeric={"videos", "clean", "hard", "noisy"}, row_attr="class")
+    text = (f'<p class="how">Over all {_int(s["videos"])} scored videos (every split). A video is <b>clean</b> when '
+            'its clips agree with its label, <b>noisy</b> when its clips agree with each other on another class '
+            '(its label is probably wrong), <b>hard</b> when its clips disagree among themselves (keep it; it is '
+            'difficult, not wrong). The estimated noise rate of a class is the share of videos given that label '
+            'which are flagged noisy; the last column says which label the clips suggest most often for them.'
+            + (' <i>true_noise_rate</i> is the planted rate (synthetic ground truth).' if "true_noise_rate" in pc else "")
+            + '</p>')
+    notes = "".join(_missing(_e(n)) for n in inputs.notes)
+    return _section("summary", "Summary", text + table + notes)
+
+
+def _scores_section(inputs: Inputs, figs: _Figures, cfg: ReportConfig) -> str:
+    from reports import figures as F
+
+    sc = inputs.scores
+    n = len(sc)
+    shown = min(n, cfg.max_scatter_points)
+    body = figs.add("distributions", F.score_distributions(sc),
+                    "<b>How to read:</b> left, <code>noise_score</code> (higher = label more likely wrong); "
+                    "right, <code>hardness</code> (higher = clips disagree more). Noisy videos should sit to the "
+                    "right of the left panel, hard videos to the right of the right panel; a long clean tail "
+                    "toward high noise_score suggests the cut is conservative.")
+    body += figs.add("scatter", F.agreement_scatter(sc, max_points=cfg.max_scatter_points, seed=cfg.seed),
+                     "<b>How to read:</b> each point is a video (jittered vertically). Top right: clips and model "
+                     "confidently back the label. Bottom left: neither the clips nor the mean probability support the "
+                     "label – suspected noise. The middle band, where some clips agree and others do not, is where "
+                     "hard videos live."
+                     + (f" Showing a random sample of {_int(shown)} of {_int(n)} videos." if shown < n else ""))
+    return _section("scores", "Scores by verdict", body)
+
+
+def _classes_section(inputs: Inputs, figs: _Figures) -> str:
+    from reports import figures as F
+
+    body = '<div class="grid2"><div>'
+    body += figs.add("confusion", F.confusion_matrix(inputs.scores, inputs.classes),
+                     "<b>How to read:</b> rows are given labels, columns what the clips agree on. The diagonal is "
+                     "agreement; a strong off-diagonal cell is a systematic confusion (for example fear labelled as "
+                     "surprise) worth a guideline fix, not only a relabel.")
+    body += "</div><div>"
+    body += figs.add("class_verdicts", F.class_verdicts(inputs.scores, inputs.classes),
+                     "<b>How to read:</b> verdict counts per given label. A class with a tall red segment has many "
+                     "suspected wrong labels; a tall orange segment means a class that is genuinely hard to see.")
+    body += "</div></div>"
+    return _section("classes", "Classes and confusions", body)
+
+
+def _dynamics_section(inputs: Inputs, figs: _Figures, cfg: ReportConfig) -> str:
+    from reports import figures as F
+
+    if inputs.dynamics is None or inputs.dynamics.empty:
+        return _section("dynamics", "Agreement during training", _missing(
+            f"No training dynamics in this run: <code>dfer-curate train {_e(inputs.run.path)}</code> writes "
+            "dynamics.parquet."))
+    verdicts = inputs.scores.set_index(inputs.scores["video_id"].astype(str))["verdict"].astype(str)
+    fig = F.dynamics_lines(inputs.dynamics, verdicts, per_verdict=cfg.dynamics_per_verdict, seed=cfg.seed)
+    epochs = inputs.dynamics["epoch"].nunique()
+    return _section("dynamics", "Agreement during training", figs.add(
+        "dynamics", fig,
+        f"<b>How to read:</b> share of clips predicting the given label at each of {epochs} epochs, for "
+        f"{cfg.dynamics_per_verdict} randomly chosen videos per final verdict (thin lines) and the mean of every "
+        "video with that verdict (thick lines). Clean videos rise early; noisy ones stay low until the network "
+        "memorizes their wrong label (a late rise is memorization, not learning); hard ones wander."))
+
+
+def _baselines_section(inputs: Inputs, figs: _Figures) -> tuple[str, pd.DataFrame | None]:
+    from reports import figures as F
+
+    table, split = method_table(inputs.scores, inputs.baselines)
+    det = detection_table(table, inputs.truth) if inputs.truth is not None else None
+    parts = []
+    if inputs.baselines is None:
+        parts.append(_missing(
+            f"No baselines in this run: <code>dfer-curate baselines {_e(inputs.run.path)}</code> scores the same "
+            "videos with cleanlab and other methods for comparison."))
+    else:
+        ov = overlap_table(table)
+        methods = baseline_methods(inputs.baselines)
+        parts.append(f'<p class="how">{len(methods)} baseline method(s) on {_int(len(table))} '
+                     f'{"training " if split == "train" else ""}videos. <b>both</b> = flagged by us and by the method; '
+                     '<b>ours only</b> / <b>theirs only</b> = flagged by one side. Videos in <i>theirs only</i> that '
+                     'we call hard are where cross-clip agreement keeps a difficult video that a single-prediction '
+                     'method would discard.</p>')
+        if len(ov):
+            parts.append("<h3>Overlap of flagged sets</h3>" + _table(
+                ov, formats={"jaccard": _f}, numeric={"flagged", "both", "ours_only", "theirs_only", "jaccard"}))
+        else:
+            parts.append(_missing("baselines.parquet holds scores but no <code>&lt;method&gt;_flag</code> columns: "
+                                  "no flagged sets to compare."))
+    if det is None:
+        parts.append(_missing("No ground truth in the manifest (a real dataset): precision, recall and ROC curves "
+                              "need the <code>true_label</code>/<code>is_noisy</code> columns that "
+                              "<code>dfer-curate synth</code> writes."))
+    else:
+        parts.append(f"<h3>Against ground truth</h3><p class=\"how\">Detection of the planted label noise on "
+                     f"{_int(det['n_noisy'].iloc[0])} truly noisy of {_int(len(table))} "
+                     f"{'training ' if split == 'train' else ''}videos (curation.metrics). "
+                     "<b>hard_retention</b> = share of hard but correctly labelled videos <i>not</i> flagged: "
+                     "the higher, the fewer good difficult videos are thrown away. AUROC and AP rank by the "
+                     "continuous score, independent of the cut.</p>")
+        shown = det[["method", "precision", "recall", "f1", "auroc", "ap", "hard_retention", "n_flagged"]]
+        parts.append(_table(shown, formats={c: _f for c in ("precision", "recall", "f1", "auroc", "ap", "hard_retention")}
+                            | {"n_flagged": lambda x: "–" if not np.isfinite(x) else _int(x)},
+                            numeric={"precision", "recall", "f1", "auroc", "ap", "hard_retention", "n_flagged"},
+                            row_attr="method"))
+        t = inputs.truth.set_index("video_id").reindex(table["video_id"])
+        ok = t["is_noisy"].notna().to_numpy()
+        if 0 < t["is_noisy"][ok].astype(bool).sum() < ok.sum():
+            method_scores = {m: table[f"{m}_score"].to_numpy(dtype=float)[ok] for m in det["method"]}
+            parts.append(figs.add("roc_pr", F.roc_pr_curves(t["is_noisy"][ok].astype(bool).to_numpy(), method_scores),
+                                  "<b>How to read:</b> the higher and further left the ROC curve, and the higher "
+                                  "the precision-recall curve, the better a method ranks mislabelled videos first. "
+                                  "Our method is the thick line."))
+    return _section("baselines", "Baselines", "".join(parts)), det
+
+
+def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: dict) -> str:
+    has_truth = inputs.truth is not None
+    dec = None
+    if inputs.decisions is not None and len(inputs.decisions):
+        dec = inputs.decisions.assign(video_id=inputs.decisions["video_id"].astype(str)).set_index("video_id")
+    head = ["#", "key frames (clip prediction)", "video", "given → suggested", "noise", "hardness",
+            "agree_label", "margin"] + (["truth"] if has_truth else []) + (["decision"] if dec is not None else [])
+    out = ["<table class='videos'><thead><tr>" + "".join(
+        f"<th class='{'num' if h in ('noise', 'hardness', 'agree_label', 'margin') else ''}'>{_e(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"]
+    truth = inputs.truth.set_index("video_id") if has_truth else None
+    for rank, (pos, r) in enumerate(rows.iterrows(), start=1):
+        vid = str(r["video_id"])
+        strip = strips.get(vid)
+        if isinstance(strip, str):
+            frames_html = f'<span class="err">{_e(strip)}</span>'
+        else:
+            figs_html = []
+            for uri, clip_label in strip:
+                cls = "" if clip_label is None else ("agree" if clip_label == r["label"] else "disagree")
+                cap = f"<figcaption>{_e(clip_label)}</figcaption>" if clip_label is not None else ""
+                figs_html.append(f'<figure><img class="{cls}" src="{uri}" alt="{_e(vid)} frame">{cap}</figure>')
+            frames_html = f'<div class="strip">{"".join(figs_html)}</div>'
+        changed = r["suggested_label"] != r["label"]
+        cells = [
+            f"<td class='num'>{rank}</td>", f"<td>{frames_html}</td>",
+            f"<td><span class='vid'>{_e(vid)}</span><br><span class='small'>{_e(r['split'])}</span></td>",
+            f"<td>{_e(r['label'])}<span class='arrow'>→</span><span class='{'changed' if changed else ''}'>"
+            f"{_e(r['suggested_label'])}</span></td>",
+            f"<td class='num'>{_f(r['noise_score'])}</td>", f"<td class='num'>{_f(r['hardness'])}</td>",
+            f"<td class='num'>{_f(r['agree_label'], 2)}</td>", f"<td class='num'>{_f(r['margin'])}</td>",
+        ]
+        if has_truth:
+            t = truth.loc[vid] if vid in truth.index else None
+            if t is None or pd.isna(t["is_noisy"]):
+                cells.append("<td>–</td>")
+            else:
+                tags = (["<span class='pill noisy'>wrong label</span>"] if bool(t["is_noisy"]) else []) + \
+                       (["<span class='pill hard'>hard</span>"] if bool(t["is_hard"]) else [])
+                cells.append(f"<td>{_e(t['true_label'])} {' '.join(tags)}</td>")
+        if dec is not None:
+            if vid in dec.index:
+                d = dec.loc[vid]
+                d = d.iloc[-1] if isinstance(d, pd.DataFrame) else d
+                lab = f" → {_e(d['new_label'])}" if pd.notna(d.get("new_label")) and d.get("new_label") else ""
+                cells.append(f"<td>{_e(d['action'])}{lab}<br><span class='small'>{_e(d.get('annotator', ''))}</span></td>")
+            else:
+                cells.append("<td class='small'>not reviewed</td>")
+        out.append(f"<tr data-video='{_e(vid)}'>{''.join(cells)}</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _collect_strips(inputs: Inputs, wanted: pd.DataFrame, cfg: ReportConfig, progress: bool) -> dict:
+    """video_id -> [(data_uri, clip_label|None), ...] or an error message string."""
+    out: dict = {}
+    if inputs.manifest is None:
+        return {v: "no manifest: frames unavailable" for v in wanted["video_id"].astype(str)}
+    paths = inputs.manifest.df.set_index("video_id")["path"]
+    probs = inputs.clip_probs
+    n_frames = cfg.frames_per_video or (probs.shape[1] if probs is not None else 6)
+    items = list(wanted.iterrows())
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc="key frames", unit="video")
+    for pos, r in items:
+        vid = str(r["video_id"])
+        if vid in out:
+            continue
+        if vid not in paths.index:
+            out[vid] = f"{vid} is not in the manifest"
+            continue
+        try:
+            uris = key_frame_strip(inputs.manifest.abspath(paths[vid]), n=n_frames,
+                                   height=cfg.frame_height, quality=cfg.jpeg_quality)
+        except CurationError as exc:
+            log.warning("key frames of %s: %s", vid, exc)
+            out[vid] = str(exc)
+            continue
+        labels = [None] * len(uris)
+        if probs is not None and n_frames == probs.shape[1]:
+            labels = [inputs.classes[int(k)] for k in np.asarray(probs[pos]).argmax(-1)]
+        out[vid] = list(zip(uris, labels))
+    return out
+
+
+def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:
+    sc = inputs.scores
+    noisy = sc[sc["verdict"] == "noisy"].sort_values(["noise_score", "video_id"], ascending=[False, True]).head(cfg.top_k)
+    hard = sc[sc["verdict"] == "hard"].sort_values(["hardness", "video_id"], ascending=[False, True]).head(cfg.top_k)
+    strips = _collect_strips(inputs, pd.concat([noisy, hard]), cfg, progress)
+    frames_note = ("Frames are taken at the centre of each clip position; under each, the class that clip predicts "
+                   "(green border = the given label, red = another class)." if inputs.clip_probs is not None else
+                   "Frames are taken at equal intervals (no clip_probs.npy to show per-clip predictions).")
+    body = [f'<p class="how">Where to start reviewing. {frames_note}</p>']
+    body.append(f"<h3 id='top-noisy'>Top {len(noisy)} suspected-noisy videos</h3>"
+                f"<p class='how'>Flagged noisy, highest <code>noise_score</code> first "
+                f"({_int((sc['verdict'] == 'noisy').sum())} flagged in all). Their clips agree on the suggested label "
+                "instead of the given one: confirm the relabel.</p>")
+    body.append(_video_rows(inputs, noisy, cfg, strips) if len(noisy) else _missing("No video was flagged noisy."))
+    body.append(f"<h3 id='top-hard'>Top {len(hard)} hard videos</h3>"
+                f"<p class='how'>Flagged hard, highest <code>hardness</code> first "
+                f"({_int((sc['verdict'] == 'hard').sum())} in all). Their clips disagree among themselves: keep them, "
+                "and check that the label fits the expression's apex.</p>")
+    body.append(_video_rows(inputs, hard, cfg, strips) if len(hard) else _missing("No video was flagged hard."))
+    return _section("videos", "Videos to review first", "".join(body))
+
+
+def _review_section(inputs: Inputs) -> str:
+    parts = []
+    dec = inputs.decisions
+    if dec is None:
+        parts.append(_missing(inputs.decisions_note))
+    elif dec.empty:
+        parts.append(_missing("The decision log exists but holds no decisions yet."))
+    else:
+        sc = inputs.scores.assign(video_id=inputs.scores["video_id"].astype(str))
+        decided = set(dec["video_id"].astype(str))
+        flagged = sc[sc["verdict"] != "clean"]
+        done = flagged["video_id"].isin(decided)
+        counts = dec["action"].value_counts()
+        per = ", ".join(f"{_e(a)} {_int(c)}" for a, c in counts.items())
+        parts.append(f'<p class="how" data-key="review">{_int(len(dec))} videos carry a current decision ({per}). '
+                     f"{_int(done.sum())} of {_int(len(flagged))} flagged (noisy or hard) videos are reviewed "
+                     f"({_pct(done.mean() if len(flagged) else float('nan'))}). Latest decisions:</p>")
+        cols = [c for c in ("time", "video_id", "action", "old_label", "new_label", "annotator", "note", "version")
+                if c in dec.columns]
+        latest = dec.sort_values("time", ascending=False).head(20) if "time" in dec else dec.head(20)
+        parts.append(_table(latest[cols].fillna("")))
+    if inputs.exports:
+        rows = []
+        for e in inputs.exports:
+            flat = lambda v: isinstance(v, dict) and all(not isinstance(x, (dict, list)) for x in v.values())
+            scalars = {k: v for k, v in e.items() if k != "stamp" and not isinstance(v, (dict, list))}
+            scalars |= {k: ", ".join(f"{a} {b}" for a, b in v.items()) for k, v in e.items() if flat(v)}
+            nested = {k: v for k, v in e.items() if isinstance(v, (dict, list))}
+            detail = "<br>".join(f"<b>{_e(k)}</b>: {_e(v)}" for k, v in scalars.items())
+            more = (f"<details><summary>details</summary><pre>{_e(json.dumps(nested, indent=2, default=str))}</pre></details>"
+                    if nested else "")
+            rows.append(f"<tr><td><code>{_e(e['stamp'])}</code></td><td>{detail}{more}</td></tr>")
+        parts.append(f"<h3>Exports</h3><p class='how'>Each export under <code>{_e(inputs.run.exports)}</code> with "
+                     "its provenance (thresholds, counts, input hashes).</p>"
+                     f"<table><thead><tr><th>export</th><th>provenance</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    else:
+        parts.append(_missing(f"No exports yet: <code>dfer-curate export {_e(inputs.run.path)}</code> writes a curated "
+                              "manifest with its provenance."))
+    return _section("review", "Review status and exports", "".join(parts))
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and the packages that make a run (from metadata: no heavy imports)."""
+    out = {"python": platform.python_version()}
+    for pkg in VERSION_PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _config_section(inputs: Inputs) -> str:
+    cfg = inputs.config
+    parts = ['<p class="how">The resolved configuration of every stage that ran (from config.json), and the '
+             "software versions of the environment that built this report.</p>"]
+    vers = software_versions()
+    cards = ["<div><h3>Versions</h3>" + _table(pd.DataFrame({"package": list(vers), "version": list(vers.values())}),
+                                               row_attr="package", cls="kv") + "</div>"]
+    if cfg:
+        for stage, values in cfg.items():
+            if isinstance(values, dict):
+                df = pd.DataFrame({"setting": list(values),
+                                   "value": [json.dumps(v, default=str) if isinstance(v, (dict, list)) else v
+                                             for v in values.values()]})
+                cards.append(f"<div><h3>{_e(stage)}</h3>" + _table(df, cls="kv") + "</div>")
+            else:
+                cards.append(f"<div><h3>{_e(stage)}</h3><pre>{_e(json.dumps(values, indent=2, default=str))}</pre></div>")
+    parts.append(f'<div class="grid3">{"".join(cards)}</div>')
+    if set(cfg) <= {"report"}:
+        parts.append(_missing(f"{_e(inputs.run.config)} records no stage before the report: the configuration "
+                              "that produced these scores is unknown."))
+    return _section("config", "Configuration and versions", "".join(parts))
+
+
+# --------------------------------------------------------------------------- entry point
+
+def build_report(run_dir, *, out=None, png_dir=None, config: ReportConfig | None = None,
+                 progress: bool = False) -> Path:
+    """Write the audit report of ``run_dir`` (default ``RUN/report.html``) and return its path.
+
+    ``png_dir``: also write each figure as a PNG there (kaleido + Chromium, ~3 s a figure)."""
+    import plotly.offline
+
+    cfg = config or ReportConfig()
+    t0 = time.perf_counter()
+    inputs = load_inputs(run_dir)
+    run = inputs.run
+    run.save_config("report", cfg)
+    inputs.config = run.load_config()
+    s = summarize(inputs.scores, inputs.classes, inputs.truth)
+    figs = _Figures()
+    baselines_html, det = _baselines_section(inputs, figs)
+    sections = [
+        ("summary", "Summary", _summary_section(inputs, s)),
+        ("scores", "Scores", _scores_section(inputs, figs, cfg)),
+        ("classes", "Classes", _classes_section(inputs, figs)),
+        ("dynamics", "Training dynamics", _dynamics_section(inputs, figs, cfg)),
+        ("baselines", "Baselines", baselines_html),
+        ("videos", "Videos to review", _videos_section(inputs, cfg, progress)),
+        ("review", "Review & exports", _review_section(inputs)),
+        ("config", "Configuration", _config_section(inputs)),
+    ]
+    # keep the figure order of the page (baselines were drawn first to feed the header)
+    order = {"distributions": 0, "scatter": 1, "confusion": 2, "class_verdicts": 3, "dynamics": 4, "roc_pr": 5}
+    figs.items.sort(key=lambda kv: order.get(kv[0], 99))
+    versions = software_versions()
+    template = string.Template((HERE / "template.html").read_text(encoding="utf-8"))
+    page = template.substitute(
+        title=_e(f"Label audit · {run.path.name}"),
+        version=_e(versions.get("dfer-curate", "")),
+        css=(HERE / "report.css").read_text(encoding="utf-8"),
+        plotlyjs=plotly.offline.get_plotlyjs(),
+        n_figures=len(figs.items),
+        header=_header(inputs, s, det),
+        nav=" ".join(f'<a href="#{sid}">{_e(label)}</a>' for sid, label, _ in sections),
+        body="\n".join(h for _, _, h in sections),
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        run_path=_e(run.path),
+        build_s=f"{time.perf_counter() - t0:.1f}",
+    )
+    out = Path(out) if out is not None else run.report
+    write_text(out, page)
+    size = out.stat().st_size
+    log.info("wrote %s (%.1f MB, %d figures) in %.1f s", out, size / 2**20, len(figs.items), time.perf_counter() - t0)
+    if size > MAX_BYTES:
+        log.warning("%s is %.1f MB, above the 15 MB target; lower ReportConfig.max_scatter_points or top_k",
+                    out, size / 2**20)
+    if png_dir is not None:
+        write_pngs(figs.items, png_dir)
+    return out
+
+
+def write_pngs(items, png_dir) -> list[Path]:
+    """Each (name, figure) as ``png_dir/<name>.png`` via kaleido (one browser for all)."""
+    import plotly.io as pio
+
+    png_dir = Path(png_dir)
+    png_dir.mkdir(parents=True, exist_ok=True)
+    paths = [png_dir / f"{name}.png" for name, _ in items]
+    if not items:
+        return paths
+    try:
+        pio.write_images([fig for _, fig in items], paths, format="png", width=1100, scale=1)
+    except Exception as exc:  # kaleido raises its own types when Chromium is missing or crashes
+        raise CurationError(
+            f"cannot write PNGs to {png_dir} ({type(exc).__name__}: {exc}); kaleido needs Chromium "
+            "(`apt-get install chromium`); the HTML report was written") from exc
+    log.info("wrote %d PNG figure(s) to %s", len(paths), png_dir)
+    return paths
