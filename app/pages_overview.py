@@ -1,0 +1,42 @@
+"""Overview page: given vs suggested labels, verdicts per class, progress per annotator."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import state
+from curation.queue import annotator_progress, confusion, progress, verdict_counts
+
+state.init()
+run = state.run_dir()
+classes = state.manifest(run)["classes"]
+table = state.table(run)
+current = state.current(run)
+
+st.title("Overview")
+p = progress(table)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Videos scored", f"{len(table):,}")
+c2.metric("Flagged (noisy or hard)", f"{p['flagged']:,}")
+c3.metric("Reviewed", f"{p['reviewed']:,}")
+c4.metric("Remaining", f"{p['remaining']:,}")
+
+st.subheader("Given vs suggested label")
+only_flagged = st.checkbox("Flagged videos only", value=False, key="o_flagged")
+cm = confusion(table, classes, only_flagged=only_flagged)
+fig = go.Figure(go.Heatmap(z=cm.to_numpy(), x=list(cm.columns), y=list(cm.index), colorscale="Blues",
+                           text=cm.to_numpy(), texttemplate="%{text}", hovertemplate=
+                           "given %{y}, suggested %{x}: %{z}<extra></extra>"))
+fig.update_layout(height=120 + 40 * len(classes), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                  xaxis_title="suggested", yaxis_title="given", yaxis_autorange="reversed")
+st.plotly_chart(fig, width="stretch", key="o_confusion")
+
+st.subheader("Verdicts per given class")
+vc = verdict_counts(table, classes)
+st.dataframe(vc, width="stretch")
+
+st.subheader("Review progress per annotator")
+ap = annotator_progress(current, table)
+if ap.empty:
+    st.info("No decisions yet.")
+else:
+    st.dataframe(ap, width="stretch")

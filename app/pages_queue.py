@@ -1,0 +1,87 @@
+"""Queue page: flagged videos, most suspicious first, with filters and review progress."""
+
+import streamlit as st
+
+from app import state
+from curation.queue import BASELINE_STATES, REVIEW_STATES, SORT_KEYS, default_baseline, progress
+from curation.schema import VERDICTS
+
+PAGE_SIZE = 50
+SHOW_COLUMNS = ["video_id", "split", "label", "suggested_label", "verdict", "noise_score", "hardness",
+                "agree_mode", "baseline_flag", "decision", "final_label", "annotator"]
+
+state.init()
+run = state.run_dir()
+meta = state.manifest(run)
+classes = meta["classes"]
+ss = st.session_state
+
+st.title("Review queue")
+st.caption(f"Run `{run.path}` · annotator **{ss.annotator}**")
+state.show_flash()
+
+table = state.table(run)
+p = progress(table)
+st.progress(p["share"], text=f"Reviewed {p['reviewed']} / {p['flagged']} flagged")
+
+# Filters: widgets are seeded from the stored filter (it outlives page switches; widget
+# state does not), and their values are written back to it.
+f = ss["filter"]
+seed = {"q_sort": f["sort_by"], "q_verdicts": list(f["verdicts"]), "q_given": list(f["given"]),
+        "q_suggested": list(f["suggested"]), "q_range": tuple(f["score_range"]),
+        "q_reviewed": f["reviewed"], "q_baseline": f["baseline"]}
+for key, value in seed.items():
+    ss.setdefault(key, value)
+
+c1, c2, c3, c4 = st.columns(4)
+sort_by = c1.radio("Sort by", SORT_KEYS, key="q_sort", horizontal=True)
+verdicts = c1.multiselect("Verdict", VERDICTS, key="q_verdicts")
+given = c2.multiselect("Given class", classes, key="q_given", placeholder="all classes")
+suggested = c2.multiselect("Suggested class", classes, key="q_suggested", placeholder="all classes")
+score_range = c3.slider(f"{sort_by} range", 0.0, 1.0, key="q_range", step=0.01)
+reviewed = c3.radio("Reviewed", REVIEW_STATES, key="q_reviewed", horizontal=True)
+methods = state.methods(run)
+if methods:
+    if ss.get("q_method") not in methods:
+        ss.q_method = ss.baseline_method if ss.baseline_method in methods else default_baseline(methods)
+    method = c4.selectbox("Baseline", methods, key="q_method")
+    ss.baseline_method = method
+    baseline = c4.radio("Our noisy verdict vs baseline flag", BASELINE_STATES, key="q_baseline")
+else:
+    baseline = "any"
+    c4.caption(f"No baselines: run `dfer-curate baselines {run.path}` to compare with cleanlab.")
+
+ss["filter"] = {**f, "sort_by": sort_by, "verdicts": tuple(verdicts), "given": tuple(given),
+                "suggested": tuple(suggested), "score_range": tuple(score_range),
+                "reviewed": reviewed, "baseline": baseline}
+if ss["filter"] != f:
+    ss.q_pagenum = 1
+
+table = state.table(run)  # the baseline method may have changed
+queue = state.queue(run)
+ids = queue["video_id"].tolist()
+st.markdown(f"**{len(queue)}** videos match (of {len(table)} scored).")
+
+pages = max(1, -(-len(queue) // PAGE_SIZE))
+ss.q_pagenum = min(max(1, int(ss.get("q_pagenum", 1))), pages)
+if pages > 1:
+    st.number_input(f"Page (of {pages}, {PAGE_SIZE} a page)", 1, pages, key="q_pagenum")
+start = (ss.q_pagenum - 1) * PAGE_SIZE
+shown = queue.iloc[start:start + PAGE_SIZE]
+st.dataframe(shown[[c for c in SHOW_COLUMNS if c in shown.columns]], hide_index=True,
+             width="stretch")
+
+c1, c2, c3 = st.columns([3, 1, 1])
+if len(shown):
+    labels = {v: f"{v} · {g} → {s} · {vd}" for v, g, s, vd in
+              zip(shown["video_id"], shown["label"], shown["suggested_label"], shown["verdict"])}
+    chosen = c1.selectbox("Video", list(labels), format_func=labels.get, key="q_open_choice")
+    if c2.button("Open video", key="q_open"):
+        state.open_video(run, chosen)
+        st.switch_page(state.PAGES["video"])
+unreviewed = queue.loc[~queue["reviewed"], "video_id"]
+if c3.button("Review next unreviewed", type="primary", disabled=unreviewed.empty, key="q_next"):
+    state.open_video(run, unreviewed.iloc[0])
+    st.switch_page(state.PAGES["video"])
+if queue.empty:
+    st.info("No video matches these filters.")

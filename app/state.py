@@ -1,0 +1,243 @@
+"""Session state and cached loaders of the review dashboard, in one place.
+
+Pages call :func:`init` first; data comes through ``@st.cache_data`` loaders keyed by the
+files' modification times and the decision log's stamp, so a rerun after a decision reloads
+only what changed. The run directory and annotator come from ``--run``/``--annotator``
+after ``--`` on the ``streamlit run`` line, or from DFER_CURATE_RUN / DFER_CURATE_ANNOTATOR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from curation.decisions import DecisionLog
+from curation.errors import CurationError
+from curation.queue import (
+    QueueFilter,
+    baseline_methods,
+    default_baseline,
+    filter_queue,
+    review_table,
+)
+from curation.runs import RunDir
+
+ENV_RUN = "DFER_CURATE_RUN"
+ENV_ANNOTATOR = "DFER_CURATE_ANNOTATOR"
+PAGES = {
+    "queue": "pages_queue.py",
+    "video": "pages_video.py",
+    "overview": "pages_overview.py",
+    "export": "pages_export.py",
+}
+
+
+def launch_args() -> tuple[str | None, str | None]:
+    """(run dir, annotator) from argv after ``--`` or the environment."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--run")
+    parser.add_argument("--annotator")
+    ns, _ = parser.parse_known_args(sys.argv[1:]) if "--run" in sys.argv else (argparse.Namespace(run=None, annotator=None), [])
+    run = ns.run or os.environ.get(ENV_RUN)
+    annotator = ns.annotator or os.environ.get(ENV_ANNOTATOR) or os.environ.get("USER") or "annotator"
+    return run, annotator
+
+
+def init() -> None:
+    """Initialise every session-state key the pages use (once per browser session)."""
+    ss = st.session_state
+    if "run" not in ss:
+        run, annotator = launch_args()
+        ss.run = run
+        ss.annotator = annotator
+    ss.setdefault("filter", asdict(QueueFilter()))
+    ss.setdefault("baseline_method", None)
+    ss.setdefault("video_id", None)
+    ss.setdefault("seen", {})  # video_id -> version shown to this annotator
+    ss.setdefault("flash", None)  # (kind, message) shown once after a rerun
+    ss.setdefault("conflict", None)  # message of the last conflict, until reloaded
+    ss.setdefault("last_export", None)
+
+
+def run_dir() -> RunDir:
+    """The run, or an error on the page naming what to do (then the page stops)."""
+    path = st.session_state.get("run")
+    if not path:
+        st.error(f"No run directory given: start the dashboard with `dfer-curate review RUN` "
+                 f"(or set {ENV_RUN}).")
+        st.stop()
+    run = RunDir(path)
+    try:
+        run.require("manifest", "ingest")
+        run.require("scores", "score")
+    except CurationError as exc:
+        st.error(str(exc))
+        st.stop()
+    return run
+
+
+def _mtime(p: Path) -> float:
+    return p.stat().st_mtime_ns if p.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load_scores(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load_manifest(run: str, mtime: float) -> dict:
+    from curation.manifest import read_manifest
+
+    m = read_manifest(run)
+    return {"df": m.df, "classes": m.classes, "root": str(m.root)}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load_baselines(path: str, mtime: float) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if Path(path).exists() else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _decision_log(run: str, manifest_mtime: float, scores_mtime: float) -> DecisionLog:
+    return DecisionLog.for_run(run)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load_current(db: str, stamp: tuple[int, int]) -> pd.DataFrame:
+    return DecisionLog(db).current()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load_table(run: str, scores_mtime: float, baselines_mtime: float, stamp: tuple[int, int],
+                method: str | None) -> pd.DataFrame:
+    r = RunDir(run)
+    scores = _load_scores(str(r.scores), scores_mtime)
+    base = _load_baselines(str(r.baselines), baselines_mtime)
+    current = _load_current(str(r.review_db), stamp)
+    return review_table(scores, current, base, baseline=method)
+
+
+def manifest(run: RunDir) -> dict:
+    return _load_manifest(str(run.path), _mtime(run.manifest))
+
+
+def scores(run: RunDir) -> pd.DataFrame:
+    return _load_scores(str(run.scores), _mtime(run.scores))
+
+
+def baselines(run: RunDir) -> pd.DataFrame | None:
+    return _load_baselines(str(run.baselines), _mtime(run.baselines))
+
+
+def decision_log(run: RunDir) -> DecisionLog:
+    return _decision_log(str(run.path), _mtime(run.manifest), _mtime(run.scores))
+
+
+def current(run: RunDir) -> pd.DataFrame:
+    return _load_current(str(run.review_db), decision_log(run).stamp())
+
+
+def methods(run: RunDir) -> list[str]:
+    return baseline_methods(baselines(run))
+
+
+def table(run: RunDir) -> pd.DataFrame:
+    """Scores + standing decisions + the chosen baseline's flags (review_table)."""
+    method = st.session_state.get("baseline_method") or default_baseline(methods(run))
+    return _load_table(str(run.path), _mtime(run.scores), _mtime(run.baselines),
+                       decision_log(run).stamp(), method)
+
+
+def queue_filter() -> QueueFilter:
+    f = dict(st.session_state["filter"])
+    for k in ("verdicts", "given", "suggested", "score_range", "splits"):
+        f[k] = tuple(f[k])
+    return QueueFilter(**f)
+
+
+def queue(run: RunDir) -> pd.DataFrame:
+    """The filtered, sorted queue under the session's stored filter (shared by all pages)."""
+    return filter_queue(table(run), queue_filter())
+
+
+def open_video(run: RunDir, video_id: str | None) -> None:
+    """Make ``video_id`` the current video and remember the version shown."""
+    st.session_state.video_id = video_id
+    st.session_state.conflict = None
+    if video_id is not None:
+        st.session_state.seen[video_id] = decision_log(run).version(video_id)
+
+
+def seen_version(run: RunDir, video_id: str) -> int:
+    seen = st.session_state.seen
+    if video_id not in seen:
+        seen[video_id] = decision_log(run).version(video_id)
+    return seen[video_id]
+
+
+def flash(kind: str, message: str) -> None:
+    st.session_state.flash = (kind, message)
+
+
+def show_flash() -> None:
+    msg = st.session_state.get("flash")
+    if msg:
+        kind, text = msg
+        getattr(st, kind)(text)
+        st.session_state.flash = None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _clip_probs(path: str, mtime: float):
+    return np.load(path, mmap_mode="r") if Path(path).exists() else None
+
+
+def clip_probs(run: RunDir):
+    """(N, M, C) memory-mapped, rows aligned to scores.parquet; None when absent."""
+    return _clip_probs(str(run.clip_probs), _mtime(run.clip_probs))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _clip_starts(path: str, mtime: float):
+    return np.load(path, mmap_mode="r") if Path(path).exists() else None
+
+
+def clip_starts(run: RunDir):
+    """(N, M) start frame of each clip if the model wrote RUN/clip_starts.npy, else None."""
+    p = run.path / "clip_starts.npy"
+    return _clip_starts(str(p), _mtime(p))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def key_frames(path: str, mtime: float, count: int = 8, height: int = 96) -> list[np.ndarray]:
+    """``count`` evenly spaced frames of a video (for the strip under the player)."""
+    from curation.video import read_video
+
+    frames = read_video(path)
+    idx = np.linspace(0, len(frames) - 1, num=min(count, len(frames))).round().astype(int)
+    return [(int(i), frames[i]) for i in idx]
+
+
+def playable(run: RunDir, video_path: Path, video_id: str) -> Path:
+    """The file the browser plays: the video itself when it is H.264 mp4, else a preview in
+    RUN/previews/<video_id>.mp4, rendered once with curation.video.write_mp4."""
+    from curation.video import read_video, video_codec, write_mp4
+
+    if video_path.is_file() and video_path.suffix.lower() in (".mp4", ".m4v"):
+        try:
+            if video_codec(video_path) == "h264":
+                return video_path
+        except CurationError:
+            pass
+    preview = run.previews / f"{video_id}.mp4"
+    if not preview.exists():
+        write_mp4(preview, read_video(video_path))
+    return preview

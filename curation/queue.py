@@ -1,0 +1,218 @@
+"""The review queue as pure pandas: join scores, decisions and baselines into one table,
+filter and sort it, count progress, and build the overview's tables.
+
+No Streamlit here, so every rule the dashboard shows is unit-testable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from curation.schema import VERDICTS
+
+FLAGGED = ("noisy", "hard")
+SORT_KEYS = ("noise_score", "hardness")
+REVIEW_STATES = ("all", "unreviewed", "reviewed")
+# How a video's noisy verdict relates to a baseline's flag.
+BASELINE_STATES = ("any", "agree", "disagree", "only ours", "only baseline")
+
+
+def baseline_methods(baselines: pd.DataFrame | None) -> list[str]:
+    """Methods with a ``<method>_flag`` column in baselines.parquet, in column order."""
+    if baselines is None:
+        return []
+    return [c[: -len("_flag")] for c in baselines.columns if c.endswith("_flag")]
+
+
+def default_baseline(methods: Sequence[str]) -> str | None:
+    """cleanlab's confident learning when present, else any cleanlab method, else the first."""
+    if not methods:
+        return None
+    for m in methods:
+        if m == "cleanlab_confident_learning":
+            return m
+    for m in methods:
+        if m.startswith("cleanlab"):
+            return m
+    return methods[0]
+
+
+def review_table(scores: pd.DataFrame, current: pd.DataFrame | None = None,
+                 baselines: pd.DataFrame | None = None, *, baseline: str | None = None) -> pd.DataFrame:
+    """One row per scored video: the scores plus its standing decision and a baseline's view.
+
+    Added columns: ``flagged`` (verdict noisy or hard), ``reviewed`` (a standing decision),
+    ``decision`` (its action), ``final_label`` (new label, given label when undecided, NA
+    when excluded), ``annotator``, ``version`` (0 when never decided), ``baseline_flag`` and
+    ``baseline_score`` (NA without baselines; ``baseline`` picks the method, default cleanlab).
+    """
+    t = scores.reset_index(drop=True).copy()
+    t["flagged"] = t["verdict"].isin(FLAGGED).to_numpy()
+    if current is not None and len(current):
+        cur = current.set_index("video_id")
+        t["decision"] = t["video_id"].map(cur["action"]).astype("string")
+        t["annotator"] = t["video_id"].map(cur["annotator"]).astype("string")
+        t["version"] = t["video_id"].map(cur["version"]).fillna(0).astype("int64")
+        new = t["video_id"].map(cur["new_label"]).astype("string")
+    else:
+        t["decision"] = pd.Series(pd.NA, index=t.index, dtype="string")
+        t["annotator"] = pd.Series(pd.NA, index=t.index, dtype="string")
+        t["version"] = np.zeros(len(t), dtype="int64")
+        new = pd.Series(pd.NA, index=t.index, dtype="string")
+    t["reviewed"] = t["decision"].notna().to_numpy()
+    final = t["label"].astype("string").where(~t["reviewed"], new)
+    t["final_label"] = final.where(t["decision"].ne("exclude").fillna(True), pd.NA)
+    method = baseline or default_baseline(baseline_methods(baselines))
+    if baselines is not None and method is not None and f"{method}_flag" in baselines.columns:
+        b = baselines.set_index("video_id")
+        t["baseline_flag"] = t["video_id"].map(b[f"{method}_flag"]).astype("boolean")
+        score_col = f"{method}_score"
+        t["baseline_score"] = (t["video_id"].map(b[score_col]).astype("float64")
+                               if score_col in b.columns else np.nan)
+    else:
+        t["baseline_flag"] = pd.Series(pd.NA, index=t.index, dtype="boolean")
+        t["baseline_score"] = np.nan
+    return t
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows; empty class tuples mean "all classes"."""
+
+    verdicts: tuple[str, ...] = FLAGGED
+    given: tuple[str, ...] = ()
+    suggested: tuple[str, ...] = ()
+    sort_by: str = "noise_score"  # descending: most suspicious first
+    score_range: tuple[float, float] = (0.0, 1.0)  # on the sort_by column, inclusive
+    reviewed: str = "all"  # one of REVIEW_STATES
+    baseline: str = "any"  # one of BASELINE_STATES
+    splits: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.sort_by not in SORT_KEYS:
+            raise ValueError(f"sort_by must be one of {SORT_KEYS}, got {self.sort_by!r}")
+        if self.reviewed not in REVIEW_STATES:
+            raise ValueError(f"reviewed must be one of {REVIEW_STATES}, got {self.reviewed!r}")
+        if self.baseline not in BASELINE_STATES:
+            raise ValueError(f"baseline must be one of {BASELINE_STATES}, got {self.baseline!r}")
+        bad = [v for v in self.verdicts if v not in VERDICTS]
+        if bad:
+            raise ValueError(f"unknown verdict(s) {bad}; use {VERDICTS}")
+
+
+def filter_queue(table: pd.DataFrame, f: QueueFilter = QueueFilter()) -> pd.DataFrame:
+    """The rows of a review_table that pass ``f``, most suspicious first (ties by video_id).
+
+    The baseline filter compares our *noisy* verdict with the baseline's flag; without
+    baselines (all NA) any choice but "any" yields nothing rather than guessing.
+    """
+    keep = np.array(table["verdict"].isin(f.verdicts), dtype=bool)
+    if f.given:
+        keep &= table["label"].isin(f.given).to_numpy()
+    if f.suggested:
+        keep &= table["suggested_label"].isin(f.suggested).to_numpy()
+    if f.splits:
+        keep &= table["split"].isin(f.splits).to_numpy()
+    lo, hi = f.score_range
+    s = table[f.sort_by].to_numpy(dtype="float64", na_value=np.nan)
+    keep &= (s >= lo) & (s <= hi)
+    if f.reviewed == "reviewed":
+        keep &= table["reviewed"].to_numpy()
+    elif f.reviewed == "unreviewed":
+        keep &= ~table["reviewed"].to_numpy()
+    if f.baseline != "any":
+        ours = (table["verdict"] == "noisy").to_numpy()
+        theirs = table["baseline_flag"]
+        known = theirs.notna().to_numpy()
+        theirs = theirs.fillna(False).to_numpy(dtype=bool)
+        rule = {
+            "agree": ours == theirs,
+            "disagree": ours != theirs,
+            "only ours": ours & ~theirs,
+            "only baseline": ~ours & theirs,
+        }[f.baseline]
+        keep &= known & rule
+    out = table[keep]
+    return out.sort_values([f.sort_by, "video_id"], ascending=[False, True], kind="mergesort")
+
+
+def progress(table: pd.DataFrame) -> dict:
+    """Review progress over the flagged videos (noisy or hard), plus decisions on others."""
+    flagged = table["flagged"].to_numpy()
+    reviewed = table["reviewed"].to_numpy()
+    n_flagged = int(flagged.sum())
+    n_done = int((flagged & reviewed).sum())
+    return {
+        "flagged": n_flagged,
+        "reviewed": n_done,
+        "remaining": n_flagged - n_done,
+        "share": (n_done / n_flagged) if n_flagged else 1.0,
+        "reviewed_unflagged": int((~flagged & reviewed).sum()),
+    }
+
+
+def confusion(table: pd.DataFrame, classes: Sequence[str], *, only_flagged: bool = False) -> pd.DataFrame:
+    """Counts of given label (rows) by suggested label (columns), in class order."""
+    t = table[table["flagged"]] if only_flagged else table
+    m = pd.crosstab(t["label"].astype(str), t["suggested_label"].astype(str))
+    m = m.reindex(index=list(classes), columns=list(classes), fill_value=0).fillna(0).astype("int64")
+    m.index.name, m.columns.name = "given", "suggested"
+    return m
+
+
+def verdict_counts(table: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Videos per given class (rows) and verdict (columns), with a total column."""
+    m = pd.crosstab(table["label"].astype(str), table["verdict"].astype(str))
+    m = m.reindex(index=list(classes), columns=list(VERDICTS), fill_value=0).fillna(0).astype("int64")
+    m["total"] = m.sum(axis=1)
+    m.index.name = "given"
+    return m
+
+
+def annotator_progress(current: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Standing decisions per annotator and action, a total, and how many hit flagged videos."""
+    from curation.decisions import ACTIONS
+
+    actions = [a for a in ACTIONS if a != "undo"]
+    if current is None or current.empty:
+        return pd.DataFrame(columns=[*actions, "total", "flagged"], dtype="int64").rename_axis("annotator")
+    m = pd.crosstab(current["annotator"], current["action"])
+    m = m.reindex(columns=actions, fill_value=0).astype("int64")
+    m["total"] = m.sum(axis=1)
+    if table is not None:
+        flagged_ids = set(table.loc[table["flagged"], "video_id"])
+        hit = current[current["video_id"].isin(flagged_ids)].groupby("annotator").size()
+        m["flagged"] = hit.reindex(m.index, fill_value=0).astype("int64")
+    m.index.name = "annotator"
+    return m.sort_values("total", ascending=False)
+
+
+def neighbours(ids: Sequence[str], video_id: str) -> tuple[str | None, str | None]:
+    """(previous, next) video ids around ``video_id`` in a queue order; None at the ends.
+
+    A video no longer in the queue (e.g. just reviewed under an "unreviewed" filter) has
+    no previous and the queue's first video as next."""
+    ids = list(ids)
+    if video_id not in ids:
+        return None, (ids[0] if ids else None)
+    i = ids.index(video_id)
+    return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
+
+
+def next_after(old_ids: Sequence[str], new_ids: Sequence[str], video_id: str) -> str | None:
+    """The video to show after deciding ``video_id``: the first video following it in the
+    queue as it was (``old_ids``) that is still in the queue now (``new_ids``)."""
+    still = set(new_ids)
+    old = list(old_ids)
+    start = old.index(video_id) + 1 if video_id in old else 0
+    for v in old[start:]:
+        if v in still and v != video_id:
+            return v
+    for v in new_ids:
+        if v != video_id:
+            return v
+    return None
