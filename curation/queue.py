@@ -29,14 +29,16 @@ def baseline_methods(baselines: pd.DataFrame | None) -> list[str]:
 
 
 def default_baseline(methods: Sequence[str]) -> str | None:
-    """cleanlab's confident learning when present, else any cleanlab method, else the first."""
+    """cleanlab's confident learning when present, else any cleanlab method, else the first.
+
+    curation.baselines names cleanlab methods ``cl_<filter>`` (``cl_confident_learning``)."""
     if not methods:
         return None
-    for m in methods:
-        if m == "cleanlab_confident_learning":
+    for m in ("cl_confident_learning", "cleanlab_confident_learning"):
+        if m in methods:
             return m
     for m in methods:
-        if m.startswith("cleanlab"):
+        if m.startswith(("cl_", "cleanlab")):
             return m
     return methods[0]
 

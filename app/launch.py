@@ -1,0 +1,109 @@
+"""Start the review dashboard as a real `streamlit run` process bound to 127.0.0.1.
+
+Imports no Streamlit (the CLI stays fast); the run directory and annotator reach the app
+through the environment (DFER_CURATE_RUN, DFER_CURATE_ANNOTATOR) and ``-- --run --annotator``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from curation.errors import CurationError
+from curation.runs import RunDir
+
+log = logging.getLogger(__name__)
+MAIN = Path(__file__).resolve().parent / "main.py"
+DEFAULT_PORT = 8501
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def port_free(port: int, address: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def start(run_dir, *, port: int | None = None, annotator: str | None = None,
+          address: str = "127.0.0.1", wait: float = 60.0, quiet: bool = False) -> tuple[subprocess.Popen, str]:
+    """Launch the dashboard and wait until it answers /_stcore/health; return (process, url).
+
+    ``port`` None: 8501 when free, else any free port. Raises CurationError when the run
+    lacks what the dashboard needs or the server does not come up."""
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise CurationError(f"{run.path} is not a run directory; make one with `dfer-curate synth` or `ingest`")
+    run.require("manifest", "ingest")
+    run.require("scores", "score")
+    if port is None:
+        port = DEFAULT_PORT if port_free(DEFAULT_PORT, address) else free_port(address)
+    elif not port_free(port, address):
+        raise CurationError(f"port {port} on {address} is in use; pick another with --port")
+    annotator = annotator or _user()
+    env = {**os.environ, "DFER_CURATE_RUN": str(run.path.resolve()), "DFER_CURATE_ANNOTATOR": annotator}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(MAIN),
+           "--server.headless", "true", "--server.port", str(port), "--server.address", address,
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--", "--run", str(run.path.resolve()), "--annotator", annotator]
+    out = subprocess.DEVNULL if quiet else None
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
+    url = f"http://{address}:{port}"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CurationError(f"streamlit exited with code {proc.returncode} before serving {url}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    stop(proc)
+    raise CurationError(f"the dashboard did not answer on {url} within {wait:.0f} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Stop the server: SIGTERM, then SIGKILL if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
+          address: str = "127.0.0.1") -> int:
+    """Run the dashboard in the foreground until Ctrl-C; print its URL. Returns an exit code."""
+    proc, url = start(run_dir, port=port, annotator=annotator, address=address)
+    print(f"review dashboard for {run_dir} at {url}  (annotator {annotator or _user()}; Ctrl-C to stop)",
+          flush=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop(proc)
+        print("dashboard stopped; decisions are in", RunDir(run_dir).review_db, flush=True)
+        return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "annotator"
