@@ -114,14 +114,26 @@ def id_from_path(rel: str) -> str:
 
 
 def unique_ids_from_paths(paths: list[str]) -> list[str]:
-    """Ids from paths; where two different paths give one id, both keep their extension.
-    The same path listed twice keeps its id (and is reported as a duplicate)."""
+    """Ids from paths (``id_from_path``). Where different paths give one id ('a/b.mp4' and
+    'a_b.mp4'), each gets a suffix -1, -2 ... in sorted path order, so ids stay unique and
+    deterministic. The same path listed twice keeps one id (and is reported as a duplicate)."""
     ids = [id_from_path(p) for p in paths]
     owners: dict[str, set[str]] = defaultdict(set)
     for i, p in zip(ids, paths):
         owners[i].add(p)
-    return [id_from_path(p) if len(owners[i]) == 1 else str(p).replace("\\", "/").replace("/", "_")
-            for i, p in zip(ids, paths)]
+    taken = set(ids)
+    rename: dict[tuple[str, str], str] = {}
+    for i, ps in owners.items():
+        if len(ps) < 2:
+            continue
+        j = 0
+        for p in sorted(ps):
+            j += 1
+            while f"{i}-{j}" in taken:
+                j += 1
+            rename[(i, p)] = f"{i}-{j}"
+            taken.add(f"{i}-{j}")
+    return [rename.get((i, p), i) for i, p in zip(ids, paths)]
 
 
 def _canon(label: str, classes) -> str:

@@ -81,7 +81,8 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
                   progress=progress, notes=notes)
     good = [c for c in listing.candidates if not c.issues]
     bad = [c for c in listing.candidates if c.issues]
-    problems = pd.DataFrame([vars(p) for p in listing.problems], columns=PROBLEM_COLUMNS)
+    problems = pd.DataFrame([vars(p) for p in sorted(listing.problems, key=_problem_order)],
+                            columns=PROBLEM_COLUMNS)
     quarantine = pd.DataFrame(
         [{**{k: getattr(c, k) for k in QUARANTINE_COLUMNS if k != "problem"},
           "problem": "; ".join(c.issues)} for c in bad], columns=QUARANTINE_COLUMNS)
@@ -138,6 +139,11 @@ def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
 
 
 # ---------------------------------------------------------------------------- internals
+
+def _problem_order(p: Problem):
+    """File by file, whole-file problems first, then by line number."""
+    return (p.file, -1 if p.row == "all" else int(p.row) if p.row.isdigit() else 0)
+
 
 def _check_config(config: IngestConfig) -> None:
     if config.format not in FORMATS:
