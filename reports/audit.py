@@ -259,7 +259,12 @@ def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
                      "jaccard": both / union if union else float("nan")})
     df = pd.DataFrame(rows, columns=["method", "flagged", "both", "ours_only", "theirs_only", "jaccard"])
     # cleanlab's methods first: the brief's comparison of record
-    return df.sort_values("method", key=lambda s: ~s.str.startswith("cleanlab"), kind="stable")
+    return df.sort_values("method", key=lambda s: ~s.map(is_cleanlab), kind="stable").reset_index(drop=True)
+
+
+def is_cleanlab(method: str) -> bool:
+    """cleanlab's methods are named ``cl_<filter or rank>`` in baselines.parquet."""
+    return method.startswith(("cl_", "cleanlab"))
 
 
 # --------------------------------------------------------------------------- key frames
@@ -641,7 +646,7 @@ def _review_section(inputs: Inputs) -> str:
             flat = lambda v: isinstance(v, dict) and all(not isinstance(x, (dict, list)) for x in v.values())
             scalars = {k: v for k, v in e.items() if k != "stamp" and not isinstance(v, (dict, list))}
             scalars |= {k: ", ".join(f"{a} {b}" for a, b in v.items()) for k, v in e.items() if flat(v)}
-            nested = {k: v for k, v in e.items() if isinstance(v, (dict, list))}
+            nested = {k: v for k, v in e.items() if isinstance(v, (dict, list)) and not flat(v)}
             detail = "<br>".join(f"<b>{_e(k)}</b>: {_e(v)}" for k, v in scalars.items())
             more = (f"<details><summary>details</summary><pre>{_e(json.dumps(nested, indent=2, default=str))}</pre></details>"
                     if nested else "")

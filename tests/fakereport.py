@@ -10,7 +10,7 @@ import pandas as pd
 from curation.fileio import write_json, write_parquet
 from curation.runs import RunDir
 
-FAKE_METHODS = ("cleanlab_prune_by_noise_rate", "cleanlab_self_confidence", "aum")
+FAKE_METHODS = ("cl_prune_by_noise_rate", "cl_self_confidence", "aum")
 
 
 def write_fake_baselines(run: RunDir, *, seed: int = 0, flag_share: float = 0.2) -> pd.DataFrame:
