@@ -42,9 +42,11 @@ METHODS = (
     *(f"cl_{r}" for r in CLEANLAB_RANKS),
     "aum", "loss_gmm", "cartography", "fo_mistakenness", "single_clip",
 )
-# Where the out-of-fold probabilities of `dfer-curate train --folds K` may lie (N, C), rows
-# aligned to scores.parquet like clip_probs.npy; the first that exists is used.
-OOF_FILES = ("oof_probs.npy", "folds/oof_probs.npy")
+# Out-of-fold probabilities from elsewhere (N, C), rows aligned to scores.parquet (all rows or
+# the train rows); an optional oof_probs.json beside it says what they are ({"kind": ...}).
+# A run trained with `train --folds K` needs none: its own scores are out-of-fold.
+OOF_FILE = "oof_probs.npy"
+VIDEO_LOGITS = "video_logits.npy"  # (N, C) video-head logits written by scoring
 
 
 @dataclass
@@ -279,27 +281,31 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     lookup = {c: i for i, c in enumerate(classes)}
     labels = np.array([lookup[x] for x in sc["label"]], dtype=np.int64)
 
-    oof_path = next((run.path / f for f in OOF_FILES if (run.path / f).exists()), None)
-    if probs == "oof" and oof_path is None:
-        raise RunError(
-            f"{run.path} has no out-of-fold probabilities ({' or '.join(OOF_FILES)}); "
-            f"run `dfer-curate train {run.path} --folds 5` first, or use --probs insample"
-        )
     if probs not in ("auto", "oof", "insample"):
         raise ConfigError(f"probs {probs!r} must be auto, oof or insample")
-    if oof_path is not None and probs != "insample":
+    own, own_kind = run_probs(run.path, scores=scores, clip_probs=clip_probs)
+    own = own[keep]
+    oof_path = run.path / OOF_FILE
+    if probs != "insample" and oof_path.exists():
         oof = np.load(oof_path)
         if oof.shape[0] == len(scores):
             oof = oof[keep]
         if oof.shape != (len(sc), len(classes)):
             raise RunError(
-                f"{oof_path} has shape {oof.shape}; expected ({len(scores)}, {len(classes)}) aligned "
-                f"to scores.parquet; re-run `dfer-curate train {run.path} --folds K`"
+                f"{oof_path} has shape {oof.shape}; expected ({len(sc)}, {len(classes)}) rows aligned to "
+                f"the {split} rows of scores.parquet (or {len(scores)} aligned to all rows)"
             )
-        k = _folds_recorded(run)
-        pred_probs, kind = oof, f"out-of-fold{f' (K={k})' if k else ''}"
+        meta = oof_path.with_suffix(".json")
+        kind = read_json(meta).get("kind", "out-of-fold") if meta.exists() else "out-of-fold"
+        pred_probs = oof
+    elif probs == "oof" and not own_kind.startswith("out-of-fold"):
+        raise RunError(
+            f"{run.path} has no out-of-fold probabilities: run `dfer-curate train {run.path} --folds 5` "
+            f"(its scores are then out-of-fold) or put them in {oof_path}; or use --probs insample"
+        )
     else:
-        pred_probs, kind = cp.mean(1), f"in-sample (mean of {cp.shape[1]} clips)"
+        pred_probs, kind = own, own_kind
+    pred_probs = np.clip(pred_probs, 0, None)
     pred_probs = pred_probs / pred_probs.sum(1, keepdims=True)
 
     dyn = pd.read_parquet(run.dynamics) if run.dynamics.exists() else None
@@ -313,12 +319,28 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     )
 
 
-def _folds_recorded(run: RunDir):
-    """K of the out-of-fold run if config.json records it (any stage's ``folds`` key)."""
-    for stage in run.load_config().values():
-        if isinstance(stage, dict) and isinstance(stage.get("folds"), int):
-            return stage["folds"]
-    return None
+def run_probs(run_dir, *, scores: pd.DataFrame | None = None, clip_probs: np.ndarray | None = None):
+    """The run's own per-video class probabilities (N, C), rows aligned to scores.parquet, and
+    a phrase saying what they are. The video head's prediction (softmax of video_logits.npy)
+    when scoring saved it, else the mean of the clips' probabilities. They are out-of-fold
+    when the run was trained with ``train --folds K`` (config.json train.folds >= 2)."""
+    run = RunDir(run_dir)
+    scores = pd.read_parquet(run.scores) if scores is None else scores
+    clip_probs = np.load(run.clip_probs) if clip_probs is None else clip_probs
+    n, m, c = clip_probs.shape
+    logits_path = run.path / VIDEO_LOGITS
+    what = f"mean of {m} clips"
+    probs = clip_probs.mean(1)
+    if logits_path.exists():
+        logits = np.load(logits_path).astype(np.float64)
+        if logits.shape == (n, c) and np.all(np.isfinite(logits)):
+            z = np.exp(logits - logits.max(1, keepdims=True))
+            probs, what = z / z.sum(1, keepdims=True), "video head"
+        else:
+            log.warning("%s has shape %s, not (%d, %d); using the clips' mean", logits_path, logits.shape, n, c)
+    k = (run.load_config().get("train") or {}).get("folds") or 0
+    kind = f"out-of-fold (K={k}, {what})" if k >= 2 else f"in-sample ({what})"
+    return probs, kind
 
 
 def dynamics_matrix(dynamics: pd.DataFrame, video_ids, column: str) -> np.ndarray:

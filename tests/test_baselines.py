@@ -119,6 +119,14 @@ def test_single_clip_uses_one_clip_only(planted):
     assert np.array_equal(det.score, det2.score)
 
 
+@pytest.mark.skipif(not B.fiftyone_available(), reason="curation.fiftyone_brain not in this checkout")
+def test_fo_mistakenness_finds_planted_noise(planted):
+    ids = [f"v{i}" for i in range(len(planted["labels"]))]
+    det = B.fo_mistakenness(ids, planted["labels"], planted["probs"], [f"c{i}" for i in range(C)])
+    _check_found(det, planted)
+    assert ((det.score >= 0) & (det.score <= 1)).all()
+
+
 def test_input_validation_messages(planted):
     with pytest.raises(ValueError, match="labels has 300 rows but pred_probs has 299"):
         B.cleanlab_filter(planted["labels"], planted["probs"][:-1])
@@ -153,13 +161,29 @@ def test_oof_probs_preferred_and_checked(fake_run):
     n = len(scores)
     rng = np.random.default_rng(0)
     np.save(fake_run.path / "oof_probs.npy", rng.dirichlet(np.ones(4), size=n))
+    (fake_run.path / "oof_probs.json").write_text('{"kind": "out-of-fold (K=3, test)"}')
     x = B.load_inputs(fake_run.path)
-    assert x.probs_kind.startswith("out-of-fold")
+    assert x.probs_kind == "out-of-fold (K=3, test)"
     assert x.pred_probs.shape == ((scores["split"] == "train").sum(), 4)
     assert B.load_inputs(fake_run.path, probs="insample").probs_kind.startswith("in-sample")
     np.save(fake_run.path / "oof_probs.npy", rng.dirichlet(np.ones(4), size=n - 1))
     with pytest.raises(RunError, match="oof_probs.npy has shape"):
         B.load_inputs(fake_run.path)
+
+
+def test_run_probs_prefers_video_head_and_reads_folds(fake_run):
+    n = len(pd.read_parquet(fake_run.scores))
+    logits = np.zeros((n, 4))
+    logits[:, 2] = 3.0
+    np.save(fake_run.path / "video_logits.npy", logits)
+    probs, kind = B.run_probs(fake_run.path)
+    assert kind == "in-sample (video head)"
+    assert np.allclose(probs[:, 2], np.exp(3) / (np.exp(3) + 3))
+    with pytest.raises(RunError, match="no out-of-fold probabilities"):
+        B.load_inputs(fake_run.path, probs="oof")
+    fake_run.save_config("train", {"folds": 5})
+    x = B.load_inputs(fake_run.path, probs="oof")
+    assert x.probs_kind == "out-of-fold (K=5, video head)"
 
 
 def test_missing_scores_names_command(tmp_path):
@@ -168,7 +192,7 @@ def test_missing_scores_names_command(tmp_path):
 
 
 def test_side_by_side_and_compare_table(fake_run):
-    B.run_baselines(fake_run.path)
+    B.run_baselines(fake_run.path, B.BaselinesConfig(methods=[m for m in B.METHODS if m != "fo_mistakenness"]))
     df = B.side_by_side(fake_run.path)
     assert df["method"].iloc[0] == "ours"
     assert {"precision", "recall", "f1", "auroc", "hard_retention", "relabel_acc", "inputs"} <= set(df.columns)
