@@ -1,0 +1,200 @@
+"""The dashboard through Streamlit's AppTest: every page renders from a run, every action
+writes the decision log on disk, conflicts are shown, bad runs get a clear message."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from curation.decisions import DecisionLog
+from curation.queue import filter_queue, review_table
+from curation.manifest import read_manifest, write_manifest
+
+MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
+
+
+def _app(monkeypatch, run, annotator="alice") -> AppTest:
+    monkeypatch.setenv("DFER_CURATE_RUN", str(run.path))
+    monkeypatch.setenv("DFER_CURATE_ANNOTATOR", annotator)
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _queue_ids(run):
+    return filter_queue(review_table(pd.read_parquet(run.scores)))["video_id"].tolist()
+
+
+def _open(at, video_id):
+    at.selectbox(key="q_open_choice").set_value(video_id)
+    at.button(key="q_open").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == f"Video {video_id}"
+
+
+def test_queue_page_lists_flagged_videos_and_filters(monkeypatch, fake_run):
+    at = _app(monkeypatch, fake_run)
+    ids = _queue_ids(fake_run)
+    assert at.title[0].value == "Review queue"
+    assert f"**{len(ids)}** videos match" in at.markdown[0].value
+    shown = at.dataframe[0].value
+    assert shown["video_id"].tolist() == ids[: len(shown)]
+    assert at.get("progress")[0].proto.text == f"Reviewed 0 / {len(ids)} flagged"
+    at.multiselect(key="q_verdicts").set_value(["noisy"]).run()
+    noisy = pd.read_parquet(fake_run.scores).query("verdict == 'noisy'")
+    assert f"**{len(noisy)}** videos match" in at.markdown[0].value
+    at.radio(key="q_sort").set_value("hardness").run()
+    assert at.slider(key="q_range").label == "hardness range"
+    assert "No baselines: run `dfer-curate baselines" in at.caption[1].value
+    # the filter outlives a page switch
+    at.switch_page("pages_overview.py").run()
+    at.switch_page("pages_queue.py").run()
+    assert at.multiselect(key="q_verdicts").value == ["noisy"]
+
+
+@pytest.mark.parametrize("action", ["accept", "relabel", "keep", "exclude"])
+def test_each_action_is_recorded_and_the_queue_advances(monkeypatch, fake_run, action):
+    at = _app(monkeypatch, fake_run)
+    ids = _queue_ids(fake_run)
+    _open(at, ids[0])
+    at.text_input(key=f"v_note_{ids[0]}").input("checked twice")
+    if action == "relabel":
+        at.selectbox(key=f"v_target_{ids[0]}").set_value("happy")
+    at.button(key=f"v_{action}").click().run()
+    assert not at.exception, at.exception
+    ev = DecisionLog(fake_run.review_db).events()
+    assert ev[["video_id", "action", "annotator", "note"]].values.tolist() == [[ids[0], action, "alice", "checked twice"]]
+    assert '"noise_score"' in ev.iloc[0]["scores"]
+    scores = pd.read_parquet(fake_run.scores).set_index("video_id")
+    want = {"accept": scores.loc[ids[0], "suggested_label"], "relabel": "happy",
+            "keep": scores.loc[ids[0], "label"], "exclude": None}[action]
+    assert (ev.iloc[0]["new_label"] if want is not None else None) == want
+    assert at.title[0].value == f"Video {ids[1]}"  # advanced to the next video
+    assert at.success[0].value.startswith(f"Recorded {action}")
+
+
+def test_undo_prev_next_and_a_decision_survives_a_new_session(monkeypatch, fake_run):
+    at = _app(monkeypatch, fake_run)
+    ids = _queue_ids(fake_run)
+    _open(at, ids[1])
+    at.button(key="v_prev").click().run()
+    assert at.title[0].value == f"Video {ids[0]}"
+    at.button(key="v_next").click().run()
+    assert at.title[0].value == f"Video {ids[1]}"
+    assert at.button(key="v_undo").disabled
+    at.button(key="v_exclude").click().run()
+    at.button(key="v_prev").click().run()
+    assert at.title[0].value == f"Video {ids[1]}"
+    at.button(key="v_undo").click().run()
+    assert not at.exception
+    ev = DecisionLog(fake_run.review_db).events()
+    assert ev["action"].tolist() == ["exclude", "undo"]
+    assert DecisionLog(fake_run.review_db).current().empty
+    at.button(key="v_keep").click().run()
+    fresh = _app(monkeypatch, fake_run, annotator="bob")  # a new browser session
+    assert fresh.get("progress")[0].proto.text == f"Reviewed 1 / {len(ids)} flagged"
+
+
+def test_a_concurrent_decision_is_shown_as_a_conflict_not_overwritten(monkeypatch, fake_run):
+    at = _app(monkeypatch, fake_run)
+    vid = _queue_ids(fake_run)[0]
+    _open(at, vid)
+    DecisionLog.for_run(fake_run.path).record(video_id=vid, action="relabel", new_label="angry",
+                                              annotator="bob", seen_version=0)
+    at.button(key="v_exclude").click().run()
+    assert not at.exception
+    assert "conflict on video" in at.error[0].value and "bob chose 'relabel -> angry'" in at.error[0].value
+    assert DecisionLog(fake_run.review_db).events()["annotator"].tolist() == ["bob"]
+    assert at.title[0].value == f"Video {vid}"
+    at.button(key="v_reload").click().run()
+    assert not at.error
+    at.button(key="v_exclude").click().run()
+    cur = DecisionLog(fake_run.review_db).current().set_index("video_id")
+    assert cur.loc[vid, "action"] == "exclude" and cur.loc[vid, "annotator"] == "alice"
+
+
+def test_video_page_shows_player_frames_chart_and_baselines(monkeypatch, fake_run):
+    scores = pd.read_parquet(fake_run.scores)
+    pd.DataFrame({"video_id": scores["video_id"], "cl_confident_learning_score": np.linspace(0, 1, len(scores)),
+                  "cl_confident_learning_flag": scores["verdict"].eq("clean").to_numpy()}).to_parquet(fake_run.baselines)
+    at = _app(monkeypatch, fake_run)
+    assert at.selectbox(key="q_method").value == "cl_confident_learning"
+    at.radio(key="q_baseline").set_value("disagree").run()
+    t = review_table(scores, None, pd.read_parquet(fake_run.baselines))
+    from curation.queue import QueueFilter
+    assert f"**{len(filter_queue(t, QueueFilter(baseline='disagree')))}** videos match" in at.markdown[0].value
+    at.button(key="q_next").click().run()
+    assert not at.exception, at.exception
+    strip = at.get("image")[0].proto.imgs
+    assert [i.caption for i in strip] == [f"frame {i}" for i in (0, 2, 4, 6, 9, 11, 13, 15)]
+    assert at.get("video"), "no video player"
+    chart = at.get("plotly_chart")[0]
+    assert "Per-clip class probabilities" in chart.proto.spec
+    assert "(given)" in chart.proto.spec and "(consensus)" in chart.proto.spec
+    assert any("Baselines' view" in c.value for c in at.caption)
+
+
+def test_frame_folder_video_gets_an_h264_preview(monkeypatch, fake_run):
+    m = read_manifest(fake_run.path)
+    vid = _queue_ids(fake_run)[0]
+    folder = m.root / "frames_of_first"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(np.full((24, 24, 3), 40 * i, np.uint8)).save(folder / f"{i:03d}.jpg")
+    df = m.df.copy()
+    df.loc[df["video_id"] == vid, "path"] = "frames_of_first"
+    write_manifest(fake_run.path, type(m)(df, m.classes, m.root))
+    at = _app(monkeypatch, fake_run)
+    _open(at, vid)
+    from curation.video import video_codec
+    preview = fake_run.previews / f"{vid}.mp4"
+    assert preview.exists() and video_codec(preview) == "h264"
+
+
+def test_overview_page(monkeypatch, fake_run):
+    vid = _queue_ids(fake_run)[0]
+    DecisionLog.for_run(fake_run.path).record(video_id=vid, action="exclude", annotator="carol")
+    at = _app(monkeypatch, fake_run)
+    at.switch_page("pages_overview.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Overview"
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"type":"heatmap"' in spec.replace(" ", "")
+    verdicts = at.dataframe[0].value
+    scores = pd.read_parquet(fake_run.scores)
+    assert int(verdicts["total"].sum()) == len(scores)
+    assert int(verdicts["noisy"].sum()) == int((scores["verdict"] == "noisy").sum())
+    per_annotator = at.dataframe[1].value
+    assert per_annotator.loc["carol", "exclude"] == 1
+    at.checkbox(key="o_flagged").check().run()
+    assert not at.exception
+
+
+def test_export_page_writes_an_export(monkeypatch, fake_run):
+    at = _app(monkeypatch, fake_run)
+    at.switch_page("pages_export.py").run()
+    assert "No exports yet." in at.info[0].value
+    at.selectbox(key="e_policy").set_value("exclude-unreviewed")
+    at.multiselect(key="e_formats").set_value(["parquet", "dfer-clip"])
+    at.button(key="e_export").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Exported to")
+    (out,) = [p for p in fake_run.exports.iterdir()]
+    assert (out / "dfer-clip" / "train.txt").exists() and not (out / "mae-dfer").exists()
+    n_flagged = int(pd.read_parquet(fake_run.scores)["verdict"].isin(["noisy", "hard"]).sum())
+    assert f"{n_flagged} excluded" in at.success[0].value
+    assert any("exclude-unreviewed" in md.value for md in at.markdown)
+
+
+def test_a_run_without_scores_says_which_command_to_run(monkeypatch, fake_run):
+    fake_run.scores.unlink()
+    monkeypatch.setenv("DFER_CURATE_RUN", str(fake_run.path))
+    for page in ("pages_queue.py", "pages_video.py", "pages_overview.py", "pages_export.py"):
+        at = AppTest.from_file(str(MAIN), default_timeout=60).run()
+        at.switch_page(page).run()
+        assert not at.exception
+        assert f"dfer-curate score {fake_run.path}" in at.error[0].value
