@@ -1,0 +1,219 @@
+"""Cross-clip agreement, noise-rate estimation and triage (pure numpy; no torch, no files).
+
+Glossary: N videos, M clips per video, C classes. ``clip_probs`` (N, M, C) holds each clip's
+class probabilities; ``labels`` (N,) the given label indices. The clips may come from one
+model (M clip positions) or from several epochs of training stacked along M (a temporal
+ensemble, which is what makes the scores survive memorization).
+
+Conventions: ``noise_score`` in [0, 1], higher = given label more likely wrong;
+``hardness`` in [0, 1], higher = clips disagree among themselves / the video is ambiguous.
+Verdicts are ``clean``, ``hard`` and ``noisy`` (schema.VERDICTS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+VERDICT_NAMES = np.array(["clean", "hard", "noisy"])
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Per-video statistics of the clips; every array has N rows."""
+
+    mean_probs: np.ndarray  # (N, C) mean over clips
+    pred: np.ndarray  # (N,) argmax of mean_probs
+    pred_conf: np.ndarray  # (N,) mean_probs[pred]
+    label_prob: np.ndarray  # (N,) mean_probs[label]
+    agree_label: np.ndarray  # (N,) share of clips whose argmax is the label
+    agree_mode: np.ndarray  # (N,) share of clips whose argmax is the consensus
+    consensus: np.ndarray  # (N,) most common clip argmax (ties: higher mean prob)
+    margin: np.ndarray  # (N,) mean_probs[consensus] - mean_probs[label]
+    label_margin: np.ndarray  # (N,) max other mean prob - label prob, in [-1, 1]
+
+
+def _check(clip_probs, labels) -> tuple[np.ndarray, np.ndarray]:
+    clip_probs = np.asarray(clip_probs, dtype=np.float64)
+    labels = np.asarray(labels)
+    if clip_probs.ndim != 3:
+        raise ValueError(f"clip_probs must be (N, M, C), got shape {clip_probs.shape}")
+    n, m, c = clip_probs.shape
+    if m < 1 or c < 2:
+        raise ValueError(f"clip_probs needs at least 1 clip and 2 classes, got shape {clip_probs.shape}")
+    if labels.shape != (n,):
+        raise ValueError(f"labels has {labels.shape} rows but clip_probs has {n} videos")
+    if n and (labels.min() < 0 or labels.max() >= c):
+        raise ValueError(f"labels must be class indices in [0, {c}), got range [{labels.min()}, {labels.max()}]")
+    if not np.all(np.isfinite(clip_probs)):
+        raise ValueError("clip_probs holds NaN or infinite values")
+    return clip_probs, labels.astype(np.int64)
+
+
+def clip_agreement(clip_probs, labels) -> Agreement:
+    """Agreement statistics of each video's clips with its label and with each other."""
+    clip_probs, labels = _check(clip_probs, labels)
+    return _agreement(clip_probs, labels)
+
+
+def _agreement(clip_probs: np.ndarray, labels: np.ndarray) -> Agreement:
+    n, m, c = clip_probs.shape
+    rows = np.arange(n)
+    mean = clip_probs.mean(axis=1)
+    votes = clip_probs.argmax(axis=2)  # (N, M)
+    counts = np.zeros((n, c))
+    np.add.at(counts, (np.repeat(rows, m), votes.ravel()), 1.0)
+    # ties between equally voted classes go to the higher mean probability
+    consensus = np.argmax(counts + 1e-6 * mean, axis=1)
+    pred = mean.argmax(axis=1)
+    label_prob = mean[rows, labels]
+    other = mean.copy()
+    other[rows, labels] = -np.inf
+    return Agreement(
+        mean_probs=mean,
+        pred=pred,
+        pred_conf=mean[rows, pred],
+        label_prob=label_prob,
+        agree_label=counts[rows, labels] / m,
+        agree_mode=counts[rows, consensus] / m,
+        consensus=consensus,
+        margin=mean[rows, consensus] - label_prob,
+        label_margin=other.max(axis=1) - label_prob,
+    )
+
+
+def noise_score(agreement: Agreement, *, vote_weight: float = 0.5) -> np.ndarray:
+    """(N,) in [0, 1], higher = label more likely wrong.
+
+    Blends the probability margin against the label (how strongly the model prefers another
+    class) with the share of clips that do not vote for the label (how consistently)."""
+    if not 0.0 <= vote_weight <= 1.0:
+        raise ValueError(f"vote_weight must be in [0, 1], got {vote_weight}")
+    prob_part = (1.0 + agreement.label_margin) / 2.0
+    vote_part = 1.0 - agreement.agree_label
+    return np.clip((1 - vote_weight) * prob_part + vote_weight * vote_part, 0.0, 1.0)
+
+
+def hardness(agreement: Agreement, num_clips: int) -> np.ndarray:
+    """(N,) in [0, 1], higher = more ambiguous: clips split among classes and the mean
+    prediction is spread out (normalised entropy). Independent of the given label."""
+    mean = np.clip(agreement.mean_probs, 1e-12, 1.0)
+    c = mean.shape[1]
+    entropy = -(mean * np.log(mean)).sum(axis=1) / np.log(c)
+    lowest_mode = 1.0 / min(num_clips, c)
+    split = (1.0 - agreement.agree_mode) / max(1.0 - lowest_mode, 1e-12)
+    return np.clip(0.5 * split + 0.5 * entropy, 0.0, 1.0)
+
+
+def suggested_label(agreement: Agreement, labels) -> np.ndarray:
+    """(N,) the consensus, or the best other class when the consensus is the label."""
+    labels = np.asarray(labels, dtype=np.int64)
+    other = agreement.mean_probs.copy()
+    other[np.arange(len(labels)), labels] = -np.inf
+    second = other.argmax(axis=1)
+    return np.where(agreement.consensus != labels, agreement.consensus, second)
+
+
+def estimate_noise_rates(probs, labels, *, num_classes: int | None = None) -> np.ndarray:
+    """(C,) estimated share of wrong labels among videos given each class.
+
+    Confident-joint style (as cleanlab): a video counts toward class j when its probability
+    of j reaches class j's average self-confidence; the off-diagonal share of each given
+    class's row is its noise rate. ``probs`` (N, C) should be out-of-sample or taken before
+    memorization; in-sample probabilities of a memorized model give rates near zero."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if probs.ndim != 2 or probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"probs must be (N, C) aligned with labels; got {probs.shape} and {labels.shape}")
+    c = num_classes or probs.shape[1]
+    thresholds = np.full(c, np.inf)
+    for j in range(c):
+        if np.any(labels == j):
+            thresholds[j] = probs[labels == j, j].mean()
+    above = probs >= thresholds[None, :] - 1e-12
+    masked = np.where(above, probs, -np.inf)
+    has = above.any(axis=1)
+    assigned = masked.argmax(axis=1)
+    rates = np.zeros(c)
+    for i in range(c):
+        rows = (labels == i) & has
+        if rows.sum() == 0:
+            continue
+        rates[i] = float(np.mean(assigned[rows] != i))
+    return rates
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """Cuts of the triage; the cut is calibrated to the estimated noise rate per class."""
+
+    min_agree: float = 0.5  # clips must agree this much on a class other than the label to call noisy
+    min_margin: float = 0.0  # mean prob of that class minus the label's must exceed this
+    hard_agree: float = 0.75  # below this share of clips on the label a kept video is "hard"
+    rate_scale: float = 1.0  # multiply the estimated noise rates (1 = as estimated)
+    max_rate: float = 0.5  # never flag more than this share of any given class
+    min_score: float = 0.5  # never flag a video whose noise_score is below this
+
+
+def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageConfig | None = None) -> np.ndarray:
+    """(N,) verdict strings in {clean, hard, noisy}.
+
+    Within each given class the top-ranked videos by ``score`` up to that class's estimated
+    noise rate are candidates; a candidate is *noisy* only when its clips agree on another
+    class (agree_mode >= min_agree, consensus != label, margin > min_margin), else *hard*.
+    Videos whose clips split between the label and other classes are *hard*; the rest clean."""
+    cfg = config or TriageConfig()
+    labels = np.asarray(labels, dtype=np.int64)
+    score = np.asarray(score, dtype=np.float64)
+    rates = np.asarray(noise_rates, dtype=np.float64)
+    n = len(labels)
+    if score.shape != (n,) or agreement.pred.shape != (n,):
+        raise ValueError(f"score has {score.shape[0]} rows, agreement {agreement.pred.shape[0]}, labels {n}")
+    if n and labels.max() >= len(rates):
+        raise ValueError(f"noise_rates has {len(rates)} classes but labels reach index {labels.max()}")
+    candidate = np.zeros(n, dtype=bool)
+    for i in range(len(rates)):
+        idx = np.flatnonzero(labels == i)
+        if len(idx) == 0:
+            continue
+        k = int(round(min(rates[i] * cfg.rate_scale, cfg.max_rate) * len(idx)))
+        if k <= 0:
+            continue
+        top = idx[np.argsort(-score[idx], kind="stable")[:k]]
+        candidate[top] = True
+    candidate &= score >= cfg.min_score
+    agrees_elsewhere = (
+        (agreement.consensus != labels)
+        & (agreement.agree_mode >= cfg.min_agree)
+        & (agreement.margin > cfg.min_margin)
+    )
+    noisy = candidate & agrees_elsewhere
+    hard = ~noisy & (candidate | (agreement.agree_label < cfg.hard_agree))
+    verdict = np.full(n, "clean", dtype=object)
+    verdict[hard] = "hard"
+    verdict[noisy] = "noisy"
+    return verdict.astype(str)
+
+
+def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: TriageConfig | None = None,
+          vote_weight: float = 0.5) -> dict:
+    """Everything the scores table needs, from clip probabilities and labels.
+
+    ``noise_rates`` (C,) if known; otherwise estimated from ``rate_probs`` (N, C) (defaults
+    to the clips' mean probabilities). Returns a dict of (N,) arrays: the Agreement fields
+    plus noise_score, hardness, verdict, suggested."""
+    clip_probs, labels = _check(clip_probs, labels)
+    agr = _agreement(clip_probs, labels)
+    c = clip_probs.shape[2]
+    if noise_rates is None:
+        noise_rates = estimate_noise_rates(agr.mean_probs if rate_probs is None else rate_probs, labels, num_classes=c)
+    score = noise_score(agr, vote_weight=vote_weight)
+    return {
+        "agreement": agr,
+        "noise_score": score,
+        "hardness": hardness(agr, clip_probs.shape[1]),
+        "verdict": triage(agr, labels, score, noise_rates=noise_rates, config=config),
+        "suggested": suggested_label(agr, labels),
+        "noise_rates": np.asarray(noise_rates, dtype=np.float64),
+    }

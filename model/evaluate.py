@@ -1,0 +1,43 @@
+"""`evaluate`: UAR and WAR of the trained model on a split (the clean test split by default)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from curation.errors import ManifestError
+from curation.manifest import read_manifest
+from curation.metrics import uar_war
+from curation.runs import RunDir
+from model import data
+from model.config import ScoreConfig
+from model.score import _load_model
+from model.train import predict, resolve_device
+
+
+def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: str = "auto",
+             clips: int | None = None) -> dict:
+    """Video-level predictions (video head over ``clips`` uniform clips, default the score
+    stage's count) against the split's labels (``true_label`` when the manifest has ground
+    truth, else ``label``). Returns uar, war, n, per-class recall, which labels were used."""
+    run = RunDir(run_dir)
+    manifest = read_manifest(run.path)
+    rows = np.flatnonzero(manifest.df["split"].to_numpy() == split)
+    if len(rows) == 0:
+        raise ManifestError(f"the manifest of {run.path} has no {split!r} videos to evaluate on")
+    torch.manual_seed(0)
+    dev = resolve_device(device)
+    net, tcfg, ck = _load_model(run.checkpoints / f"{checkpoint}.pt", manifest.classes, dev)
+    store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
+                             cache_dir=run.path / "cache" if tcfg.cache else None)
+    data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
+    n_u = clips or ScoreConfig().uniform_clips
+    _, logits = predict(net, store, rows, tcfg, dev, n_uniform=n_u)
+    column = "true_label" if manifest.has_ground_truth else "label"
+    classes = np.asarray(manifest.classes)
+    y_true = manifest.df[column].to_numpy()[rows].astype(str)
+    y_pred = classes[logits.argmax(1)]
+    uar, war = uar_war(y_true, y_pred, classes=list(classes))
+    recall = {c: float(np.mean(y_pred[y_true == c] == c)) for c in classes if np.any(y_true == c)}
+    return {"split": split, "uar": uar, "war": war, "n": int(len(rows)), "labels": column,
+            "per_class_recall": recall, "checkpoint": checkpoint, "epoch": int(ck["state"]["epoch"])}

@@ -1,0 +1,192 @@
+"""`score`: per-video audit scores from M clips per video (uniform plus key-expression
+positions) of the best checkpoint, blended for training videos with the smoothed training
+dynamics (clip probabilities recorded before memorization), so in-sample fitting of noisy
+labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logits.npy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from curation import agreement as agr
+from curation.errors import RunError
+from curation.fileio import atomic_path, write_parquet
+from curation.manifest import read_manifest
+from curation.runs import RunDir
+from curation.schema import SCORES_COLUMNS, conform
+from model import data
+from model.config import ScoreConfig, TrainConfig
+from model.network import build_network
+from model.train import load_checkpoint, predict, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+def _load_model(path, classes, device):
+    ck = load_checkpoint(path, classes=classes)
+    cfg = TrainConfig.from_dict(ck["config"])
+    net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None)).to(device)
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, cfg, ck
+
+
+def _clip_counts(sc: ScoreConfig, tcfg: TrainConfig) -> tuple[int, int]:
+    if sc.single_clip:
+        return 1, 0
+    return sc.uniform_clips, (sc.key_clips if tcfg.resample else 0)
+
+
+def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) -> pd.DataFrame:
+    """Score every manifest video (all splits) with the checkpoint; write the artifacts and
+    return the scores table (schema.SCORES_COLUMNS, rows in manifest order)."""
+    sc = config or ScoreConfig()
+    run = RunDir(run_dir)
+    manifest = read_manifest(run.path)
+    ck_path = run.checkpoints / f"{sc.checkpoint}.pt"
+    if not ck_path.exists():
+        run.require("checkpoints", "train")
+        raise RunError(f"{ck_path} does not exist: run `dfer-curate train {run.path}` first")
+    torch.manual_seed(0)
+    device = resolve_device(sc.device)
+    net, tcfg, ck = _load_model(ck_path, manifest.classes, device)
+    store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
+                             cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
+    rows = np.arange(len(manifest.df))
+    data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
+    n_u, n_k = _clip_counts(sc, tcfg)
+    clip_probs, video_logits = predict(net, store, rows, tcfg, device, n_uniform=n_u, n_key=n_k,
+                                       batch_size=sc.batch_size, progress=progress)
+    evidence = None
+    ev_path = run.path / "dynamics_probs.npz"
+    if sc.use_dynamics and not sc.single_clip and ev_path.exists():
+        with np.load(ev_path, allow_pickle=False) as z:
+            ev_ids = [str(v) for v in z["video_ids"]]
+            if set(ev_ids) == set(ck["train_ids"]):
+                evidence = (ev_ids, z["clip_probs"].astype(np.float32))
+            else:
+                log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
+    run.save_config("score", sc)
+    return write_scores(run, manifest, clip_probs, video_logits, sc, evidence=evidence)
+
+
+def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np.ndarray, sc: ScoreConfig,
+                 *, evidence=None) -> pd.DataFrame:
+    """Audit statistics for every video; train videos with dynamics evidence are audited on
+    their final clips plus the evidence clips (a temporal ensemble)."""
+    df = manifest.df
+    classes = np.asarray(manifest.classes)
+    labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
+    n = len(df)
+    is_train = df["split"].to_numpy() == "train"
+    ev_rows = np.zeros(0, np.int64)
+    ev_probs = None
+    if evidence is not None:
+        ids, probs = evidence
+        pos = {v: i for i, v in enumerate(df["video_id"].astype(str))}
+        ev_rows = np.array([pos[v] for v in ids], np.int64)
+        ev_probs = probs
+    tcfg_rows = np.setdiff1d(np.arange(n), ev_rows)
+    cols = {k: np.zeros(n) for k in ("label_prob", "agree_label", "agree_mode", "margin", "noise_score", "hardness",
+                                     "pred_conf")}
+    pred = np.zeros(n, np.int64)
+    consensus = np.zeros(n, np.int64)
+    suggested = np.zeros(n, np.int64)
+    verdict = np.full(n, "clean", dtype=object)
+    tri = sc.triage_config()
+    rates = None
+    groups = []
+    if len(ev_rows):
+        groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], ev_probs], axis=1)))
+    # the rest: train videos without dynamics (held out), then val/test videos
+    rest_train = tcfg_rows[is_train[tcfg_rows]]
+    rest_other = tcfg_rows[~is_train[tcfg_rows]]
+    for g in (rest_train, rest_other):
+        if len(g):
+            groups.append((g, clip_probs[g]))
+    for g_rows, g_probs in groups:
+        if rates is None:  # noise rates come from the first (training) group, shared by the rest
+            res = agr.audit(g_probs, labels[g_rows], config=tri, vote_weight=sc.vote_weight)
+            rates = res["noise_rates"]
+        else:
+            res = agr.audit(g_probs, labels[g_rows], noise_rates=rates, config=tri, vote_weight=sc.vote_weight)
+        a = res["agreement"]
+        for k in ("label_prob", "agree_label", "agree_mode", "margin", "pred_conf"):
+            cols[k][g_rows] = getattr(a, k)
+        cols["noise_score"][g_rows] = res["noise_score"]
+        cols["hardness"][g_rows] = res["hardness"]
+        pred[g_rows] = a.pred
+        consensus[g_rows] = a.consensus
+        suggested[g_rows] = res["suggested"]
+        verdict[g_rows] = res["verdict"]
+    out = pd.DataFrame({
+        "video_id": df["video_id"].astype(str), "split": df["split"].astype(str), "label": df["label"].astype(str),
+        "pred_label": classes[pred], "pred_conf": cols["pred_conf"], "label_prob": cols["label_prob"],
+        "agree_label": cols["agree_label"], "agree_mode": cols["agree_mode"], "consensus_label": classes[consensus],
+        "margin": cols["margin"], "noise_score": cols["noise_score"], "hardness": cols["hardness"],
+        "verdict": verdict.astype(str), "suggested_label": classes[suggested],
+    })
+    out = conform(out, SCORES_COLUMNS, table="scores")
+    write_parquet(run.scores, out)
+    _save_npy(run.clip_probs, clip_probs.astype(np.float32))
+    _save_npy(run.path / "video_logits.npy", video_logits.astype(np.float32))
+    return out
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, arr)
+
+
+def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = True,
+                config: ScoreConfig | None = None) -> pd.DataFrame:
+    """Out-of-fold scores: each fold's train videos by the model trained without them;
+    every other video by the mean of the fold models."""
+    sc = config or ScoreConfig()
+    device = resolve_device(sc.device)
+    n = len(manifest.df)
+    is_train = manifest.df["split"].to_numpy() == "train"
+    clip_probs = video_logits = None
+    others = np.flatnonzero(~is_train)
+    for path, fold_rows in models:
+        net, tcfg, _ = _load_model(path, manifest.classes, device)
+        n_u, n_k = _clip_counts(sc, tcfg)
+        if clip_probs is None:
+            clip_probs = np.zeros((n, n_u + n_k, len(manifest.classes)), np.float32)
+            video_logits = np.zeros((n, len(manifest.classes)), np.float32)
+        p, v = predict(net, store, fold_rows, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
+        clip_probs[fold_rows], video_logits[fold_rows] = p, v
+        p, v = predict(net, store, others, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
+        clip_probs[others] += p / len(models)
+        video_logits[others] += v / len(models)
+    run.save_config("score", sc)
+    return write_scores(run, manifest, clip_probs, video_logits, sc)
+
+
+def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
+    """Verdict counts and, with ground truth, detection metrics on the train split."""
+    from curation.metrics import detection_metrics, relabel_accuracy
+
+    run = RunDir(run_dir)
+    manifest = read_manifest(run.path)
+    scores = scores if scores is not None else pd.read_parquet(run.require("scores", "score"))
+    out = {"counts": scores["verdict"].value_counts().reindex(["clean", "hard", "noisy"], fill_value=0).to_dict()}
+    if manifest.has_ground_truth:
+        m = manifest.df.set_index("video_id").loc[scores["video_id"]].reset_index()
+        tr = (scores["split"] == "train").to_numpy()
+        flag = (scores["verdict"] == "noisy").to_numpy()[tr]
+        det = detection_metrics(m["is_noisy"].to_numpy()[tr], flag, scores["noise_score"].to_numpy()[tr],
+                                is_hard=m["is_hard"].to_numpy()[tr])
+        det["relabel_accuracy"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
+                                                   m["true_label"].to_numpy()[tr], is_noisy=m["is_noisy"].to_numpy()[tr])
+        det["relabel_accuracy_flagged"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
+                                                           m["true_label"].to_numpy()[tr])
+        out["detection"] = det
+    return out

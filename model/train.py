@@ -1,0 +1,561 @@
+"""`train`: fit the dual-stream network on the manifest's train split while recording
+cross-clip agreement dynamics, triaging videos into clean/hard/noisy once held-out accuracy
+plateaus, and training robustly from then on (DESIGN.md sections 3 and 6).
+
+Why the dynamics: a network fits noisy labels by ~12-16 epochs and its final in-sample
+predictions then hide the noise. Each epoch we keep the clip probabilities of every training
+video from the training pass (made before that step's update) and smooth them over a window
+of epochs; triage and scores use that temporal ensemble, not the final model alone.
+
+Distributed: under torchrun (RANK/WORLD_SIZE set) each rank takes a shard of every global
+batch (gloo on CPU, nccl on GPU); the result matches one process up to BatchNorm statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from curation import agreement as agr
+from curation.errors import ConfigError, ManifestError, RunError
+from curation.fileio import atomic_path, write_json, write_parquet
+from curation.manifest import read_manifest
+from curation.runs import RunDir
+from curation.schema import DYNAMICS_COLUMNS, conform
+from model import data
+from model.config import TrainConfig
+from model.network import build_network
+
+log = logging.getLogger(__name__)
+
+VERDICT_CODE = {"clean": 0, "hard": 1, "noisy": 2}
+CODE_VERDICT = np.array(["clean", "hard", "noisy"])
+
+
+# ---------------------------------------------------------------- environment
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_dist(device: str) -> Dist:
+    """Join the torchrun process group when its variables are set; else a single process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or "RANK" not in os.environ:
+        return Dist()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        dist.init_process_group(backend=backend)
+    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for but CUDA is not available here; use --device cpu")
+    if name == "cuda":
+        return torch.device(f"cuda:{local_rank}")
+    if name != "cpu" and not name.startswith("cuda:"):
+        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    return torch.device(name)
+
+
+def _seed_all(seed: int) -> None:
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if torch.backends.cudnn.is_available():
+        torch.backends.cudnn.benchmark = False
+
+
+def _allsum(t: torch.Tensor, dist_: Dist) -> torch.Tensor:
+    if dist_.world > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def _barrier(dist_: Dist) -> None:
+    if dist_.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+# ---------------------------------------------------------------- inputs
+
+@dataclass
+class Plan:
+    """Which manifest rows train, which are held out for early stopping."""
+
+    classes: list[str]
+    labels: np.ndarray  # (N,) given label index of every manifest row
+    train_rows: np.ndarray
+    heldout_rows: np.ndarray
+    heldout_kind: str  # 'val' or 'train-holdout'
+
+
+def make_plan(manifest, cfg: TrainConfig, *, exclude_rows: np.ndarray | None = None) -> Plan:
+    """Check the manifest can train and pick the held-out rows (val, else a seeded share)."""
+    df = manifest.df
+    classes = manifest.classes
+    labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
+    split = df["split"].to_numpy()
+    train_rows = np.flatnonzero(split == "train")
+    if exclude_rows is not None:
+        train_rows = np.setdiff1d(train_rows, exclude_rows)
+    if len(train_rows) == 0:
+        raise ManifestError("the manifest's train split is empty: nothing to train on; "
+                            "assign videos to split 'train' (ingest --val-share / synth) first")
+    present = set(labels[train_rows].tolist())
+    missing = [c for i, c in enumerate(classes) if i not in present]
+    if missing:
+        raise ManifestError(
+            f"class(es) {missing} have no video in the train split; the model cannot learn them. "
+            f"Add training videos for them or remove them from the class list"
+        )
+    val_rows = np.flatnonzero(split == "val")
+    if len(val_rows):
+        return Plan(classes, labels, train_rows, val_rows, "val")
+    rng = np.random.default_rng(cfg.seed + 7919)
+    held = []
+    for c in range(len(classes)):  # stratified, so rare classes stay in training
+        rows = train_rows[labels[train_rows] == c]
+        k = int(math.floor(len(rows) * cfg.holdout))
+        if len(rows) >= 3 and k >= 1:
+            held.append(rng.choice(rows, size=k, replace=False))
+    held_rows = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
+    if len(held_rows) == 0:
+        raise ManifestError("no val split and the train split is too small to hold out videos for early stopping")
+    return Plan(classes, labels, np.setdiff1d(train_rows, held_rows), held_rows, "train-holdout")
+
+
+# ---------------------------------------------------------------- clip batches
+
+def _batch_starts(store, rows, cfg: TrainConfig, rng, *, train: bool, n_uniform: int, n_key: int = 0):
+    starts = []
+    for r in rows:
+        length = int(store.lengths[r])
+        _, span = data.clip_span(length, cfg.frames, cfg.stride)
+        sal = None
+        if cfg.resample and (n_key or train):
+            sal = store.saliency[store.offsets[r]: store.offsets[r] + length]
+        starts.append(data.clip_starts(length, n_uniform, span, train=train, rng=rng, saliency=sal,
+                                       key_mix=cfg.key_mix, key_clips=n_key))
+    return starts
+
+
+@torch.no_grad()
+def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key: int = 0,
+            batch_size: int = 32, progress: bool = False, desc: str = "score"):
+    """Eval-mode clip probabilities (n, n_uniform + n_key, C) and video logits (n, C).
+    The video head sees the uniform clips in time order; key clips add clip votes."""
+    from tqdm import tqdm
+
+    net.eval()
+    probs, logits = [], []
+    rows = np.asarray(rows)
+    for i in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress, leave=False):
+        chunk = rows[i: i + batch_size]
+        starts = _batch_starts(store, chunk, cfg, None, train=False, n_uniform=n_uniform, n_key=n_key)
+        x = data.to_tensor_layout(data.normalise(data.gather(store, chunk, starts, cfg.frames, cfg.stride)))
+        v, c = net(torch.from_numpy(x).to(device), video_clips=n_uniform)
+        probs.append(torch.softmax(c.float(), -1).cpu().numpy())
+        logits.append(v.float().cpu().numpy())
+    if not probs:
+        c = net.clip_head.out_features
+        return np.zeros((0, n_uniform + n_key, c)), np.zeros((0, c))
+    return np.concatenate(probs), np.concatenate(logits)
+
+
+# ---------------------------------------------------------------- state
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # epochs completed
+    step: int = 0
+    history: np.ndarray | None = None  # (E, n_train, K, C) float16 train-pass clip probs
+    video_logits: np.ndarray | None = None  # (E, n_train, C) float32 train-pass video logits
+    losses: np.ndarray | None = None  # (E, n_train) float32
+    verdicts: np.ndarray | None = None  # (E, n_train) int8 verdict at each epoch
+    triage_from: int = -1  # first epoch trained with triage (-1 = not started)
+    active: np.ndarray | None = None  # (n_train,) int8 verdicts used for training now
+    consensus: np.ndarray | None = None  # (n_train,) int64 consensus class now
+    log: list = field(default_factory=list)  # per-epoch metrics dicts
+    best_score: float = -1.0
+    best_epoch: int = -1
+    stale: int = 0
+
+
+def _window(state: TrainState, cfg: TrainConfig, upto: int) -> np.ndarray:
+    """Stack the window of epochs ending at ``upto`` (inclusive) along the clip axis."""
+    lo = max(0, upto - cfg.window + 1)
+    h = state.history[lo: upto + 1].astype(np.float32)  # (w, n, K, C)
+    return np.transpose(h, (1, 0, 2, 3)).reshape(h.shape[1], -1, h.shape[3])
+
+
+def _checkpoint_payload(net, opt, state: TrainState, cfg, plan: Plan, rng, train_ids) -> dict:
+    module = net.module if hasattr(net, "module") else net
+    return {
+        "format": 1,
+        "model": module.state_dict(),
+        "optimizer": opt.state_dict(),
+        "config": dataclasses.asdict(cfg),
+        "classes": list(plan.classes),
+        "train_ids": list(train_ids),
+        "heldout_kind": plan.heldout_kind,
+        "state": {k: v for k, v in dataclasses.asdict(state).items()},
+        "np_rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def _save(path: Path, payload: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path, *, classes=None, config: TrainConfig | None = None) -> dict:
+    """Read a checkpoint and check it fits these classes and this network shape."""
+    path = Path(path)
+    if not path.exists():
+        raise RunError(f"checkpoint {path} does not exist: run `dfer-curate train {path.parent.parent}` first")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise ConfigError(f"checkpoint {path} cannot be read ({exc}); train again") from exc
+    if not isinstance(ck, dict) or ck.get("format") != 1:
+        raise ConfigError(f"checkpoint {path} is not a dfer-curate checkpoint; train again")
+    if classes is not None and list(ck["classes"]) != list(classes):
+        raise ConfigError(
+            f"checkpoint {path} was trained on classes {ck['classes']} but the manifest has {list(classes)}; "
+            f"train again (without --resume) for these classes"
+        )
+    if config is not None:
+        old = TrainConfig.from_dict(ck["config"]).model_fields()
+        new = config.model_fields()
+        diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+        if diff:
+            raise ConfigError(
+                f"checkpoint {path} has another network configuration {diff} (checkpoint, now); "
+                f"use the same settings or train without --resume"
+            )
+    return ck
+
+
+# ---------------------------------------------------------------- loop
+
+def train(run_dir, config: TrainConfig | None = None, *, progress: bool = True, resume: bool = False) -> dict:
+    """Train on RUN's manifest; write RUN/checkpoints/{last,best}.pt, dynamics.parquet and
+    RUN/train_log.json. ``resume`` continues from last.pt (same result as an uninterrupted
+    run with the same seed). Returns a summary dict (epochs, best_epoch, heldout accuracy...)."""
+    cfg = (config or TrainConfig()).validate()
+    run = RunDir(run_dir)
+    manifest = read_manifest(run.path)
+    plan = make_plan(manifest, cfg)
+    out = _fit(run, manifest, plan, cfg, run.checkpoints, progress=progress, resume=resume)
+    return out
+
+
+def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, progress: bool,
+         resume: bool, write_dynamics: bool = True, store=None) -> dict:
+    dist_ = _init_dist(cfg.device)
+    device = resolve_device(cfg.device, dist_.local_rank)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    elif dist_.world > 1 and device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) // dist_.world))
+    _seed_all(cfg.seed)
+    if dist_.main:
+        run.save_config("train", cfg)
+    t0 = time.time()
+    if store is None:
+        store = _load_store(run, manifest, cfg, dist_, progress)
+    rows_all = np.concatenate([plan.train_rows, plan.heldout_rows])
+    data.check_lengths(store, rows_all, cfg.frames, pad=cfg.pad_short)
+
+    C = len(plan.classes)
+    net = build_network(C, cfg).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    tr = plan.train_rows
+    n_tr = len(tr)
+    train_ids = [store.video_ids[r] for r in tr]
+    state = TrainState(
+        history=np.zeros((0, n_tr, cfg.clips, C), np.float16), video_logits=np.zeros((0, n_tr, C), np.float32),
+        losses=np.zeros((0, n_tr), np.float32), verdicts=np.zeros((0, n_tr), np.int8),
+        active=np.zeros(n_tr, np.int8), consensus=plan.labels[tr].copy(),
+    )
+    ckpt_dir = Path(ckpt_dir)
+    if resume and (ckpt_dir / "last.pt").exists():
+        ck = load_checkpoint(ckpt_dir / "last.pt", classes=plan.classes, config=cfg)
+        if ck["train_ids"] != train_ids:
+            raise ConfigError(f"{ckpt_dir / 'last.pt'} was trained on other videos; train again without --resume")
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        state = TrainState(**ck["state"])
+        rng.bit_generator.state = ck["np_rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        log.info("resumed from %s after epoch %d", ckpt_dir / "last.pt", state.epoch)
+    elif resume:
+        log.info("no checkpoint in %s; starting from scratch", ckpt_dir)
+
+    model = net
+    if dist_.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        model = DDP(net, device_ids=[device.index] if device.type == "cuda" else None)
+
+    steps_per_epoch = math.ceil(n_tr / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    from tqdm import tqdm
+
+    bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=not (progress and dist_.main))
+    stopped = False
+    for epoch in range(state.epoch, cfg.epochs):
+        if _early_stop(state, cfg):
+            stopped = True
+            break
+        _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, epoch, steps_per_epoch,
+                     total_steps, bar)
+        _end_epoch(net, store, plan, cfg, state, dist_, device, epoch)
+        rec = state.log[-1]
+        bar.set_postfix(ep=epoch + 1, loss=f"{rec['loss']:.3f}", acc=f"{rec['train_acc']:.2f}",
+                        val=f"{rec['heldout_acc']:.2f}", c=rec["clean"], h=rec["hard"], n=rec["noisy"])
+        if dist_.main:
+            payload = _checkpoint_payload(net, opt, state, cfg, plan, rng, train_ids)
+            _save(ckpt_dir / "last.pt", payload)
+            if state.best_epoch == epoch:
+                _save(ckpt_dir / "best.pt", payload)
+        _barrier(dist_)
+    bar.close()
+    if _early_stop(state, cfg):
+        stopped = True
+    summary = {
+        "epochs": state.epoch, "best_epoch": state.best_epoch + 1, "best_heldout": state.best_score,
+        "heldout": plan.heldout_kind, "early_stopped": stopped, "triage_from": state.triage_from + 1 if state.triage_from >= 0 else None,
+        "seconds": round(time.time() - t0, 1), "world_size": dist_.world, "log": state.log,
+    }
+    if dist_.main:
+        if write_dynamics:
+            write_parquet(run.dynamics, dynamics_frame(state, plan, cfg, train_ids))
+            save_evidence(run.path / "dynamics_probs.npz", state, cfg, train_ids)
+        write_json(ckpt_dir / "train_log.json", summary)
+    _barrier(dist_)
+    return summary
+
+
+def _load_store(run, manifest, cfg, dist_, progress):
+    cache_dir = run.path / "cache" if cfg.cache else None
+    if dist_.world > 1 and cache_dir is not None:
+        if dist_.main:
+            store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, progress=progress)
+        _barrier(dist_)
+        if not dist_.main:
+            store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, workers=1)
+        return store
+    return data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, progress=progress and dist_.main)
+
+
+def _early_stop(state: TrainState, cfg: TrainConfig) -> bool:
+    # never stop before triage had a chance to run a few robust epochs
+    if cfg.robust and state.triage_from < 0 and state.epoch < cfg.epochs:
+        return False
+    return state.stale >= cfg.patience
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    warm = max(1, total // 20)
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+
+def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, epoch, steps, total, bar):
+    C = len(plan.classes)
+    tr = plan.train_rows
+    n_tr = len(tr)
+    labels = plan.labels[tr]
+    use_triage = cfg.robust and state.triage_from >= 0
+    weights = np.ones(n_tr, np.float32)
+    targets = labels.copy()
+    if use_triage:
+        noisy = state.active == VERDICT_CODE["noisy"]
+        weights[state.active == VERDICT_CODE["hard"]] = cfg.hard_weight
+        if cfg.noisy_mode == "exclude":
+            weights[noisy] = 0.0
+        else:
+            targets[noisy] = state.consensus[noisy]
+    hist = np.zeros((n_tr, cfg.clips, C), np.float32)
+    vlog = np.zeros((n_tr, C), np.float32)
+    losses = np.zeros(n_tr, np.float32)
+    order = rng.permutation(n_tr)
+    model.train()
+    for b in range(steps):
+        idx = order[b * cfg.batch_size: (b + 1) * cfg.batch_size]
+        rows = tr[idx]
+        starts = _batch_starts(store, rows, cfg, rng, train=True, n_uniform=cfg.clips)
+        x_all = data.to_tensor_layout(data.augment(data.gather(store, rows, starts, cfg.frames, cfg.stride), rng))
+        shard = np.arange(len(idx))[dist_.rank:: dist_.world]
+        x = torch.from_numpy(x_all[shard]).to(device)
+        y = torch.from_numpy(targets[idx][shard]).to(device)
+        w = torch.from_numpy(weights[idx][shard]).to(device)
+        wsum = float(weights[idx].sum())
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(state.step, total, cfg)
+        v_logits, c_logits = model(x)
+        v_ce = F.cross_entropy(v_logits, y, reduction="none", label_smoothing=cfg.label_smoothing)
+        c_ce = F.cross_entropy(c_logits.flatten(0, 1), y.repeat_interleave(cfg.clips), reduction="none",
+                               label_smoothing=cfg.label_smoothing).view(len(shard), cfg.clips).mean(1)
+        per = v_ce + cfg.clip_loss_weight * c_ce
+        loss = (per * w).sum() / max(wsum, 1e-6) * dist_.world
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            given = torch.from_numpy(labels[idx][shard]).to(device)
+            hist[idx[shard]] = torch.softmax(c_logits.float(), -1).cpu().numpy()
+            vlog[idx[shard]] = v_logits.float().cpu().numpy()
+            losses[idx[shard]] = F.cross_entropy(v_logits.float(), given, reduction="none").cpu().numpy()
+        state.step += 1
+        bar.update(1)
+    if dist_.world > 1:
+        hist = _allsum(torch.from_numpy(hist), dist_).numpy()
+        vlog = _allsum(torch.from_numpy(vlog), dist_).numpy()
+        losses = _allsum(torch.from_numpy(losses), dist_).numpy()
+    state.history = np.concatenate([state.history, hist[None].astype(np.float16)])
+    state.video_logits = np.concatenate([state.video_logits, vlog[None]])
+    state.losses = np.concatenate([state.losses, losses[None]])
+
+
+def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
+    """Held-out accuracy, triage from the smoothed window, plateau and early-stopping bookkeeping."""
+    C = len(plan.classes)
+    held = plan.heldout_rows
+    shard = held[dist_.rank:: dist_.world]
+    _, vl = predict(net, store, shard, cfg, device, n_uniform=cfg.clips, batch_size=cfg.batch_size * 2)
+    full = np.zeros((len(held), C), np.float32)
+    full[np.arange(len(held))[dist_.rank:: dist_.world]] = vl
+    full = _allsum(torch.from_numpy(full), dist_).numpy()
+    from curation.metrics import uar_war
+
+    uar, war = uar_war(plan.labels[held], full.argmax(1))
+    tr = plan.train_rows
+    labels = plan.labels[tr]
+    res = agr.audit(_window(state, cfg, epoch), labels)
+    verdict = np.array([VERDICT_CODE[v] for v in res["verdict"]], np.int8)
+    state.verdicts = np.concatenate([state.verdicts, verdict[None]])
+    train_acc = float(np.mean(state.video_logits[epoch].argmax(1) == labels))
+    score = 0.5 * (uar + war)
+    if score > state.best_score + 1e-4:
+        state.best_score, state.best_epoch, state.stale = score, epoch, 0
+    else:
+        state.stale += 1
+    # triage starts after warm-up once held-out accuracy stops climbing (section 6)
+    if cfg.robust and state.triage_from < 0 and epoch + 1 >= cfg.warmup:
+        recent = [r["heldout_score"] for r in state.log[-2:]] + [score]
+        plateau = len(recent) >= 3 and max(recent[1:]) < recent[0] + 0.02
+        if plateau or epoch + 1 >= 2 * cfg.warmup or epoch + 1 >= cfg.epochs - 2:
+            state.triage_from = epoch + 1
+            state.best_score, state.stale = -1.0, 0  # robust epochs compete among themselves
+    if cfg.robust and state.triage_from >= 0:
+        state.active = verdict
+        state.consensus = res["agreement"].consensus
+    state.epoch = epoch + 1
+    counts = {k: int(np.sum(res["verdict"] == k)) for k in ("clean", "hard", "noisy")}
+    state.log.append({
+        "epoch": epoch + 1, "loss": float(state.losses[epoch].mean()), "train_acc": train_acc,
+        "heldout_uar": uar, "heldout_acc": war, "heldout_score": score,
+        "memorization": train_acc - war, "robust": bool(cfg.robust and state.triage_from >= 0 and state.triage_from <= epoch),
+        "est_noise": float(np.mean(res["noise_rates"][labels])), **counts,
+    })
+    log.info("epoch %d: loss %.3f train acc %.3f held-out acc %.3f uar %.3f | clean %d hard %d noisy %d",
+             epoch + 1, state.log[-1]["loss"], train_acc, war, uar, counts["clean"], counts["hard"], counts["noisy"])
+
+
+# ---------------------------------------------------------------- outputs
+
+def dynamics_frame(state: TrainState, plan: Plan, cfg: TrainConfig, train_ids: list[str]) -> pd.DataFrame:
+    """One row per (epoch, train video): agreement of that epoch's training-pass clips."""
+    classes = np.asarray(plan.classes)
+    labels = plan.labels[plan.train_rows]
+    frames = []
+    for e in range(state.epoch):
+        a = agr.clip_agreement(state.history[e].astype(np.float32), labels)
+        lg = state.video_logits[e]
+        given = lg[np.arange(len(labels)), labels]
+        other = lg.copy()
+        other[np.arange(len(labels)), labels] = -np.inf
+        frames.append(pd.DataFrame({
+            "epoch": e + 1, "video_id": train_ids, "agree_label": a.agree_label, "agree_mode": a.agree_mode,
+            "consensus_label": classes[a.consensus], "margin": a.margin, "loss": state.losses[e].astype(float),
+            "logit_margin": (given - other.max(1)).astype(float), "label_prob": a.label_prob,
+            "verdict": CODE_VERDICT[state.verdicts[e]],
+        }))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(DYNAMICS_COLUMNS))
+    return conform(df, DYNAMICS_COLUMNS, table="dynamics")
+
+
+def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: list[str]) -> None:
+    """The smoothed window of training-pass clip probabilities the score stage blends in:
+    the window ending where held-out accuracy peaked before robust training changed targets."""
+    end = evidence_epoch(state, cfg)
+    stacked = _window(state, cfg, end).astype(np.float16)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, clip_probs=stacked, video_ids=np.array(train_ids), epoch=np.array(end + 1))
+
+
+def evidence_epoch(state: TrainState, cfg: TrainConfig) -> int:
+    """Last epoch (0-based) of the dynamics window used as evidence: the last epoch trained."""
+    return state.epoch - 1
+
+
+def train_folds(run_dir, folds: int = 3, config: TrainConfig | None = None, *, progress: bool = True) -> pd.DataFrame:
+    """Train ``folds`` models, each without one fold of the train split, and score every
+    train video with the model that did not see it (out-of-fold); val/test videos get the
+    mean of the fold models. Writes scores.parquet, clip_probs.npy, video_logits.npy."""
+    from model import score as score_mod
+
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    cfg = dataclasses.replace((config or TrainConfig()).validate(), folds=folds)
+    run = RunDir(run_dir)
+    manifest = read_manifest(run.path)
+    base = make_plan(manifest, cfg)
+    df = manifest.df
+    tr_all = np.flatnonzero(df["split"].to_numpy() == "train")
+    if "fold" in df.columns and df["fold"].notna().all() and df.loc[tr_all, "fold"].nunique() == folds:
+        fold_of = df["fold"].to_numpy()[tr_all].astype(int)
+        fold_of = np.unique(fold_of, return_inverse=True)[1]
+    else:
+        fold_of = np.random.default_rng(cfg.seed + 31).permutation(len(tr_all)) % folds
+    store = _load_store(run, manifest, cfg, Dist(), progress)
+    models = []
+    for f in range(folds):
+        plan = make_plan(manifest, cfg, exclude_rows=tr_all[fold_of == f])
+        ck_dir = run.checkpoints / f"fold{f}"
+        _fit(run, manifest, plan, cfg, ck_dir, progress=progress, resume=False, write_dynamics=False, store=store)
+        models.append((ck_dir / "best.pt", tr_all[fold_of == f]))
+    return score_mod.score_folds(run, manifest, store, models, base, progress=progress)
