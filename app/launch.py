@@ -58,7 +58,7 @@ def start(run_dir, *, port: int | None = None, annotator: str | None = None,
     env = {**os.environ, "DFER_CURATE_RUN": str(run.path.resolve()), "DFER_CURATE_ANNOTATOR": annotator}
     cmd = [sys.executable, "-m", "streamlit", "run", str(MAIN),
            "--server.headless", "true", "--server.port", str(port), "--server.address", address,
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
            "--", "--run", str(run.path.resolve()), "--annotator", annotator]
     out = subprocess.DEVNULL if quiet else None
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)

@@ -77,7 +77,8 @@ with right:
         st.info("Not reviewed yet.")
     score_cols = ["noise_score", "hardness", "agree_label", "agree_mode", "margin", "label_prob",
                   "pred_label", "pred_conf", "split"]
-    st.dataframe(pd.DataFrame({"value": [str(row[c]) for c in score_cols]}, index=score_cols),
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    st.dataframe(pd.DataFrame({"value": [fmt(row[c]) for c in score_cols]}, index=score_cols),
                  width="stretch")
     base = state.baselines(run)
     if base is not None:
