@@ -429,14 +429,16 @@ def find_dfer_clip_files(root, fold: int = 1) -> dict[str, Path]:
 
 
 def dfer_clip(root, files: dict[str, Path], classes: list[str], *,
-              strip_prefix: str | None = None) -> Listing:
-    """DFER-CLIP style annotations: lines `path num_frames label`, labels 0-indexed into
-    ``classes``; ``files`` maps split -> txt file. Absolute paths inside ``root`` are made
-    relative; ``strip_prefix`` rewrites paths written for another machine."""
+              strip_prefix: str | None = None, label_base: int = 0) -> Listing:
+    """DFER-CLIP style annotations: lines `path num_frames label`, label ``label_base`` is
+    ``classes[0]`` (0-indexed by default; loaders that subtract 1 read 1-indexed files);
+    ``files`` maps split -> txt file. Absolute paths inside ``root`` are made relative;
+    ``strip_prefix`` rewrites paths written for another machine."""
     root = Path(root)
-    listing = Listing(source="dfer-clip", classes=list(classes),
-                      label_fix=f"use an index 0..{len(classes) - 1} into the class order {classes}")
     n = len(classes)
+    lo, hi = label_base, label_base + n - 1
+    listing = Listing(source="dfer-clip", classes=list(classes),
+                      label_fix=f"use an index {lo}..{hi} into the class order {classes}")
     for split, f in files.items():
         f = Path(f)
         if not f.exists():
@@ -456,22 +458,29 @@ def dfer_clip(root, files: dict[str, Path], classes: list[str], *,
             except ValueError:
                 listing.flag(cand, f"label {fields[2]!r} is not an integer index",
                              listing.label_fix)
-        if any(v == n for v in numbers.values()) and not any(v == 0 for v in numbers.values()):
-            listing.flag_many(
-                str(f), [c for c in cands if id(c) in numbers],
-                f"labels look 1-indexed: they run 1..{n} with no 0, but this format's labels are "
-                f"0-indexed into {n} classes, so every label would shift one class",
-                "subtract 1 from every label of this file, or ingest DFEW's own 1-indexed files with --format dfew")
+        values = set(numbers.values())
+        shifted = None
+        if label_base == 0 and n in values and 0 not in values:
+            shifted = (f"labels look 1-indexed: they run 1..{n} with no 0, but --label-base is 0",
+                       "pass --label-base 1 if the file is 1-indexed (loaders that do label - 1), "
+                       "or subtract 1 from every label")
+        elif label_base == 1 and 0 in values:
+            shifted = (f"labels look 0-indexed: label 0 occurs, but --label-base is 1 (labels 1..{n})",
+                       "pass --label-base 0 if the file is 0-indexed, or add 1 to every label")
+        if shifted:
+            listing.flag_many(str(f), [c for c in cands if id(c) in numbers],
+                              shifted[0] + ", so every label in this file would shift one class",
+                              shifted[1])
             listing.candidates.extend(cands)
             continue
         for c in cands:
             v = numbers.get(id(c))
             if v is None:
                 continue
-            if 0 <= v < n:
-                c.label = classes[v]
+            if lo <= v <= hi:
+                c.label = classes[v - label_base]
             else:
-                listing.flag(c, f"label index {v} is outside 0..{n - 1}", listing.label_fix +
+                listing.flag(c, f"label index {v} is outside {lo}..{hi}", listing.label_fix +
                              " (set the order with --class-order)")
         listing.candidates.extend(cands)
     # ids of different paths must stay distinct

@@ -51,6 +51,7 @@ class IngestConfig:
     val: str | None = None
     test: str | None = None
     strip_prefix: str | None = None  # dfer-clip: prefix of absolute paths to drop
+    label_base: int = 0              # dfer-clip: the number of the first class (0 or 1)
     check: str = "header"            # header: header + first frame; full: decode every frame
     workers: int = 4                 # threads probing videos (PyAV releases the GIL)
 
@@ -150,6 +151,8 @@ def _check_config(config: IngestConfig) -> None:
         raise ConfigError(f"--format {config.format!r}: use one of {', '.join(FORMATS)}")
     if config.check not in ("header", "full"):
         raise ConfigError(f"--check {config.check!r}: use header or full")
+    if config.label_base not in (0, 1):
+        raise ConfigError(f"--label-base {config.label_base}: use 0 or 1")
     if config.workers < 1:
         raise ConfigError(f"--workers {config.workers}: must be >= 1")
 
@@ -176,7 +179,8 @@ def _list(config: IngestConfig, root: Path) -> Listing:
     order = adapters.resolve_class_order(config.class_order or ("dfew" if not config.classes else None), names)
     if config.classes and set(order) != set(config.classes):
         raise ConfigError(f"--class-order {config.class_order} does not name the same classes as --classes {config.classes}")
-    return adapters.dfer_clip(root, files, order, strip_prefix=config.strip_prefix)
+    return adapters.dfer_clip(root, files, order, strip_prefix=config.strip_prefix,
+                              label_base=config.label_base)
 
 
 def _classes(config: IngestConfig, listing: Listing) -> list[str]:

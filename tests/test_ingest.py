@@ -11,6 +11,7 @@ from curation.errors import IngestError
 from curation.ingest import IngestConfig, collect, ingest
 from curation.manifest import read_manifest
 from curation.runs import RunDir
+from curation.schema import DFEW_CLASSES
 from tests.dataset_trees import dfew_tree, ferv39k_tree, frames, video, write_split
 
 
@@ -218,6 +219,17 @@ def test_one_indexed_labels_in_dfer_clip(tmp_path):
     write_split(tmp_path / "train.txt", [f"v{i} 2 {i + 1}" for i in range(7)])
     p = _problems(tmp_path, IngestConfig("dfer-clip", str(tmp_path)))
     assert p["row"].tolist() == ["all"] and "1-indexed" in p.iloc[0]["problem"]
+    assert "--label-base 1" in p.iloc[0]["fix"]
+    df = collect(IngestConfig("dfer-clip", str(tmp_path), label_base=1)).manifest.df
+    assert df.set_index("video_id")["label"].to_dict() == {f"v{i}": c for i, c in enumerate(DFEW_CLASSES)}
+
+
+def test_zero_in_a_one_indexed_dfer_clip_file(tmp_path):
+    for i in range(3):
+        frames(tmp_path / f"v{i}", n=2)
+    write_split(tmp_path / "train.txt", [f"v{i} 2 {i}" for i in range(3)])
+    p = _problems(tmp_path, IngestConfig("dfer-clip", str(tmp_path), label_base=1))
+    assert p["row"].tolist() == ["all"] and "0-indexed" in p.iloc[0]["problem"]
 
 
 def _many_problems(root):

@@ -13,7 +13,8 @@ formats (paths are relative to --root; row = line number in the named file):
              frames in 2_ClipsforFaceCrop/<Scene>/<Emotion>/<id>/.
   mafw       split/single/no_caption/set_1..5/{train,test}.txt, lines `03747.mp4 anger`;
              frames in data/frames/<id>/ (else data/clips/<id>.mp4). --fold as for dfew.
-  dfer-clip  lines `path num_frames label`, labels 0-indexed in --class-order (default dfew).
+  dfer-clip  lines `path num_frames label`, labels 0-indexed (--label-base 1 for 1-indexed)
+             in --class-order (default dfew).
              Files: --train/--val/--test FILE, or found in --root as train.txt/val.txt/test.txt,
              *set_<fold>_train.txt/*set_<fold>_test.txt, or one *train*.txt + one *test*.txt.
   csv        --csv FILE (default <root>/labels.csv) with header path,label[,split][,video_id][,fold];
@@ -52,6 +53,8 @@ def add_arguments(parser):
     parser.add_argument("--test", default=None, help="dfer-clip: test annotation txt")
     parser.add_argument("--strip-prefix", default=None,
                         help="dfer-clip: drop this prefix from absolute paths (written on another machine)")
+    parser.add_argument("--label-base", type=int, choices=(0, 1), default=0,
+                        help="dfer-clip: the number of the first class, 0 (default) or 1 for 1-indexed files")
     parser.add_argument("--check", choices=("header", "full"), default="header",
                         help="header: open each video and decode its first frame (fast, default); "
                         "full: decode every frame (slow, also catches damage later in a file)")
@@ -65,7 +68,7 @@ def run(args):
     config = IngestConfig(
         format=args.format, root=args.root, fold=args.fold, class_order=args.class_order,
         classes=classes, skip_bad=args.skip_bad, csv=args.csv, train=args.train, val=args.val,
-        test=args.test, strip_prefix=args.strip_prefix, check=args.check, workers=args.workers,
+        test=args.test, strip_prefix=args.strip_prefix, label_base=args.label_base, check=args.check, workers=args.workers,
     )
     result = ingest(args.out, config, progress=True)
     df = result.manifest.df
