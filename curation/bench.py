@@ -64,13 +64,19 @@ class BenchConfig:
     cleanlab_filter: str = "prune_by_noise_rate"  # the cleanlab set for downstream (its default)
     train: dict = field(default_factory=dict)  # further TrainConfig overrides
     workers: int = 1               # synth render processes
+    synth: dict = field(default_factory=dict)  # SynthConfig overrides applied to every configuration
+    isolate: bool = True           # torch steps in spawned children (own wall time and peak RSS)
+    methods: list[str] | None = None  # baselines to run (None: all whose adapters are present)
     quick: bool = False
 
 
 PROFILES: dict[str, dict] = {
     "quick": dict(configs=["default"], n=500, size=32, num_frames=24, epochs=8, folds=3, quick=True),
     "full": dict(configs=list(SYNTH_CONFIGS), n=900, size=40, num_frames=32, epochs=12, folds=3),
-    "smoke": dict(configs=["default"], n=48, size=24, num_frames=12, epochs=1, folds=2, quick=True),
+    # a test of the orchestration, not a benchmark: 4 classes, tiny set, one epoch, in-process
+    "smoke": dict(configs=["default"], n=72, size=32, num_frames=20, epochs=1, folds=2, quick=True, isolate=False,
+                  synth={"classes": ("happy", "sad", "angry", "surprise")}, train={"clips": 2, "frames": 4},
+                  methods=[m for m in B.METHODS if m != "fo_mistakenness"]),
 }
 
 
@@ -100,11 +106,14 @@ def _child_entry(fn: str, args: tuple, kwargs: dict):
     return out, wall, peak
 
 
-def in_child(fn: str, *args, **kwargs):
-    """Call ``fn`` (dotted path) in a fresh spawned process; returns (result, wall_s, peak_mb)."""
+def in_child(fn: str, *args, isolate: bool = True, **kwargs):
+    """Call ``fn`` (dotted path) in a fresh spawned process; returns (result, wall_s, peak_mb).
+    ``isolate=False`` calls it here instead (peak_mb is then this process's peak so far)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    if not isolate:
+        return _child_entry(fn, args, kwargs)
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(_child_entry, fn, args, kwargs).result()
 
@@ -195,7 +204,7 @@ def _synth_config(cfg: BenchConfig, name: str):
     from curation.synth import SynthConfig
 
     return SynthConfig(n=cfg.n, size=cfg.size, num_frames=cfg.num_frames, seed=cfg.seed,
-                       workers=cfg.workers, **SYNTH_CONFIGS[name])
+                       workers=cfg.workers, **{**cfg.synth, **SYNTH_CONFIGS[name]})
 
 
 def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig) -> list[dict]:
@@ -255,19 +264,19 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
     done("synth")
     for run in (audit, kfold):
         write_manifest(run, man)
-    _, t_train, m_train = in_child("curation.bench.step_audit_train", str(audit), cfg)
+    _, t_train, m_train = in_child("curation.bench.step_audit_train", str(audit), cfg, isolate=cfg.isolate)
     done("audit train")
-    _, t_score, m_score = in_child("curation.bench.step_score", str(audit))
+    _, t_score, m_score = in_child("curation.bench.step_score", str(audit), isolate=cfg.isolate)
     done("score")
-    _, t_folds, m_folds = in_child("curation.bench.step_folds", str(kfold), cfg)
+    _, t_folds, m_folds = in_child("curation.bench.step_folds", str(kfold), cfg, isolate=cfg.isolate)
     _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold")
 
     # baselines.parquet of the audit run (cleanlab on out-of-fold probabilities)
-    B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs="oof"))
+    methods = [m for m in (cfg.methods or B.METHODS) if m != "fo_mistakenness" or B.fiftyone_available()]
+    B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs="oof", methods=methods))
     x = B.load_inputs(audit, probs="oof")
     _, t_cl, m_cl = measure(B.cleanlab_filter, x.labels, x.pred_probs, filter_by=cfg.cleanlab_filter)
-    methods = [m for m in B.METHODS if m != "fo_mistakenness" or B.fiftyone_available()]
     detection = _detection_rows(audit, name, {
         "oof": methods,
         "insample": [f"cl_{f}" for f in B.CLEANLAB_FILTERS],
@@ -289,7 +298,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
             write_manifest(run, m)
-            res, wall, peak = in_child("curation.bench.step_downstream", str(run), cfg)
+            res, wall, peak = in_child("curation.bench.step_downstream", str(run), cfg, isolate=cfg.isolate)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "peak_mb": peak})
             done(f"retrain {variant}")
@@ -337,7 +346,14 @@ def command_line(cfg: BenchConfig, out) -> str:
     parts = ["dfer-curate", "bench"]
     if cfg.quick:
         parts.append("--quick")
-    parts += ["--configs", *cfg.configs, "--seed", str(cfg.seed), "--out", str(out)]
+    parts += ["--configs", *cfg.configs, "--seed", str(cfg.seed)]
+    base = PROFILES["quick" if cfg.quick else "full"]
+    for key in ("n", "epochs", "folds"):
+        if getattr(cfg, key) != base.get(key):
+            parts += [f"--{key}", str(getattr(cfg, key))]
+    if not cfg.downstream:
+        parts.append("--no-downstream")
+    parts += ["--out", str(out)]
     return " ".join(shlex.quote(p) for p in parts)
 
 

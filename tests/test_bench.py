@@ -1,0 +1,123 @@
+"""The bench: label sets for retraining, the verdict lines, measuring, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curation import baselines as B
+from curation import bench
+from curation.errors import ConfigError
+from curation.manifest import read_manifest
+
+
+@pytest.fixture
+def audited(fake_run):
+    B.run_baselines(fake_run.path, B.BaselinesConfig(methods=["cl_prune_by_noise_rate", "cl_both"]))
+    return fake_run
+
+
+def test_label_variants(audited):
+    run = audited.path
+    m = read_manifest(run).df
+    sc = pd.read_parquet(audited.scores).set_index("video_id")
+    train = m["split"] == "train"
+
+    noisy = bench.label_variant(run, run, "noisy", cleanlab_method="cl_prune_by_noise_rate").df
+    assert list(noisy["label"]) == list(m["label"])
+
+    ours = bench.label_variant(run, run, "ours", cleanlab_method="cl_prune_by_noise_rate").df.set_index("video_id")
+    fixed = [v for v in m.loc[train, "video_id"] if sc.loc[v, "verdict"] == "noisy"]
+    assert fixed, "the fake run plants noisy verdicts in train"
+    for v in m["video_id"]:
+        want = sc.loc[v, "suggested_label"] if v in fixed else m.set_index("video_id").loc[v, "label"]
+        assert ours.loc[v, "label"] == want
+    # hard videos keep their label
+    hard = [v for v in m.loc[train, "video_id"] if sc.loc[v, "verdict"] == "hard"]
+    assert all(ours.loc[v, "label"] == m.set_index("video_id").loc[v, "label"] for v in hard)
+
+    bl = pd.read_parquet(audited.baselines)
+    flagged = set(bl.loc[bl["cl_both_flag"], "video_id"])
+    clean = bench.label_variant(run, run, "cleanlab", cleanlab_method="cl_both").df
+    assert len(clean) == len(m) - len(flagged)
+    assert not set(clean["video_id"]) & flagged
+    assert (clean["split"] == "test").sum() == (m["split"] == "test").sum()  # only train is cleaned
+
+    oracle = bench.label_variant(run, run, "oracle", cleanlab_method="cl_both").df
+    assert list(oracle["label"]) == list(m["true_label"])
+    with pytest.raises(ConfigError, match="unknown downstream variant 'best'"):
+        bench.label_variant(run, run, "best", cleanlab_method="cl_both")
+
+
+def _tables(ours_f1, cl_f1, ours_hr, cl_hr, uar):
+    det = pd.DataFrame([
+        {"config": "default", "method": "ours", "f1": ours_f1, "hard_retention": ours_hr},
+        {"config": "default", "method": "cl_both", "f1": cl_f1, "hard_retention": cl_hr},
+        {"config": "default", "method": "cl_prune_by_class (in-sample)", "f1": cl_f1 - 0.05, "hard_retention": 1.0},
+        {"config": "default", "method": "aum", "f1": 0.99, "hard_retention": 0.0},
+    ])
+    down = pd.DataFrame([{"config": "default", "labels": k, "uar": v} for k, v in uar.items()])
+    cost = pd.DataFrame([
+        {"config": "default", "pipeline": "ours", "wall_s": 100.0, "ratio_to_ours": 1.0},
+        {"config": "default", "pipeline": "cl", "wall_s": 250.0, "ratio_to_ours": 2.5},
+    ])
+    return {"detection": det, "downstream": down, "cost": cost}
+
+
+def test_criteria_states_numbers_and_verdicts():
+    good = bench.criteria(_tables(0.80, 0.60, 0.95, 0.70,
+                                  {"noisy": 0.5, "ours": 0.70, "cleanlab": 0.60, "oracle": 0.72}))
+    text = "\n".join(good)
+    # best cleanlab *filter* is cl_both (aum is not a cleanlab filter and is ignored)
+    assert "ours 0.800 vs best cleanlab filter `cl_both` 0.600 (difference +0.200" in text
+    assert text.count("**met**") == 3
+    assert "2.50x" in text
+    bad = "\n".join(bench.criteria(_tables(0.65, 0.60, 0.80, 0.70,
+                                           {"noisy": 0.5, "ours": 0.60, "cleanlab": 0.65, "oracle": 0.72})))
+    assert bad.count("**NOT met**") == 3
+    assert "difference +0.050" in bad
+
+
+def test_measure_reports_time_and_traced_peak():
+    out, wall, peak = bench.measure(lambda n: np.ones(n).sum(), 4_000_000)
+    assert out == 4_000_000
+    assert wall >= 0
+    assert 25 < peak < 200  # 32 MB of float64 was allocated
+
+
+def test_profile_rejects_unknown_configs():
+    with pytest.raises(ConfigError, match="unknown bench config"):
+        bench.profile("quick", configs=["easy"])
+    assert bench.profile("quick").configs == ["default"]
+    assert set(bench.profile("full").configs) >= {"default", "noise40", "hard40_noise10", "symmetric"}
+
+
+@pytest.mark.slow
+def test_bench_smoke_end_to_end(tmp_path):
+    """The whole orchestration on a very small set (one epoch): tables have every method and
+    every label set, numbers lie in their ranges, the files are written."""
+    cfg = bench.profile("smoke")
+    report = tmp_path / "BENCH.md"
+    res = bench.run_bench(cfg, tmp_path / "out", report=report, progress=False)
+    det, down, cost = res["detection"], res["downstream"], res["cost"]
+    methods = set(det["method"])
+    assert {"ours", "aum", "loss_gmm", "cartography", "single_clip"} <= methods
+    for f in B.CLEANLAB_FILTERS:
+        assert f"cl_{f}" in methods and f"cl_{f} (in-sample)" in methods
+    assert det.loc[det["method"] == "cl_both", "inputs"].iloc[0].startswith("pred_probs out-of-fold (K=2")
+    for col in ("precision", "recall", "f1", "auroc", "ap", "hard_retention"):
+        v = det[col].to_numpy(float)
+        assert np.all((v >= 0) & (v <= 1)), col
+    assert (det["n_noisy"] > 0).all() and (det["time_s"] >= 0).all() and (det["peak_mb"] > 0).all()
+    assert list(down["labels"]) == list(bench.DOWNSTREAM)
+    assert down[["uar", "war"]].apply(lambda c: c.between(0, 1)).all().all()
+    n_train = down.set_index("labels")["n_train"]
+    assert n_train["cleanlab"] < n_train["noisy"] == n_train["ours"] == n_train["oracle"]
+    assert len(cost) == 2 and cost["wall_s"].gt(0).all()
+    assert cost.iloc[1]["ratio_to_ours"] == pytest.approx(cost.iloc[1]["wall_s"] / cost.iloc[0]["wall_s"])
+    md = report.read_text()
+    assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
+    assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
+    for name in ("detection.csv", "downstream.csv", "cost.csv", "bench.json"):
+        assert (tmp_path / "out" / name).exists()
