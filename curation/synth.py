@@ -724,22 +724,26 @@ def _write_frames(folder: Path, frames: np.ndarray) -> None:
         raise
 
 
-def _render_write(job) -> None:
-    spec, path, as_frames, fps = job
+def _render_write(job) -> tuple[int, int]:
+    """Sample, render and write one video; return its apex frames. Runs in any process."""
+    cfg, index, true_label, hard_kind, path = job
+    spec = sample_video_spec(true_label, hard_kind, cfg.classes, cfg, _video_rng(cfg.seed, index))
     frames = render_video(spec)
-    if as_frames:
+    if cfg.frames:
         _write_frames(path, frames)
     else:
         from curation.video import write_mp4
 
-        write_mp4(path, frames, fps=fps)
+        write_mp4(path, frames, fps=cfg.fps)
+    return spec.apex
 
 
 def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = True):
     """Render a synthetic dataset into ``run_dir``: videos/, manifest.parquet (with ground
     truth and apex frames), classes.json, and the config under 'synth' in config.json.
 
-    Returns the written Manifest. Same config (seed included) -> byte-identical manifest."""
+    Returns the written Manifest. Same config (seed included) -> byte-identical manifest,
+    whatever ``workers`` is (each video has its own seeded generator)."""
     from tqdm import tqdm
 
     from curation.manifest import Manifest, write_manifest
@@ -750,26 +754,28 @@ def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = Tru
     videos = run.path / "videos"
     videos.mkdir(parents=True, exist_ok=True)
     df = sample_truth(cfg)
-    specs = [video_spec_for(row, cfg, i) for i, row in enumerate(df.to_dict("records"))]
-    df["apex_start"] = np.array([s.apex[0] for s in specs], dtype=np.int64)
-    df["apex_end"] = np.array([s.apex[1] for s in specs], dtype=np.int64)
-    jobs = [(s, videos / p, cfg.frames, cfg.fps) for s, p in zip(specs, df["path"])]
+    jobs = [(cfg, i, t, k, videos / p) for i, (t, k, p) in
+            enumerate(zip(df["true_label"], df["hard_kind"], df["path"]))]
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), desc="synth", unit="video", disable=not progress)
+    apex = []
     if cfg.workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(cfg.workers) as pool:
-            for _ in pool.map(_render_write, jobs, chunksize=8):
+            for a in pool.map(_render_write, jobs, chunksize=8):
+                apex.append(a)
                 bar.update()
     else:
         for job in jobs:
-            _render_write(job)
+            apex.append(_render_write(job))
             bar.update()
     bar.close()
     elapsed = time.perf_counter() - t0
     log.info("rendered %d videos in %.1f s (%.1f videos/s)", len(jobs), elapsed,
              len(jobs) / max(elapsed, 1e-9))
+    apex = np.asarray(apex, dtype=np.int64).reshape(-1, 2)
+    df["apex_start"], df["apex_end"] = apex[:, 0], apex[:, 1]
     manifest = Manifest(df, list(cfg.classes), videos)
     write_manifest(run.path, manifest)
     run.save_config("synth", cfg)
