@@ -239,7 +239,7 @@ class BaselinesConfig:
     aum_threshold: float = 0.0         # flag AUM below this
     cartography_confidence: float = 0.5
     cartography_variability: float = 0.2
-    single_clip_index: int | None = None  # which saved clip the ablation uses (None: the middle one)
+    single_clip_index: int | None = None  # which saved clip the ablation uses (None: the centred uniform clip)
     gmm_epoch: int = -1                # which epoch's loss the GMM splits (-1: the last, as DivideMix)
 
 
@@ -255,6 +255,7 @@ class BaselineInputs:
     probs_kind: str                    # "out-of-fold (K=...)" or "in-sample (mean of M clips)"
     dynamics: pd.DataFrame | None
     ground_truth: pd.DataFrame | None  # true_label, is_noisy, is_hard (train split) if known
+    centre_clip: int = 0               # index of the centred uniform clip in clip_probs
 
 
 def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> BaselineInputs:
@@ -314,8 +315,11 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     if manifest.has_ground_truth:
         m = manifest.df.set_index("video_id")
         gt = m.loc[sc["video_id"], ["true_label", "is_noisy", "is_hard"]].reset_index()
+    # clip_probs holds the uniform clips in time order first, then key clips (model.score)
+    u = (run.load_config().get("score") or {}).get("uniform_clips")
+    centre = u // 2 if isinstance(u, int) and 0 < u <= cp.shape[1] else cp.shape[1] // 2
     return BaselineInputs(
-        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, gt,
+        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, gt, centre,
     )
 
 
@@ -383,7 +387,8 @@ def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None 
     if method == "fo_mistakenness":
         return fo_mistakenness(x.video_ids, x.labels, x.pred_probs, x.classes)
     if method == "single_clip":
-        return single_clip(x.labels, x.clip_probs, clip=cfg.single_clip_index)
+        k = x.centre_clip if cfg.single_clip_index is None else cfg.single_clip_index
+        return single_clip(x.labels, x.clip_probs, clip=k)
     raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(METHODS)}")
 
 
@@ -396,7 +401,8 @@ def method_inputs(method: str, probs_kind: str, config: BaselinesConfig | None =
         "aum": "logit margins, every training epoch",
         "loss_gmm": f"training loss, epoch {'last' if cfg.gmm_epoch == -1 else cfg.gmm_epoch}",
         "cartography": "label prob., every training epoch",
-        "single_clip": f"clip {'M//2' if cfg.single_clip_index is None else cfg.single_clip_index} of clip_probs, our triage",
+        "single_clip": f"{'centred clip' if cfg.single_clip_index is None else f'clip {cfg.single_clip_index}'}"
+                       " of clip_probs (in-sample), our triage",
         "ours": "clip_probs, M clips (in-sample) + dynamics",
     }.get(method, "")
 
