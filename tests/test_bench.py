@@ -59,8 +59,8 @@ def _tables(ours_f1, cl_f1, ours_hr, cl_hr, uar):
     ])
     down = pd.DataFrame([{"config": "default", "labels": k, "uar": v} for k, v in uar.items()])
     cost = pd.DataFrame([
-        {"config": "default", "pipeline": "ours", "wall_s": 100.0, "ratio_to_ours": 1.0},
-        {"config": "default", "pipeline": "cl", "wall_s": 250.0, "ratio_to_ours": 2.5},
+        {"config": "default", "pipeline": "ours", "wall_s": 100.0, "cpu_s": 190.0, "wall_ratio": 1.0, "cpu_ratio": 1.0},
+        {"config": "default", "pipeline": "cl", "wall_s": 250.0, "cpu_s": 380.0, "wall_ratio": 2.5, "cpu_ratio": 2.0},
     ])
     return {"detection": det, "downstream": down, "cost": cost}
 
@@ -72,7 +72,7 @@ def test_criteria_states_numbers_and_verdicts():
     # best cleanlab *filter* is cl_both (aum is not a cleanlab filter and is ignored)
     assert "ours 0.800 vs best cleanlab filter `cl_both` 0.600 (difference +0.200" in text
     assert text.count("**met**") == 3
-    assert "2.50x" in text
+    assert "2.50x the wall time" in text and "2.00x the CPU time" in text
     bad = "\n".join(bench.criteria(_tables(0.65, 0.60, 0.80, 0.70,
                                            {"noisy": 0.5, "ours": 0.60, "cleanlab": 0.65, "oracle": 0.72})))
     assert bad.count("**NOT met**") == 3
@@ -115,7 +115,8 @@ def test_bench_smoke_end_to_end(tmp_path):
     n_train = down.set_index("labels")["n_train"]
     assert n_train["cleanlab"] < n_train["noisy"] == n_train["ours"] == n_train["oracle"]
     assert len(cost) == 2 and cost["wall_s"].gt(0).all()
-    assert cost.iloc[1]["ratio_to_ours"] == pytest.approx(cost.iloc[1]["wall_s"] / cost.iloc[0]["wall_s"])
+    assert cost.iloc[1]["wall_ratio"] == pytest.approx(cost.iloc[1]["wall_s"] / cost.iloc[0]["wall_s"])
+    assert cost["cpu_s"].gt(0).all()
     md = report.read_text()
     assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
