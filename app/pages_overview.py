@@ -8,7 +8,7 @@ from curation.queue import annotator_progress, confusion, progress, verdict_coun
 
 state.init()
 run = state.run_dir()
-classes = state.manifest(run)["classes"]
+classes = state.classes(run)
 table = state.table(run)
 current = state.current(run)
 

@@ -12,8 +12,7 @@ SHOW_COLUMNS = ["video_id", "split", "label", "suggested_label", "verdict", "noi
 
 state.init()
 run = state.run_dir()
-meta = state.manifest(run)
-classes = meta["classes"]
+classes = state.classes(run)
 ss = st.session_state
 
 st.title("Review queue")

@@ -168,7 +168,7 @@ if action is not None:
         state.open_video(run, nxt if nxt is not None else vid)
         st.rerun()
 
-hist = state.decision_log(run).events(vid)
+hist = state.reader(run).events(vid)
 if len(hist):
     with st.expander(f"History of {vid} ({len(hist)} events)"):
         st.dataframe(hist[["version", "time", "annotator", "action", "new_label", "note"]], hide_index=True)

@@ -105,9 +105,29 @@ def _load_baselines(path: str, mtime: float) -> pd.DataFrame | None:
     return pd.read_parquet(path) if Path(path).exists() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load_classes(run: str, mtime: float) -> list[str]:
+    from curation.fileio import read_json
+
+    r = RunDir(run)
+    return read_json(r.classes) if r.classes.exists() else _load_manifest(run, _mtime(r.manifest))["classes"]
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _decision_log(run: str, manifest_mtime: float, scores_mtime: float) -> DecisionLog:
-    return DecisionLog.for_run(run)
+def _reader(db: str) -> DecisionLog:
+    return DecisionLog(db)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _writer(run: str, manifest_mtime: float, scores_mtime: float) -> DecisionLog:
+    """The log that checks videos and classes against the manifest (built from the cached
+    loaders, so the 40k-row manifest is read once per server, not per decision)."""
+    r = RunDir(run)
+    m = _load_manifest(run, manifest_mtime)
+    s = _load_scores(str(r.scores), scores_mtime).dropna(subset=["suggested_label"])
+    return DecisionLog(r.review_db, labels=dict(zip(m["df"]["video_id"], m["df"]["label"])),
+                       classes=m["classes"],
+                       suggestions=dict(zip(s["video_id"], s["suggested_label"])))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -137,12 +157,22 @@ def baselines(run: RunDir) -> pd.DataFrame | None:
     return _load_baselines(str(run.baselines), _mtime(run.baselines))
 
 
+def classes(run: RunDir) -> list[str]:
+    return _load_classes(str(run.path), _mtime(run.classes))
+
+
+def reader(run: RunDir) -> DecisionLog:
+    """The decision log for reading (versions, events, current); no manifest needed."""
+    return _reader(str(run.review_db))
+
+
 def decision_log(run: RunDir) -> DecisionLog:
-    return _decision_log(str(run.path), _mtime(run.manifest), _mtime(run.scores))
+    """The decision log for writing: refuses unknown videos and classes."""
+    return _writer(str(run.path), _mtime(run.manifest), _mtime(run.scores))
 
 
 def current(run: RunDir) -> pd.DataFrame:
-    return _load_current(str(run.review_db), decision_log(run).stamp())
+    return _load_current(str(run.review_db), reader(run).stamp())
 
 
 def methods(run: RunDir) -> list[str]:
@@ -153,7 +183,7 @@ def table(run: RunDir) -> pd.DataFrame:
     """Scores + standing decisions + the chosen baseline's flags (review_table)."""
     method = st.session_state.get("baseline_method") or default_baseline(methods(run))
     return _load_table(str(run.path), _mtime(run.scores), _mtime(run.baselines),
-                       decision_log(run).stamp(), method)
+                       reader(run).stamp(), method)
 
 
 def queue_filter() -> QueueFilter:
@@ -173,13 +203,13 @@ def open_video(run: RunDir, video_id: str | None) -> None:
     st.session_state.video_id = video_id
     st.session_state.conflict = None
     if video_id is not None:
-        st.session_state.seen[video_id] = decision_log(run).version(video_id)
+        st.session_state.seen[video_id] = reader(run).version(video_id)
 
 
 def seen_version(run: RunDir, video_id: str) -> int:
     seen = st.session_state.seen
     if video_id not in seen:
-        seen[video_id] = decision_log(run).version(video_id)
+        seen[video_id] = reader(run).version(video_id)
     return seen[video_id]
 
 

@@ -52,32 +52,35 @@ def review_table(scores: pd.DataFrame, current: pd.DataFrame | None = None,
     when excluded), ``annotator``, ``version`` (0 when never decided), ``baseline_flag`` and
     ``baseline_score`` (NA without baselines; ``baseline`` picks the method, default cleanlab).
     """
-    t = scores.reset_index(drop=True).copy()
-    t["flagged"] = t["verdict"].isin(FLAGGED).to_numpy()
+    t = scores.reset_index(drop=True)
+    t = t.assign(flagged=t["verdict"].isin(FLAGGED).to_numpy())
+    n = len(t)
     if current is not None and len(current):
-        cur = current.set_index("video_id")
-        t["decision"] = t["video_id"].map(cur["action"]).astype("string")
-        t["annotator"] = t["video_id"].map(cur["annotator"]).astype("string")
-        t["version"] = t["video_id"].map(cur["version"]).fillna(0).astype("int64")
-        new = t["video_id"].map(cur["new_label"]).astype("string")
+        cur = current[["video_id", "action", "annotator", "version", "new_label"]].rename(
+            columns={"action": "decision", "new_label": "_new"})
+        t = t.merge(cur, on="video_id", how="left", sort=False, validate="one_to_one")
+        t["version"] = t["version"].fillna(0).astype("int64")
+        for c in ("decision", "annotator", "_new"):
+            t[c] = t[c].astype("string")
     else:
-        t["decision"] = pd.Series(pd.NA, index=t.index, dtype="string")
-        t["annotator"] = pd.Series(pd.NA, index=t.index, dtype="string")
-        t["version"] = np.zeros(len(t), dtype="int64")
-        new = pd.Series(pd.NA, index=t.index, dtype="string")
-    t["reviewed"] = t["decision"].notna().to_numpy()
-    final = t["label"].astype("string").where(~t["reviewed"], new)
-    t["final_label"] = final.where(t["decision"].ne("exclude").fillna(True), pd.NA)
+        t = t.assign(decision=pd.array([pd.NA] * n, dtype="string"),
+                     annotator=pd.array([pd.NA] * n, dtype="string"),
+                     version=np.zeros(n, dtype="int64"), _new=pd.array([pd.NA] * n, dtype="string"))
+    reviewed = t["decision"].notna().to_numpy()
+    excluded = (t["decision"] == "exclude").fillna(False).to_numpy(dtype=bool)
+    final = np.where(reviewed, t["_new"].to_numpy(dtype=object, na_value=None),
+                     t["label"].to_numpy(dtype=object, na_value=None))
+    final[excluded] = None
+    t = t.drop(columns="_new").assign(reviewed=reviewed, final_label=pd.array(final, dtype="string"))
     method = baseline or default_baseline(baseline_methods(baselines))
     if baselines is not None and method is not None and f"{method}_flag" in baselines.columns:
-        b = baselines.set_index("video_id")
-        t["baseline_flag"] = t["video_id"].map(b[f"{method}_flag"]).astype("boolean")
-        score_col = f"{method}_score"
-        t["baseline_score"] = (t["video_id"].map(b[score_col]).astype("float64")
-                               if score_col in b.columns else np.nan)
+        cols = {f"{method}_flag": "baseline_flag", f"{method}_score": "baseline_score"}
+        b = baselines[["video_id", *[c for c in cols if c in baselines.columns]]].rename(columns=cols)
+        t = t.merge(b, on="video_id", how="left", sort=False, validate="one_to_one")
+        t["baseline_flag"] = t["baseline_flag"].astype("boolean")
+        t["baseline_score"] = t["baseline_score"].astype("float64") if "baseline_score" in t else np.nan
     else:
-        t["baseline_flag"] = pd.Series(pd.NA, index=t.index, dtype="boolean")
-        t["baseline_score"] = np.nan
+        t = t.assign(baseline_flag=pd.array([pd.NA] * n, dtype="boolean"), baseline_score=np.nan)
     return t
 
 
