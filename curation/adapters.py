@@ -76,6 +76,7 @@ class Listing:
     label_fix: str = "correct the label or add the class with --classes"
     # the rows' labels are matched to ``classes`` ignoring case (fixed-class formats)
     fold_case: bool = False
+    unread: list[Problem] = field(default_factory=list)
 
     def flag(self, cand: Candidate, problem: str, fix: str) -> None:
         """A problem of one row: one line in the table, the row quarantined."""
@@ -89,7 +90,11 @@ class Listing:
         self.problems.append(Problem(file, "all", problem, fix))
 
     def file_problem(self, file, problem: str, fix: str) -> None:
-        self.problems.append(Problem(str(file), "all", problem, fix))
+        """A file (or folder) that yields no rows at all: the table names it, and ingest
+        lists it in quarantine.csv too, since its rows cannot be listed one by one."""
+        p = Problem(str(file), "all", problem, fix)
+        self.problems.append(p)
+        self.unread.append(p)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -86,7 +86,10 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
                             columns=PROBLEM_COLUMNS)
     quarantine = pd.DataFrame(
         [{**{k: getattr(c, k) for k in QUARANTINE_COLUMNS if k != "problem"},
-          "problem": "; ".join(c.issues)} for c in bad], columns=QUARANTINE_COLUMNS)
+          "problem": "; ".join(c.issues)} for c in bad]
+        + [{"file": p.file, "row": "all", "raw": "(no row could be read from this file)",
+            "problem": p.problem} for p in listing.unread],
+        columns=QUARANTINE_COLUMNS)
     manifest = None
     if good:
         df = pd.DataFrame({
@@ -113,7 +116,8 @@ def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
     run = RunDir(out)
     result = collect(config, progress=progress)
     problems_path = run.path / PROBLEMS_FILE
-    n_bad, n_good = len(result.quarantine), result.listing_size - len(result.quarantine)
+    n_bad = int((result.quarantine["row"] != "all").sum()) if len(result.quarantine) else 0
+    n_good = result.listing_size - n_bad
     if len(result.problems):
         write_csv(problems_path, result.problems)
     else:
@@ -131,7 +135,7 @@ def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
         raise IngestError(
             f"no usable video found under {config.root} ({len(result.problems)} problem(s), "
             f"table in {problems_path})", result.problems)
-    if n_bad or len(result.problems):
+    if len(result.quarantine) or len(result.problems):
         write_csv(run.quarantine, result.quarantine)
     write_manifest(run.path, result.manifest)
     run.save_config("ingest", config)

@@ -293,3 +293,14 @@ def test_cli_ingest_reports_table_and_exit_code(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "ingested 2 videos" in out and "6 video(s) quarantined" in out
+
+
+def test_unreadable_split_file_is_listed_in_quarantine(tmp_path):
+    dfew_tree(tmp_path, n=10)
+    f = tmp_path / "EmoLabel_DataSplit/train(single-labeled)/set_4.csv"
+    f.write_text("id;emotion\n1;1\n")
+    res = ingest(tmp_path / "run", IngestConfig("dfew", str(tmp_path), skip_bad=True), progress=False)
+    q = pd.read_csv(tmp_path / "run/quarantine.csv", dtype=str, keep_default_na=False)
+    assert q[["file", "row"]].values.tolist() == [[str(f.resolve()), "all"]]
+    assert "wrong columns" in q.iloc[0]["problem"]
+    assert len(res.manifest.df) == 10  # the other files still give every video its split

@@ -77,7 +77,10 @@ def run(args):
           f"{', '.join(result.manifest.classes)}")
     print(f"wrote {args.out}/manifest.parquet and {args.out}/classes.json")
     if len(result.problems):
-        print(f"{len(result.problems)} problem(s); {len(result.quarantine)} video(s) quarantined in "
+        rows = int((result.quarantine["row"] != "all").sum())
+        files = len(result.quarantine) - rows
+        unread = f" and {files} unreadable file(s)" if files else ""
+        print(f"{len(result.problems)} problem(s); {rows} video(s){unread} quarantined in "
               f"{args.out}/quarantine.csv (problems table: {args.out}/ingest_problems.csv)")
     for note in result.notes:
         print(f"note: {note}")
