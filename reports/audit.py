@@ -46,8 +46,8 @@ class ReportConfig:
     top_k: int = 30                 # videos listed per table (suspected noisy, hard)
     max_scatter_points: int = 5000  # points drawn in the agreement scatter (seeded sample)
     dynamics_per_verdict: int = 6   # sampled training curves per verdict
-    frames_per_video: int = 0       # key frames per strip; 0 = one per clip of clip_probs (else 6)
-    frame_height: int = 72          # pixel height of an inlined key frame
+    frames_per_video: int = 0       # frames per strip; 0 = one per uniform clip of clip_probs (else 6)
+    frame_height: int = 60          # pixel height of an inlined key frame
     jpeg_quality: int = 80
     seed: int = 0                   # every random choice (samples, jitter)
 
@@ -515,11 +515,9 @@ def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: d
     dec = None
     if inputs.decisions is not None and len(inputs.decisions):
         dec = inputs.decisions.assign(video_id=inputs.decisions["video_id"].astype(str)).set_index("video_id")
-    head = ["#", "key frames (clip prediction)", "video", "given → suggested", "noise", "hardness",
-            "agree_label", "margin"] + (["truth"] if has_truth else []) + (["decision"] if dec is not None else [])
-    out = ["<table class='videos'><thead><tr>" + "".join(
-        f"<th class='{'num' if h in ('noise', 'hardness', 'agree_label', 'margin') else ''}'>{_e(h)}</th>" for h in head)
-        + "</tr></thead><tbody>"]
+    head = ["#", "key frames (clip predictions)", "video", "label", "scores"] + (["decision"] if dec is not None else [])
+    out = ["<div class='scroll'><table class='videos'><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head)
+           + "</tr></thead><tbody>"]
     truth = inputs.truth.set_index("video_id") if has_truth else None
     for rank, (pos, r) in enumerate(rows.iterrows(), start=1):
         vid = str(r["video_id"])
@@ -528,28 +526,30 @@ def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: d
             frames_html = f'<span class="err">{_e(strip)}</span>'
         else:
             figs_html = []
-            for uri, clip_label in strip:
+            for uri, clip_label in strip["frames"]:
                 cls = "" if clip_label is None else ("agree" if clip_label == r["label"] else "disagree")
                 cap = f"<figcaption>{_e(clip_label)}</figcaption>" if clip_label is not None else ""
                 figs_html.append(f'<figure><img class="{cls}" src="{uri}" alt="{_e(vid)} frame">{cap}</figure>')
             frames_html = f'<div class="strip">{"".join(figs_html)}</div>'
+            if strip["extra"]:
+                frames_html += f'<div class="small">{_e(strip["extra"])}</div>'
         changed = r["suggested_label"] != r["label"]
+        label = (f"<div>{_e(r['label'])}<span class='arrow'>→</span><span class='{'changed' if changed else ''}'>"
+                 f"{_e(r['suggested_label'])}</span></div><div class='small'>given → suggested</div>")
+        if has_truth:
+            t = truth.loc[vid] if vid in truth.index else None
+            if t is not None and not pd.isna(t["is_noisy"]):
+                tags = (["<span class='pill noisy'>wrong label</span>"] if bool(t["is_noisy"]) else []) + \
+                       (["<span class='pill hard'>hard</span>"] if bool(t["is_hard"]) else [])
+                label += f"<div class='truth'>truth: {_e(t['true_label'])} {' '.join(tags)}</div>"
+        stats = "".join(f"<span>{k}</span><b>{v}</b>" for k, v in (
+            ("noise", _f(r["noise_score"])), ("hardness", _f(r["hardness"])),
+            ("agree_label", _f(r["agree_label"], 2)), ("margin", _f(r["margin"]))))
         cells = [
             f"<td class='num'>{rank}</td>", f"<td>{frames_html}</td>",
             f"<td><span class='vid'>{_e(vid)}</span><br><span class='small'>{_e(r['split'])}</span></td>",
-            f"<td>{_e(r['label'])}<span class='arrow'>→</span><span class='{'changed' if changed else ''}'>"
-            f"{_e(r['suggested_label'])}</span></td>",
-            f"<td class='num'>{_f(r['noise_score'])}</td>", f"<td class='num'>{_f(r['hardness'])}</td>",
-            f"<td class='num'>{_f(r['agree_label'], 2)}</td>", f"<td class='num'>{_f(r['margin'])}</td>",
+            f"<td>{label}</td>", f"<td><div class='stats'>{stats}</div></td>",
         ]
-        if has_truth:
-            t = truth.loc[vid] if vid in truth.index else None
-            if t is None or pd.isna(t["is_noisy"]):
-                cells.append("<td>–</td>")
-            else:
-                tags = (["<span class='pill noisy'>wrong label</span>"] if bool(t["is_noisy"]) else []) + \
-                       (["<span class='pill hard'>hard</span>"] if bool(t["is_hard"]) else [])
-                cells.append(f"<td>{_e(t['true_label'])} {' '.join(tags)}</td>")
         if dec is not None:
             if vid in dec.index:
                 d = dec.loc[vid]
@@ -559,7 +559,7 @@ def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: d
             else:
                 cells.append("<td class='small'>not reviewed</td>")
         out.append(f"<tr data-video='{_e(vid)}'>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
@@ -570,7 +570,12 @@ def _collect_strips(inputs: Inputs, wanted: pd.DataFrame, cfg: ReportConfig, pro
         return {v: "no manifest: frames unavailable" for v in wanted["video_id"].astype(str)}
     paths = inputs.manifest.df.set_index("video_id")["path"]
     probs = inputs.clip_probs
-    n_frames = cfg.frames_per_video or (probs.shape[1] if probs is not None else 6)
+    n_uniform = uniform_clip_count(inputs)
+    if cfg.frames_per_video:
+        n_frames = cfg.frames_per_video
+    else:
+        n_frames = n_uniform if n_uniform and n_uniform > 1 else 6
+    captions = probs is not None and n_frames == n_uniform
     items = list(wanted.iterrows())
     if progress:
         from tqdm import tqdm
@@ -590,11 +595,34 @@ def _collect_strips(inputs: Inputs, wanted: pd.DataFrame, cfg: ReportConfig, pro
             log.warning("key frames of %s: %s", vid, exc)
             out[vid] = str(exc)
             continue
-        labels = [None] * len(uris)
-        if probs is not None and n_frames == probs.shape[1]:
-            labels = [inputs.classes[int(k)] for k in np.asarray(probs[pos]).argmax(-1)]
-        out[vid] = list(zip(uris, labels))
+        labels: list = [None] * len(uris)
+        extra = ""
+        if probs is not None:
+            votes = [inputs.classes[int(k)] for k in np.asarray(probs[pos]).argmax(-1)]
+            if captions:
+                labels = votes[:n_uniform]
+            rest = votes[n_uniform:] if captions else votes
+            if rest:
+                tally = pd.Series(rest).value_counts()
+                what = "key-expression clips" if captions else "clips"
+                extra = f"{len(rest)} {what}: " + " · ".join(f"{c} {k}" for c, k in tally.items())
+        out[vid] = {"frames": list(zip(uris, labels)), "extra": extra}
     return out
+
+
+def uniform_clip_count(inputs: Inputs) -> int | None:
+    """How many of clip_probs' M clips sit at uniform segment centres (the first ones):
+    ``score.uniform_clips`` of config.json when recorded, else all M. Key-expression clips
+    follow them at positions the run does not record, so they get no frame of their own."""
+    probs = inputs.clip_probs
+    if probs is None:
+        return None
+    m = probs.shape[1]
+    score_cfg = inputs.config.get("score") if isinstance(inputs.config.get("score"), dict) else {}
+    if score_cfg.get("single_clip"):
+        return 1
+    u = score_cfg.get("uniform_clips")
+    return int(u) if isinstance(u, int) and 0 < u <= m else m
 
 
 def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:
@@ -602,9 +630,9 @@ def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:
     noisy = sc[sc["verdict"] == "noisy"].sort_values(["noise_score", "video_id"], ascending=[False, True]).head(cfg.top_k)
     hard = sc[sc["verdict"] == "hard"].sort_values(["hardness", "video_id"], ascending=[False, True]).head(cfg.top_k)
     strips = _collect_strips(inputs, pd.concat([noisy, hard]), cfg, progress)
-    frames_note = ("Frames are taken at the centre of each clip position; under each, the class that clip predicts "
-                   "(green border = the given label, red = another class)." if inputs.clip_probs is not None else
-                   "Frames are taken at equal intervals (no clip_probs.npy to show per-clip predictions).")
+    frames_note = ("Frames are taken at the centre of each uniformly placed clip; under each, the class that clip "
+                   "predicts (green border = the given label, red = another class)." if inputs.clip_probs is not None
+                   else "Frames are taken at equal intervals (no clip_probs.npy to show per-clip predictions).")
     body = [f'<p class="how">Where to start reviewing. {frames_note}</p>']
     body.append(f"<h3 id='top-noisy'>Top {len(noisy)} suspected-noisy videos</h3>"
                 f"<p class='how'>Flagged noisy, highest <code>noise_score</code> first "

@@ -190,23 +190,24 @@ def roc_pr_curves(is_noisy: np.ndarray, method_scores: dict[str, np.ndarray], *,
     for i, (name, score) in enumerate(method_scores.items()):
         score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
         color = METHOD_PALETTE[i % len(METHOD_PALETTE)]
+        dash = ("solid", "dash", "dot")[(i // len(METHOD_PALETTE)) % 3]  # more methods than colours
         width = 3.5 if i == 0 else 1.8
         fpr, tpr, _ = roc_curve(is_noisy, score)
         prec, rec, _ = precision_recall_curve(is_noisy, score)
         fx, fy = _thin(fpr, tpr, max_points)
         rx, ry = _thin(rec[::-1], prec[::-1], max_points)
         fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines", name=f"{name} (AUC {auc(fpr, tpr):.3f})",
-                                 legendgroup=name, line=dict(color=color, width=width)), row=1, col=1)
+                                 legendgroup=name, line=dict(color=color, width=width, dash=dash)), row=1, col=1)
         fig.add_trace(go.Scatter(x=rx, y=ry, mode="lines", name=name, legendgroup=name,
-                                 showlegend=False, line=dict(color=color, width=width)), row=1, col=2)
+                                 showlegend=False, line=dict(color=color, width=width, dash=dash)), row=1, col=2)
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbb", dash="dot"),
                              showlegend=False, hoverinfo="skip"), row=1, col=1)
     fig.update_xaxes(title_text="false positive rate", range=[0, 1], row=1, col=1)
     fig.update_yaxes(title_text="true positive rate", range=[0, 1.02], row=1, col=1)
     fig.update_xaxes(title_text="recall", range=[0, 1], row=1, col=2)
     fig.update_yaxes(title_text="precision", range=[0, 1.02], row=1, col=2)
-    fig = _style(fig, height=430)
-    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=-0.18, x=0, xanchor="left"),
-                      margin=dict(b=60 + 20 * len(method_scores)))
-    fig.update_layout(height=430 + 20 * len(method_scores))
+    fig = _style(fig, height=max(430, 120 + 21 * len(method_scores)))
+    # one legend entry per method, to the right, so a dozen methods never clip
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1, x=1.02, xanchor="left",
+                                  font=dict(size=11)), margin=dict(r=10))
     return fig

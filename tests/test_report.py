@@ -93,7 +93,7 @@ def test_report_is_self_contained(full_run):
     from PIL import Image
 
     img = Image.open(io.BytesIO(base64.b64decode(uris[0])))
-    assert img.format == "JPEG" and img.height == 72
+    assert img.format == "JPEG" and img.height == ReportConfig().frame_height
 
 
 def test_top_tables_follow_scores(full_run):
@@ -234,3 +234,18 @@ def test_png_export_of_one_figure(tmp_path):
     paths = write_pngs([("class_verdicts", F.class_verdicts(scores, FAKE_CLASSES))], tmp_path / "png")
     img = Image.open(paths[0])
     assert img.format == "PNG" and img.width == 1100
+
+
+def test_key_expression_clips_are_tallied_not_drawn(fake_run):
+    """With score.uniform_clips = 2 of M = 4 clips, the strip shows 2 frames (the uniform
+    clips' positions) and tallies the 2 key-expression clips' votes in text."""
+    fake_run.save_config("score", {"uniform_clips": 2, "key_clips": 2})
+    page = build_report(fake_run.path).read_text(encoding="utf-8")
+    scores = pd.read_parquet(fake_run.scores)
+    probs = np.load(fake_run.clip_probs)
+    vid = scores[scores["verdict"] == "hard"].sort_values(["hardness", "video_id"], ascending=[False, True])["video_id"].iloc[0]
+    row = re.search(rf"<tr data-video='{vid}'>(.*?)</tr>", page, re.S).group(1)
+    votes = [FAKE_CLASSES[i] for i in probs[scores.index[scores["video_id"] == vid][0]].argmax(-1)]
+    assert re.findall(r"<figcaption>(\w+)</figcaption>", row) == votes[:2]
+    tally = pd.Series(votes[2:]).value_counts()
+    assert "2 key-expression clips: " + " · ".join(f"{c} {k}" for c, k in tally.items()) in row
