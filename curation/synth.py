@@ -499,11 +499,13 @@ class _Canvas:
 
     def paint(self, sl, alpha, colour):
         """Composite ``colour`` ((3,) or (3, T|1, h|1, w|1)) with ``alpha`` (T, h, w)."""
-        region = self.img[:, :, sl[0], sl[1]]
+        region = self.img[:, :, sl[0], sl[1]]  # a view: updated in place
         col = np.asarray(colour, np.float32)
         if col.ndim == 1:
             col = col[:, None, None, None]
-        region += alpha[None] * (col - region)
+        delta = col - region
+        delta *= alpha
+        region += delta
 
 
 def _edge(d, px):
@@ -531,11 +533,12 @@ def render_video(spec: VideoSpec, *, neutral: bool = False, occluder: bool = Tru
 
     # hair behind the head
     hv = ident.hair_volume
+    hair_tex = 1.0 + 0.12 * np.sin(38 * cv.u + 9 * cv.v)  # stripes that move with the head
     sl = cv.box(-hv - 0.1, hv + 0.1, -fh * 1.1 - 0.3, 0.6)
     if sl:
         u, v = cv.uv(sl)
         r = np.sqrt((u / hv) ** 2 + ((v + 0.35) / (fh * 0.95)) ** 2)
-        tex = 1.0 + 0.12 * np.sin(38 * u + 9 * v)
+        tex = hair_tex[:, sl[0], sl[1]]
         cv.paint(sl, _edge((1 - r) * hv * 0.8, px) * (v < 0.5), ident.hair[:, None, None, None] * tex[None])
 
     # face (jaw drop lowers the chin)
@@ -550,7 +553,7 @@ def render_video(spec: VideoSpec, *, neutral: bool = False, occluder: bool = Tru
     # hairline / fringe over the forehead
     wave = 0.05 * np.sin(7 * u)
     cv.paint(sl, _edge((1 - np.sqrt(r2)) * 0.9 + 0.06, px) * _edge(ident.hair_top + wave - v, px),
-             ident.hair[:, None, None, None] * (1.0 + 0.12 * np.sin(38 * u + 9 * v))[None])
+             ident.hair[:, None, None, None] * hair_tex[None, :, sl[0], sl[1]])
 
     ex, ey, ew, eh = ident.eye_x, ident.eye_y, ident.eye_w, ident.eye_h
     cheek = _col(act, "cheek")
@@ -566,9 +569,9 @@ def render_video(spec: VideoSpec, *, neutral: bool = False, occluder: bool = Tru
     cy = ey + 0.38 - 0.1 * cheek
     rr = np.sqrt(((au - ex - 0.05) / 0.26) ** 2 + ((v - cy) / 0.17) ** 2)
     bulge = np.clip(1 - rr * rr, 0, 1) ** 2 * np.clip(cheek, 0, 1)
-    cv.paint(sl, 0.6 * bulge, np.minimum(skin * 1.18 + 12, 255))
-    cv.paint(sl, 0.5 * np.clip(1 - np.abs(rr - 1.15) / 0.12, 0, 1) * np.clip(cheek, 0, 1)
-             * (v > cy), skin * 0.7)
+    cv.paint(sl, 0.5 * bulge, np.minimum(skin * 1.15 + 10, 255))
+    crescent = np.clip(1 - np.abs(rr - 1.1) / 0.2, 0, 1) * np.clip((v - cy) / 0.17, 0, 1)
+    cv.paint(sl, 0.45 * crescent * np.clip(cheek, 0, 1), skin * 0.72)
 
     # eyes: an almond opening between the upper and lower lid
     h_up = eh * np.clip(1 + 0.9 * lid_open - 0.45 * tight - 0.15 * b_low, 0.05, 2.5) * (1 - blink)
@@ -691,8 +694,11 @@ def render_video(spec: VideoSpec, *, neutral: bool = False, occluder: bool = Tru
     if noise:
         nrng = np.random.default_rng(spec.noise_seed)
         img += nrng.standard_normal(img.shape, dtype=np.float32) * spec.noise_sigma
-    out = np.clip(img, 0, 255).round().astype(np.uint8)
-    return np.ascontiguousarray(np.moveaxis(out, 0, -1))
+    np.clip(img, 0, 255, out=img)
+    img += 0.5  # round half up on the cast below
+    out = np.empty((cv.T, cv.H, cv.H, 3), np.uint8)
+    out[...] = np.moveaxis(img, 0, -1)  # one pass: transpose and truncate
+    return out
 
 
 # --------------------------------------------------------------------------- writing

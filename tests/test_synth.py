@@ -100,7 +100,8 @@ def test_a_simple_classifier_learns_the_classes(tmp_path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    m = generate(tmp_path / "r", SynthConfig(n=400, size=32, hard_rate=0, noise_rate=0, seed=3),
+    m = generate(tmp_path / "r", SynthConfig(n=350, size=32, num_frames=24, hard_rate=0, noise_rate=0,
+                                           seed=3),
                  progress=False)
     df = m.df
 
