@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import av
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -304,3 +305,27 @@ def test_unreadable_split_file_is_listed_in_quarantine(tmp_path):
     assert q[["file", "row"]].values.tolist() == [[str(f.resolve()), "all"]]
     assert "wrong columns" in q.iloc[0]["problem"]
     assert len(res.manifest.df) == 10  # the other files still give every video its split
+
+
+def test_header_check_misses_late_damage_full_check_finds_it(tmp_path, good):
+    """What --check header can and cannot see: a faststart mp4 cut in half still has a
+    complete header and a decodable first frame; only decoding everything finds the cut."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (40, 64, 64, 3), dtype=np.uint8)
+    fast = tmp_path / "fast.mp4"
+    with av.open(str(fast), "w", format="mp4", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=16)
+        s.width = s.height = 64
+        s.pix_fmt = "yuv420p"
+        for img in noise:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    data = fast.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 2])
+    config = _csv_dataset(tmp_path, [good, "cut.mp4,sad,train,cut"])
+    assert len(collect(config).problems) == 0  # header says 40 frames, first frame decodes
+    config.check = "full"
+    p = collect(config).problems
+    assert p["video_id"].tolist() == ["cut"] and "cannot be decoded" in p.iloc[0]["problem"]
