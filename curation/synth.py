@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -744,12 +745,46 @@ def _render_write(job) -> tuple[int, int]:
     return spec.apex
 
 
-def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = True):
+# Artifacts made from a dataset: stale (and misleading) once the dataset is re-rendered.
+_DERIVED = ("checkpoints", "dynamics", "scores", "clip_probs", "baselines", "report", "previews")
+_HUMAN = ("review_db", "exports")  # annotators' work: never deleted here
+_OUR_NAME = re.compile(r"^syn\d{5}(\.mp4)?$")
+
+
+def _prepare_run(run, *, overwrite: bool) -> None:
+    """Refuse to leave a run whose results belong to another dataset; clear old synth videos."""
+    from curation.errors import RunError
+
+    derived = [getattr(run, a) for a in _DERIVED if getattr(run, a).exists()]
+    human = [getattr(run, a) for a in _HUMAN if getattr(run, a).exists()]
+    if (derived or human) and not overwrite:
+        raise RunError(
+            f"{run.path} already holds results of a dataset ({', '.join(p.name for p in derived + human)}); "
+            f"they would not match new videos. Use another --out, or --overwrite to delete "
+            f"the model results")
+    if human:
+        raise RunError(
+            f"{run.path} holds annotators' work ({', '.join(p.name for p in human)}); move it "
+            f"away or use another --out (synth never deletes review decisions or exports)")
+    for p in derived:
+        log.warning("deleting stale %s", p)
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    videos = run.path / "videos"
+    if videos.is_dir():
+        for p in videos.iterdir():
+            if _OUR_NAME.match(p.name):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+    videos.mkdir(parents=True, exist_ok=True)
+
+
+def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = True,
+             overwrite: bool = False):
     """Render a synthetic dataset into ``run_dir``: videos/, manifest.parquet (with ground
     truth and apex frames), classes.json, and the config under 'synth' in config.json.
 
     Returns the written Manifest. Same config (seed included) -> byte-identical manifest,
-    whatever ``workers`` is (each video has its own seeded generator)."""
+    whatever ``workers`` is (each video has its own seeded generator). A run dir that
+    already has model results is refused unless ``overwrite`` (which deletes them)."""
     from tqdm import tqdm
 
     from curation.manifest import Manifest, write_manifest
@@ -757,8 +792,8 @@ def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = Tru
 
     cfg = validate_config(config or SynthConfig())
     run = RunDir(run_dir)
+    _prepare_run(run, overwrite=overwrite)
     videos = run.path / "videos"
-    videos.mkdir(parents=True, exist_ok=True)
     df = sample_truth(cfg)
     jobs = [(cfg, i, t, k, videos / p) for i, (t, k, p) in
             enumerate(zip(df["true_label"], df["hard_kind"], df["path"]))]

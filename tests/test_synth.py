@@ -257,3 +257,24 @@ def test_workers_and_respecified_videos_agree_with_manifest(tmp_path):
         own = np.abs(decoded - render_video(spec)).mean()  # H.264 is lossy: not zero
         other = np.abs(decoded - render_video(video_spec_for(rows[i + 1], cfg, i + 1))).mean()
         assert own < 0.5 * other
+
+
+def test_rerun_replaces_videos_and_guards_model_results(tmp_path):
+    from curation.errors import RunError
+
+    run = tmp_path / "r"
+    generate(run, SynthConfig(n=60, size=16, num_frames=8), progress=False)
+    (run / "videos" / "mine.txt").write_text("user file")
+    generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False)
+    names = {p.name for p in (run / "videos").iterdir()}
+    assert len([n for n in names if n.endswith(".mp4")]) == 50  # no stale videos left
+    assert "mine.txt" in names  # files that are not ours are kept
+    (run / "scores.parquet").write_text("old")
+    with pytest.raises(RunError, match=r"scores.parquet.*--overwrite"):
+        generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False)
+    generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False, overwrite=True)
+    assert not (run / "scores.parquet").exists()
+    (run / "review.sqlite").write_text("decisions")
+    with pytest.raises(RunError, match="annotators' work"):
+        generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False, overwrite=True)
+    assert (run / "review.sqlite").exists()

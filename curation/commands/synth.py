@@ -33,6 +33,8 @@ def add_arguments(parser):
                              "sad/neutral (default 0.5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--frames", action="store_true", help="write jpg frame folders instead of mp4")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="re-render into a run that has model results, deleting them")
     parser.add_argument("--workers", type=int, default=1, help="render processes (default 1)")
 
 
@@ -49,7 +51,7 @@ def run(args):
         workers=args.workers,
     )
     t0 = time.perf_counter()
-    m = generate(args.out, cfg)
+    m = generate(args.out, cfg, overwrite=args.overwrite)
     dt = time.perf_counter() - t0
     df = m.df
     counts = df["split"].value_counts()
