@@ -37,6 +37,14 @@ HERE = Path(__file__).parent
 MAX_BYTES = 15 * 1024 * 1024
 VERSION_PACKAGES = ("torch", "numpy", "pandas", "cleanlab", "fiftyone", "plotly", "dfer-curate")
 OURS = "ours"
+PNG_TITLES = {
+    "distributions": "noise_score and hardness by verdict",
+    "scatter": "Clip agreement with the given label vs its mean probability",
+    "confusion": "Given label vs the clips' consensus",
+    "class_verdicts": "Verdicts per given label",
+    "dynamics": "Agreement with the given label over training epochs",
+    "roc_pr": "Noise detection against ground truth: ROC and precision-recall",
+}
 
 
 @dataclass
@@ -770,6 +778,7 @@ def build_report(run_dir, *, out=None, png_dir=None, config: ReportConfig | None
     )
     out = Path(out) if out is not None else run.report
     write_text(out, page)
+    out.chmod(0o644)  # a report is for sharing (the atomic temp file is created 0600)
     size = out.stat().st_size
     log.info("wrote %s (%.1f MB, %d figures) in %.1f s", out, size / 2**20, len(figs.items), time.perf_counter() - t0)
     if size > MAX_BYTES:
@@ -782,15 +791,24 @@ def build_report(run_dir, *, out=None, png_dir=None, config: ReportConfig | None
 
 def write_pngs(items, png_dir) -> list[Path]:
     """Each (name, figure) as ``png_dir/<name>.png`` via kaleido (one browser for all)."""
+    import plotly.graph_objects as go
     import plotly.io as pio
 
     png_dir = Path(png_dir)
     png_dir.mkdir(parents=True, exist_ok=True)
+    for noisy in ("choreographer", "kaleido", "logistro"):  # browser plumbing chatter at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     paths = [png_dir / f"{name}.png" for name, _ in items]
     if not items:
         return paths
+    titled = []
+    for name, fig in items:  # a PNG travels without the page's captions: give it a title
+        fig = go.Figure(fig)
+        fig.update_layout(title=dict(text=PNG_TITLES.get(name, name), x=0.01, y=0.98, yanchor="top"),
+                          margin=dict(t=max(fig.layout.margin.t or 0, 40) + 40))
+        titled.append(fig)
     try:
-        pio.write_images([fig for _, fig in items], paths, format="png", width=1100, scale=1)
+        pio.write_images(titled, paths, format="png", width=1100, scale=1)
     except Exception as exc:  # kaleido raises its own types when Chromium is missing or crashes
         raise CurationError(
             f"cannot write PNGs to {png_dir} ({type(exc).__name__}: {exc}); kaleido needs Chromium "

@@ -54,7 +54,7 @@ def score_distributions(scores: pd.DataFrame, *, bins: int = 40) -> go.Figure:
                 hovertemplate=f"{verdict}<br>{column} %{{x:.3f}}<br>%{{y}} videos<extra></extra>",
             ), row=1, col=col)
     fig.update_layout(barmode="stack", bargap=0.05)
-    fig.update_xaxes(range=[0, 1])
+    fig.update_xaxes(range=[-0.02, 1.02])
     fig.update_yaxes(title_text="videos", row=1, col=1)
     fig = _style(fig, height=400)
     # legend above the subplot titles, not on top of them
@@ -74,7 +74,7 @@ def agreement_scatter(scores: pd.DataFrame, *, max_points: int = 5000, seed: int
         part = data[data["verdict"] == verdict]
         # agree_label takes few distinct values (k/M): jitter so stacked points show as a cloud
         jitter = rng.uniform(-0.012, 0.012, len(part))
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(  # SVG, not WebGL: renders without a GPU and in kaleido
             x=part["label_prob"].to_numpy(dtype=float),
             y=part["agree_label"].to_numpy(dtype=float) + jitter,
             mode="markers", name=verdict,
