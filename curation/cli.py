@@ -20,6 +20,7 @@ COMMANDS = (
     "synth", "ingest", "train", "score", "baselines", "push", "browse",
     "review", "export", "report", "bench", "demo",
 )
+_MAX_PROBLEM_ROWS = 50  # the whole table is in RUN/ingest_problems.csv
 
 
 def _load(name):
@@ -67,7 +68,10 @@ def main(argv=None) -> int:
         code = args._module.run(args)
     except IngestError as exc:
         if exc.problems is not None and len(exc.problems):
-            print(exc.problems.to_string(index=False), file=sys.stderr)
+            shown = exc.problems.head(_MAX_PROBLEM_ROWS)
+            print(shown.to_string(index=False), file=sys.stderr)
+            if len(exc.problems) > len(shown):
+                print(f"... and {len(exc.problems) - len(shown)} more problem(s)", file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except CurationError as exc:
