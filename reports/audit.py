@@ -410,7 +410,9 @@ def _summary_section(inputs: Inputs, s: dict) -> str:
             + (' <i>true_noise_rate</i> is the planted rate (synthetic ground truth).' if "true_noise_rate" in pc else "")
             + '</p>')
     notes = "".join(_missing(_e(n)) for n in inputs.notes)
-    return _section("summary", "Summary", text + table + notes)
+    warn = collapse_warning(inputs.scores, inputs.classes)
+    warn = f'<p class="warn" data-key="collapse">{warn}</p>' if warn else ""
+    return _section("summary", "Summary", warn + text + table + notes)
 
 
 def _scores_section(inputs: Inputs, figs: _Figures, cfg: ReportConfig) -> str:
@@ -641,6 +643,10 @@ def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:
     frames_note = ("Frames are taken at the centre of each uniformly placed clip; under each, the class that clip "
                    "predicts (green border = the given label, red = another class)." if inputs.clip_probs is not None
                    else "Frames are taken at equal intervals (no clip_probs.npy to show per-clip predictions).")
+    score_cfg = inputs.config.get("score") if isinstance(inputs.config.get("score"), dict) else {}
+    if score_cfg.get("use_dynamics") and (inputs.run.path / "dynamics_probs.npz").exists():
+        frames_note += (" Training videos were also scored on clip predictions saved during training (a temporal "
+                        "ensemble against memorization); those votes count in their scores but are not drawn here.")
     body = [f'<p class="how">Where to start reviewing. {frames_note}</p>']
     body.append(f"<h3 id='top-noisy'>Top {len(noisy)} suspected-noisy videos</h3>"
                 f"<p class='how'>Flagged noisy, highest <code>noise_score</code> first "
@@ -696,6 +702,28 @@ def _review_section(inputs: Inputs) -> str:
     return _section("review", "Review status and exports", "".join(parts))
 
 
+def _cfg_value(v) -> str:
+    """One config value as HTML: lists comma-joined, dicts one ``key: value`` per line."""
+    if isinstance(v, dict):
+        return "<br>".join(f"<span class='small'>{_e(k)}:</span> {_cfg_value(x)}" for k, x in v.items()) or "{}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_cfg_value(x) for x in v) or "[]"
+    return _e(v)
+
+
+def collapse_warning(scores: pd.DataFrame, classes: list[str], *, share: float = 0.8) -> str | None:
+    """A sentence when one class takes at least ``share`` of the model's predictions (with 3+
+    classes): the clips then say little about the labels, and the audit should not be trusted."""
+    if len(classes) < 3 or scores.empty:
+        return None
+    top = scores["pred_label"].astype(str).value_counts(normalize=True)
+    if top.iloc[0] < share:
+        return None
+    return (f"The model predicts <b>{_e(top.index[0])}</b> for {_pct(top.iloc[0])} of the videos: it has not "
+            "learned to tell the classes apart, so these verdicts mostly measure that one class, not label "
+            "quality. Train longer or on more data (see the train configuration below) before acting on them.")
+
+
 def software_versions() -> dict[str, str]:
     """Versions of Python and the packages that make a run (from metadata: no heavy imports)."""
     out = {"python": platform.python_version()}
@@ -717,10 +745,9 @@ def _config_section(inputs: Inputs) -> str:
     if cfg:
         for stage, values in cfg.items():
             if isinstance(values, dict):
-                df = pd.DataFrame({"setting": list(values),
-                                   "value": [json.dumps(v, default=str) if isinstance(v, (dict, list)) else v
-                                             for v in values.values()]})
-                cards.append(f"<div><h3>{_e(stage)}</h3>" + _table(df, cls="kv") + "</div>")
+                df = pd.DataFrame({"setting": list(values), "value": [_cfg_value(v) for v in values.values()]})
+                cards.append(f"<div><h3>{_e(stage)}</h3>" + _table(df, cls="kv", formats={"value": lambda x: x})
+                             + "</div>")
             else:
                 cards.append(f"<div><h3>{_e(stage)}</h3><pre>{_e(json.dumps(values, indent=2, default=str))}</pre></div>")
     parts.append(f'<div class="grid3">{"".join(cards)}</div>')

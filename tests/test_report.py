@@ -249,3 +249,19 @@ def test_key_expression_clips_are_tallied_not_drawn(fake_run):
     assert re.findall(r"<figcaption>(\w+)</figcaption>", row) == votes[:2]
     tally = pd.Series(votes[2:]).value_counts()
     assert "2 key-expression clips: " + " · ".join(f"{c} {k}" for c, k in tally.items()) in row
+
+
+def test_collapsed_model_is_called_out(fake_run):
+    from reports.audit import collapse_warning
+
+    scores = pd.read_parquet(fake_run.scores)
+    assert collapse_warning(scores, FAKE_CLASSES) is None  # planted predictions spread over classes
+    collapsed = scores.assign(pred_label="happy")
+    collapsed.loc[collapsed.index[:2], "pred_label"] = "sad"  # 22 of 24 = 91.7% happy
+    msg = collapse_warning(collapsed, FAKE_CLASSES)
+    assert msg is not None and "<b>happy</b> for 91.7%" in msg
+    from curation.fileio import write_parquet
+
+    write_parquet(fake_run.scores, collapsed)
+    page = build_report(fake_run.path).read_text(encoding="utf-8")
+    assert 'data-key="collapse"' in section(page, "summary")
