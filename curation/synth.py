@@ -782,6 +782,10 @@ def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = Tru
     """Render a synthetic dataset into ``run_dir``: videos/, manifest.parquet (with ground
     truth and apex frames), classes.json, and the config under 'synth' in config.json.
 
+    Manifest columns beyond the schema: ``noise_kind`` ('structured', 'uniform' or '') and
+    ``apex_start``/``apex_end``, the first and last frame at full expression (for Neutral
+    the time course scales an empty prototype, so nothing shows there).
+
     Returns the written Manifest. Same config (seed included) -> byte-identical manifest,
     whatever ``workers`` is (each video has its own seeded generator). A run dir that
     already has model results is refused unless ``overwrite`` (which deletes them)."""
