@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -587,8 +587,8 @@ def render_video(spec: VideoSpec, *, neutral: bool = False, occluder: bool = Tru
     inside_x = _edge(ew - np.abs(du), px)
     a_eye = np.minimum(_edge(v - top, px), _edge(bot - v, px)) * inside_x
     cv.paint(sl, a_eye, np.array([238, 236, 230], np.float32))
-    gx = np.sign(u) * 0 + spec.gaze[0]
-    ir = np.sqrt((du - gx) ** 2 + (v - ey - spec.gaze[1]) ** 2)
+    # both irises look the same way (gaze), each centred in its own eye
+    ir = np.sqrt((u - np.sign(u) * ex - spec.gaze[0]) ** 2 + (v - ey - spec.gaze[1]) ** 2)
     cv.paint(sl, a_eye * _edge(0.55 * eh + 0.012 - ir, px), ident.iris)
     cv.paint(sl, a_eye * _edge(0.25 * eh - ir, px), np.array([15, 12, 12], np.float32))
     # upper lid crease / lashes: a dark line along the upper lid, a fainter lower lid line
