@@ -86,7 +86,7 @@ class AppServer:
 
 
 def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
-           view: str | None = None, timeout: float = 90.0) -> AppServer:
+           view: str | None = None, timeout: float = 300.0) -> AppServer:
     """Start the App on ``target`` (run directory or dataset name) and wait until it answers.
 
     ``view`` opens a saved view. Returns an :class:`AppServer`; call ``stop()`` when done."""

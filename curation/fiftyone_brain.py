@@ -59,7 +59,8 @@ def _scores(video_ids, labels, logits, classes) -> np.ndarray:
     ds = fo.Dataset()  # non-persistent: gone with the process even if deletion fails
     try:
         # Samples need a media path; these are never opened (image-type dummies).
-        ds.add_samples([fo.Sample(filepath=f"/mistakenness/{i}.jpg") for i in range(len(video_ids))])
+        ds.add_samples([fo.Sample(filepath=f"/mistakenness/{i}.jpg") for i in range(len(video_ids))],
+                       progress=False)
         ids = ds.values("id")
         ds.set_values("ground_truth", {i: fo.Classification(label=y) for i, y in zip(ids, labels)},
                       key_field="id")

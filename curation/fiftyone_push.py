@@ -547,6 +547,7 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
         ds.match(F("review_action") == "exclude").tag_samples("excluded")
 
     views = _save_views(ds, plan, F)
+    _sidebar(fo, ds, plan)
     ds.default_classes = list(plan.classes)
     ds.info = {**(ds.info or {}), "run_dir": str(plan.run.path.resolve()), "tool": "dfer-curate",
                "pushed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -556,6 +557,31 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
                "saved_views": views}
     ds.save()
     return views
+
+
+def _sidebar(fo, ds, plan: PushPlan) -> None:
+    """App sidebar: our audit fields first (where users meet the scores), FiftyOne's groups after."""
+    ours = {
+        "audit": ["verdict", "noise_score", "hardness", "suggested_label", "agree_label", "agree_mode",
+                  "margin", "label_prob", "pred_conf", "mistakenness"]
+                 + [f"{m}_{k}" for m in plan.baseline_methods for k in ("flag", "score")],
+        "clips": ["clip_labels", "clip_confidences"],
+        "review": ["current_label", "review_action", "reviewer", "review_time", "review_note"],
+        "synthetic truth": ["is_noisy", "is_hard", "hard_kind"],
+    }
+    groups = []
+    for name, paths in ours.items():
+        paths = [p for p in paths if ds.has_sample_field(p)]
+        if paths:
+            groups.append(fo.SidebarGroupDocument(name=name, paths=paths, expanded=name == "audit"))
+    taken = {p for g in groups for p in g.paths}
+    for g in fo.DatasetAppConfig.default_sidebar_groups(ds):
+        g.paths = [p for p in g.paths if p not in taken]
+        if g.name == "tags":
+            groups.insert(0, g)
+        else:
+            groups.append(g)
+    ds.app_config.sidebar_groups = groups
 
 
 def _save_views(ds, plan: PushPlan, F) -> list[str]:
