@@ -10,7 +10,6 @@ A missing optional artifact leaves its section with the command that would add i
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import importlib.metadata
 import io
@@ -92,8 +91,8 @@ def load_inputs(run_dir) -> Inputs:
     run.require("scores", "score")
     try:
         scores = conform(pd.read_parquet(run.scores), SCORES_COLUMNS, table=str(run.scores))
-    except CurationError:
-        raise
+    except CurationError as exc:  # a column missing or of the wrong type
+        raise RunError(f"{exc}; re-run `dfer-curate score {run.path}`") from exc
     except Exception as exc:  # a truncated or foreign parquet file
         raise RunError(f"{run.scores} cannot be read ({exc}); re-run `dfer-curate score {run.path}`") from exc
     if scores.empty:

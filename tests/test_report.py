@@ -154,6 +154,14 @@ def test_missing_scores_names_the_command(fake_run, capsys):
     assert main(["report", str(fake_run.path)]) == 2
     assert "dfer-curate score" in capsys.readouterr().err
     assert not fake_run.report.exists()
+    fake_run.scores.write_bytes(b"PAR1 truncated")
+    with pytest.raises(RunError, match=r"cannot be read .*re-run `dfer-curate score"):
+        build_report(fake_run.path)
+    pd.DataFrame({"video_id": ["v0000"]}).to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"lacks column\(s\) split.*re-run `dfer-curate score"):
+        build_report(fake_run.path)
+    with pytest.raises(RunError, match=r"not a run directory"):
+        build_report(fake_run.path / "nope")
 
 
 def test_missing_optional_artifacts_say_which_command(fake_run):
