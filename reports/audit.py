@@ -804,7 +804,6 @@ def build_report(run_dir, *, out=None, png_dir=None, config: ReportConfig | None
     )
     out = Path(out) if out is not None else run.report
     write_text(out, page)
-    out.chmod(0o644)  # a report is for sharing (the atomic temp file is created 0600)
     size = out.stat().st_size
     log.info("wrote %s (%.1f MB, %d figures) in %.1f s", out, size / 2**20, len(figs.items), time.perf_counter() - t0)
     if size > MAX_BYTES:

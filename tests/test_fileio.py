@@ -46,3 +46,23 @@ def test_parquet_csv_text_round_trip(tmp_path):
     write_text(tmp_path / "t.txt", "héllo")
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "héllo"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.parquet", "t.txt"]
+
+
+def test_atomic_writes_get_the_usual_file_mode_not_0600(tmp_path):
+    import os
+
+    from curation.fileio import write_text
+
+    umask = os.umask(0o022)
+    try:
+        import importlib
+
+        import curation.fileio as fileio
+
+        importlib.reload(fileio)
+        fileio.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(umask)
+        importlib.reload(fileio)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    del write_text

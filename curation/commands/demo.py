@@ -1,14 +1,26 @@
-"""`dfer-curate demo` (placeholder until its owner writes it)."""
+"""`dfer-curate demo`: the whole pipeline on a small embedded synthetic set."""
 
-from curation.errors import CurationError
-
-HELP = "demo (not built yet)"
-EXAMPLE = "dfer-curate demo --help"
+HELP = "run every stage on a small synthetic set and print how to open the results"
+EXAMPLE = "dfer-curate demo --out runs/demo"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
+    parser.add_argument("--n", type=int, default=None, help="synthetic videos (default 700)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 12)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    parser.add_argument("--no-push", action="store_true", help="skip FiftyOne (no mongod)")
 
 
 def run(args):
-    raise CurationError("dfer-curate demo is not built yet")
+    from dataclasses import replace
+
+    from curation.demo import DemoConfig, run_demo
+
+    cfg = DemoConfig(seed=args.seed, push=not args.no_push)
+    if args.n is not None:
+        cfg = replace(cfg, n=args.n)
+    if args.epochs is not None:
+        cfg = replace(cfg, epochs=args.epochs)
+    run_demo(args.out, cfg)
+    return 0

@@ -1,0 +1,98 @@
+"""The demo: every stage on a small embedded synthetic set, timed, in one run directory.
+
+An orchestration adapter (like ``bench``): it calls each stage's library function in the
+order a user would, prints what each produced, and ends with the commands to look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from curation.fileio import write_csv
+from curation.runs import RunDir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoConfig:
+    n: int = 700             # synthetic videos over all splits (70/15/15)
+    size: int = 48           # frame size of the synthetic videos, pixels
+    num_frames: int = 48     # frames per video
+    epochs: int = 12         # training epochs (early stopping may end sooner)
+    seed: int = 0
+    push: bool = True        # push to FiftyOne (starts the bundled mongod)
+
+
+def _step(name: str, times: dict, fn, *args, **kwargs):
+    print(f"\n== {name} ==", flush=True)
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    times[name] = time.perf_counter() - t0
+    print(f"   ({name}: {times[name]:.1f} s)", flush=True)
+    return out
+
+
+def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
+    """Run synth, ingest, train, score, baselines, push, report and export into ``out``."""
+    from curation.baselines import compare_table
+    from curation.export import export, review_command
+    from curation.ingest import IngestConfig, ingest
+    from curation.manifest import read_manifest
+    from curation.synth import SynthConfig, generate
+    from model.config import TrainConfig
+    from model.score import score, summary
+    from reports.audit import build_report
+
+    cfg = config or DemoConfig()
+    run = RunDir(out)
+    times: dict[str, float] = {}
+
+    _step("synth", times, generate, run.path, SynthConfig(
+        n=cfg.n, size=cfg.size, num_frames=cfg.num_frames, seed=cfg.seed), overwrite=True)
+
+    # The same videos through the generic CSV ingest, as a user's own data would arrive.
+    manifest = read_manifest(run.path)
+    csv = run.path / "labels.csv"
+    write_csv(csv, manifest.df[["path", "label", "split", "video_id"]])
+    ingested = run.path.parent / f"{run.path.name}-ingested"
+    res = _step("ingest", times, ingest, ingested, IngestConfig(
+        format="csv", root=manifest.root, csv=str(csv), class_order="dfew"), progress=False)
+    print(f"   ingested {len(res.manifest.df)} videos from {csv} into {ingested} "
+          f"({len(res.problems)} problems)")
+
+    train_cfg = TrainConfig(epochs=cfg.epochs, size=cfg.size, seed=cfg.seed)
+    from model.train import train
+
+    _step("train", times, train, run.path, train_cfg)
+    scores = _step("score", times, score, run.path)
+    s = summary(run.path, scores)
+    from curation.commands.train import _print_summary
+
+    _print_summary(s)
+
+    table = _step("baselines", times, compare_table, run.path)
+    print(table)
+
+    if cfg.push:
+        from curation.fiftyone_push import PushConfig, push
+
+        r = _step("push", times, push, run.path, PushConfig(), progress=False)
+        print(f"   FiftyOne dataset {r.dataset!r}: {r.num_samples} videos, views {', '.join(r.views)}")
+
+    report = _step("report", times, build_report, run.path)
+    exported = _step("export", times, export, run.path)
+
+    total = sum(times.values())
+    print("\n== done ==")
+    print(f"pipeline time {total:.0f} s ({', '.join(f'{k} {v:.0f}s' for k, v in times.items())})")
+    print(f"run directory:  {run.path}")
+    print(f"audit report:   {Path(report).resolve() if report else run.report}")
+    print(f"curated export: {exported}")
+    if cfg.push:
+        print(f"FiftyOne App:   dfer-curate browse {run.path}")
+    print(f"review:         {review_command(run.path)}")
+    return times
