@@ -70,11 +70,14 @@ class BenchConfig:
     quick: bool = False
 
 
+# Sized for this 2-core machine (about 0.06-0.08 CPU-s per video-epoch at 32 px, ~7 trainings
+# per configuration): quick < 10 min, full < 60 min when the machine is otherwise idle. On
+# bigger machines raise --n and --epochs; the numbers then say more.
 PROFILES: dict[str, dict] = {
-    "quick": dict(configs=["default"], n=500, size=32, num_frames=24, epochs=8, folds=3, quick=True),
-    "full": dict(configs=list(SYNTH_CONFIGS), n=900, size=40, num_frames=32, epochs=12, folds=3),
+    "quick": dict(configs=["default"], n=400, size=32, num_frames=24, epochs=6, folds=3, quick=True),
+    "full": dict(configs=list(SYNTH_CONFIGS), n=500, size=32, num_frames=24, epochs=8, folds=3),
     # a test of the orchestration, not a benchmark: 4 classes, tiny set, one epoch, in-process
-    "smoke": dict(configs=["default"], n=72, size=32, num_frames=20, epochs=1, folds=2, quick=True, isolate=False,
+    "smoke": dict(configs=["default"], n=56, size=32, num_frames=16, epochs=1, folds=2, quick=True, isolate=False,
                   synth={"classes": ("happy", "sad", "angry", "surprise")}, train={"clips": 2, "frames": 4},
                   methods=[m for m in B.METHODS if m != "fo_mistakenness"]),
 }
@@ -269,6 +272,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
     done("audit train")
     _, t_score, m_score, c_score = in_child("curation.bench.step_score", str(audit), isolate=cfg.isolate)
     done("score")
+    _share_cache(audit, kfold)
     _, t_folds, m_folds, c_folds = in_child("curation.bench.step_folds", str(kfold), cfg, isolate=cfg.isolate)
     _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold")
@@ -302,6 +306,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
             write_manifest(run, m)
+            _share_cache(audit, run)
             res, wall, peak, cpu = in_child("curation.bench.step_downstream", str(run), cfg, isolate=cfg.isolate)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
@@ -309,6 +314,25 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
             done(f"retrain {variant}")
     bar.close()
     return {"detection": detection, "downstream": downstream, "cost": cost}
+
+
+def _share_cache(src: Path, dst: Path) -> None:
+    """Hard-link the decoded-frame cache of ``src`` into ``dst`` so later trainings on the same
+    videos skip decoding. The model checks each cache against its manifest (paths, size) and
+    decodes again when it does not match, so a subset manifest stays correct."""
+    cache = src / "cache"
+    if not cache.is_dir():
+        return
+    (dst / "cache").mkdir(parents=True, exist_ok=True)
+    for f in cache.iterdir():
+        target = dst / "cache" / f.name
+        if f.is_file() and not target.exists():
+            try:
+                os.link(f, target)
+            except OSError:
+                import shutil
+
+                shutil.copy2(f, target)
 
 
 def _copy_oof(kfold: Path, audit: Path) -> None:
