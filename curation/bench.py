@@ -55,10 +55,10 @@ class BenchConfig:
 
     configs: list[str] = field(default_factory=lambda: list(SYNTH_CONFIGS))
     seed: int = 0
-    n: int = 1000                  # videos per synthetic set (all splits)
-    size: int = 48                 # frame size rendered and trained on
-    num_frames: int = 32           # frames per video
-    epochs: int = 12               # training epochs (upper bound; early stopping may stop sooner)
+    n: int = 500                   # videos per synthetic set (all splits)
+    size: int = 32                 # frame size rendered and trained on
+    num_frames: int = 24           # frames per video
+    epochs: int = 8                # training epochs (upper bound; early stopping may stop sooner)
     folds: int = 3                 # K of cleanlab's out-of-fold probabilities
     downstream: bool = True        # retrain on noisy / ours / cleanlab / oracle labels
     cleanlab_filter: str = "prune_by_noise_rate"  # the cleanlab set for downstream (its default)
