@@ -513,11 +513,13 @@ def format_table(df: pd.DataFrame) -> str:
 
 
 def compare_table(run_dir) -> str:
-    """Our method against cleanlab on one run, as short text (for the demo). Computes
-    baselines.parquet with the cleanlab methods if the run has none yet."""
+    """Our method against cleanlab on one run, as short text (for the demo). Runs every
+    baseline first (writing baselines.parquet) when the run has none or it is older than
+    scores.parquet."""
     run = RunDir(run_dir)
-    if not run.baselines.exists():
-        run_baselines(run.path, BaselinesConfig(methods=[f"cl_{f}" for f in CLEANLAB_FILTERS]))
+    scores = run.require("scores", "score")
+    if not run.baselines.exists() or run.baselines.stat().st_mtime < scores.stat().st_mtime:
+        run_baselines(run.path)
     df = side_by_side(run.path, methods=["ours", *(f"cl_{f}" for f in CLEANLAB_FILTERS), "cl_self_confidence"])
     keep = [c for c in ("method", "inputs", "n_flagged", "precision", "recall", "f1", "auroc", "hard_retention")
             if c in df.columns]

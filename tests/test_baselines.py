@@ -203,3 +203,4 @@ def test_side_by_side_and_compare_table(fake_run):
     assert ours["f1"] == 1.0 and ours["hard_retention"] == 1.0
     text = B.compare_table(fake_run.path)
     assert "ours" in text and "cl_prune_by_noise_rate" in text and "in-sample" in text
+    assert "aum" not in text  # the short table is ours against cleanlab only
