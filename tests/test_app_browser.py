@@ -37,14 +37,29 @@ def browser():
         b.close()
 
 
-def _progress(page):
-    return page.get_by_test_id("stProgress").inner_text()
+def _choose(page, box_label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox; retried, since a rerun that lands between
+    the click and the dropdown replaces the element and closes it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stSelectbox").filter(has_text=box_label)
+    item = page.get_by_role("option", name=option, exact=True)
+    for _ in range(6):
+        box.click()
+        try:
+            item.wait_for(timeout=10_000)
+            item.click()
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    expect(page.get_by_role("combobox", name=box_label)).to_have_value(option)
 
 
 def test_relabel_advance_export_and_restart(fake_run, browser):
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=30_000)  # 2 shared cores: Streamlit reruns can take seconds
+    expect.set_options(timeout=60_000)  # 2 shared cores: a Streamlit rerun can take many seconds
     ids = filter_queue(review_table(pd.read_parquet(fake_run.scores)))["video_id"].tolist()
     scores = pd.read_parquet(fake_run.scores).set_index("video_id")
     classes = read_manifest(fake_run.path).classes
@@ -54,7 +69,7 @@ def test_relabel_advance_export_and_restart(fake_run, browser):
     proc, url = start(fake_run.path, port=free_port(), annotator="alice", quiet=True)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         page.goto(url)
         expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
         expect(page.get_by_test_id("stProgress")).to_contain_text(f"Reviewed 0 / {len(ids)} flagged")
@@ -62,8 +77,7 @@ def test_relabel_advance_export_and_restart(fake_run, browser):
         expect(page.get_by_role("heading", name=f"Video {ids[0]}")).to_be_visible()
         expect(page.locator("video")).to_have_count(1)
 
-        page.get_by_test_id("stSelectbox").filter(has_text="Relabel to").click()
-        page.get_by_role("option", name=target, exact=True).click()
+        _choose(page, "Relabel to", target)
         page.get_by_role("textbox", name="Note (optional)").fill("browser check")
         page.get_by_role("textbox", name="Note (optional)").press("Enter")
         page.get_by_role("button", name=f"Relabel to {target}").click()
@@ -92,7 +106,7 @@ def test_relabel_advance_export_and_restart(fake_run, browser):
     proc, url = start(fake_run.path, port=free_port(), annotator="bob", quiet=True)
     try:
         page = browser.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         page.goto(url)
         expect(page.get_by_test_id("stProgress")).to_contain_text(f"Reviewed 1 / {len(ids)} flagged")
     finally:
