@@ -238,17 +238,19 @@ class DecisionLog:
         return label
 
     # -- reading -----------------------------------------------------------------------
-    def events(self, video_id: str | None = None) -> pd.DataFrame:
+    def events(self, video_id: str | None = None, *, columns: list[str] | None = None) -> pd.DataFrame:
         """All events in the order they were recorded (optionally of one video)."""
-        sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+        columns = list(columns or EVENT_COLUMNS)
+        sql = f"SELECT {', '.join(columns)} FROM events"
         params: tuple = ()
         if video_id is not None:
             sql += " WHERE video_id = ?"
             params = (str(video_id),)
         with self._connect() as con:
             rows = con.execute(sql + " ORDER BY event_id", params).fetchall()
-        df = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-        return df.astype({"event_id": "int64", "seen_version": "int64", "version": "int64"})
+        df = pd.DataFrame(rows, columns=columns)
+        ints = {c: "int64" for c in ("event_id", "seen_version", "version") if c in columns}
+        return df.astype(ints)
 
     def version(self, video_id: str) -> int:
         """The video's current version (0 when never decided); pass it back as seen_version."""
@@ -275,8 +277,8 @@ class DecisionLog:
         Columns: video_id, action, old_label, new_label, annotator, time, note, version
         (the video's latest version, what an annotator must pass as seen_version), event_id.
         """
-        ev = self.events()
-        return current_from_events(ev)
+        cols = [c for c in EVENT_COLUMNS if c not in ("scores", "seen_version")]
+        return current_from_events(self.events(columns=cols))
 
 
 def current_from_events(ev: pd.DataFrame) -> pd.DataFrame:

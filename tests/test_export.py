@@ -159,3 +159,25 @@ def test_export_command_prints_where_and_fails_cleanly(decided, tmp_path):
     assert json.loads((tmp_path / "x/provenance.json").read_text())["policy"] == "exclude-unreviewed"
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_cli_policy_choices_match_the_library():
+    from curation.commands import export as cmd
+    from curation.export import POLICIES, POLICY_ALIASES
+
+    assert set(cmd.POLICIES) == set(POLICIES) | set(POLICY_ALIASES)
+
+
+def test_missing_frame_counts_are_counted_from_the_video(fake_run, tmp_path):
+    from curation.manifest import Manifest, write_manifest
+
+    m = read_manifest(fake_run.path)
+    df = m.df.copy()
+    df["num_frames"] = df["num_frames"].astype("Int64")
+    df.loc[0, "num_frames"] = pd.NA
+    write_manifest(fake_run.path, Manifest(df, m.classes, m.root))
+    out = export(fake_run.path, formats="dfer-clip")
+    first = str(m.root.resolve() / df.loc[0, "path"])
+    line = next(ln for ln in (out / f"dfer-clip/{df.loc[0, 'split']}.txt").read_text().splitlines()
+                if ln.startswith(first + " "))
+    assert line.split()[1] == "16"
