@@ -109,14 +109,16 @@ if probs is not None:
     else:
         x = (np.arange(m) + 0.5) * n_frames / m
         xtitle = "clip centre frame (uniform segments)"
+    given = str(row["label"])
+    consensus = str(row["consensus_label"]) if pd.notna(row["consensus_label"]) else None
     fig = go.Figure()
     for c, name in enumerate(classes):
-        special = name in (row["label"], row["consensus_label"])
-        tag = " (given)" if name == row["label"] else ""
-        tag += " (consensus)" if name == row["consensus_label"] else ""
+        special = name in (given, consensus)
+        tag = " (given)" if name == given else ""
+        tag += " (consensus)" if name == consensus else ""
         fig.add_trace(go.Scatter(
             x=x, y=p[:, c], mode="lines+markers", name=name + tag,
-            line={"width": 4 if special else 1.5, "dash": "dash" if name == row["label"] else "solid"},
+            line={"width": 4 if special else 1.5, "dash": "dash" if name == given else "solid"},
             opacity=1.0 if special else 0.45,
         ))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},

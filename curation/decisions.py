@@ -36,6 +36,8 @@ ACTION_TITLES = {
     "exclude": "exclude",
     "undo": "undo",
 }
+# The longer names, accepted on input and stored as the short ones.
+ACTION_ALIASES = {"accept-suggestion": "accept", "keep-as-hard": "keep"}
 CURRENT_COLUMNS = ["video_id", "action", "old_label", "new_label", "annotator", "time", "note", "version"]
 EVENT_COLUMNS = ["event_id", "video_id", "action", "old_label", "new_label", "annotator",
                  "time", "note", "scores", "seen_version", "version"]
@@ -207,6 +209,7 @@ class DecisionLog:
 
     def _check_action(self, action: str) -> str:
         action = str(action).strip().lower()
+        action = ACTION_ALIASES.get(action, action)
         if action not in ACTIONS:
             raise DecisionError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
         return action

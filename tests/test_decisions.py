@@ -41,12 +41,12 @@ def test_sqlite_file_is_in_wal_mode_and_events_survive_reopening(dlog, tmp_path)
 
 def test_actions_set_the_current_label(dlog):
     dlog.record(video_id="v1", action="accept", annotator="ann")
-    dlog.record(video_id="v2", action="keep", annotator="ann")
+    dlog.record(video_id="v2", action="keep-as-hard", annotator="ann")
     dlog.record(video_id="v3", action="exclude", annotator="bob")
     cur = dlog.current().set_index("video_id")
     assert list(cur.columns[:7]) == ["action", "old_label", "new_label", "annotator", "time", "note", "version"]
     assert cur.loc["v1", "new_label"] == "sad"  # the suggestion
-    assert cur.loc["v2", "new_label"] == "sad"  # kept given label
+    assert cur.loc["v2", "new_label"] == "sad" and cur.loc["v2", "action"] == "keep"  # kept given label
     assert pd.isna(cur.loc["v3", "new_label"]) and cur.loc["v3", "action"] == "exclude"
     assert cur.loc["v3", "old_label"] == "angry"
 
