@@ -11,8 +11,9 @@ from curation.errors import ConfigError
 @dataclass
 class TrainConfig:
     # data
-    size: int = 64  # frames are resized to size x size in the decoded-frame cache
+    size: int = 48  # frames are resized to size x size in the decoded-frame cache
     grey: bool = True  # one channel (3x cheaper first conv; faces carry little colour signal)
+    neutral_ref: bool = True  # extra input channel: frame minus the video's first (neutral) frames
     clips: int = 4  # K clips per video per training step (one per segment)
     frames: int = 8  # T frames per clip
     stride: int = 2  # frame step inside a clip (covers stride*T source frames)
@@ -69,7 +70,7 @@ class TrainConfig:
 
     def model_fields(self) -> dict:
         """Fields that decide the network's shape: a checkpoint must match them."""
-        return {k: getattr(self, k) for k in ("size", "grey", "encoder", "width", "dim", "long_term", "frames")}
+        return {k: getattr(self, k) for k in ("size", "grey", "neutral_ref", "encoder", "width", "dim", "long_term", "frames")}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":

@@ -187,31 +187,37 @@ def gather(store: FrameStore, rows, starts: list[np.ndarray], frames: int, strid
     return np.stack(out)
 
 
-def augment(batch: np.ndarray, rng: np.random.Generator, *, shift: int = 4) -> np.ndarray:
-    """Per-video flip, translation and brightness/contrast (same for all frames of a video),
-    float32 normalised. Slows memorization of noisy labels."""
-    b = batch.astype(np.float32) / 255.0
-    out = np.empty_like(b)
-    h, w = b.shape[3], b.shape[4]
-    for i in range(len(b)):
-        x = b[i]
-        if rng.random() < 0.5:
-            x = x[:, :, :, ::-1]
-        dy, dx = rng.integers(-shift, shift + 1, size=2)
-        pad = [(0, 0), (0, 0), (shift, shift), (shift, shift)] + [(0, 0)] * (x.ndim - 4)
-        x = np.pad(x, pad, mode="edge")[:, :, shift + dy: shift + dy + h, shift + dx: shift + dx + w]
-        a, c = rng.uniform(0.75, 1.25), rng.uniform(-0.1, 0.1)
-        out[i] = np.clip((x - 0.5) * a + 0.5 + c, 0.0, 1.0)
-    return normalise(out, already_float=True)
+def neutral_frames(store: FrameStore, rows, n: int = 3) -> np.ndarray:
+    """(B, H, W[, 3]) float32 in [0, 1]: mean of each video's first frames (its own neutral face)."""
+    return np.stack([store.frames[store.offsets[r]: store.offsets[r] + max(1, min(n, int(store.lengths[r])))]
+                     .astype(np.float32).mean(0) / 255.0 for r in rows])
 
 
-def normalise(batch: np.ndarray, *, already_float: bool = False) -> np.ndarray:
-    b = batch if already_float else batch.astype(np.float32) / 255.0
-    return (b - 0.5) / 0.25
-
-
-def to_tensor_layout(batch: np.ndarray) -> np.ndarray:
-    """(B, K, T, H, W[, 3]) -> (B, K, T, ch, H, W), contiguous."""
-    if batch.ndim == 5:
-        return np.ascontiguousarray(batch[:, :, :, None])
-    return np.ascontiguousarray(np.moveaxis(batch, -1, 3))
+def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, stride: int, *,
+               neutral_ref: bool, rng: np.random.Generator | None = None, shift: int = 3) -> np.ndarray:
+    """float32 (B, K, T, ch, H, W) network input. Channels: the frame, and (``neutral_ref``)
+    its difference from the video's neutral frames, which cancels identity and background
+    and leaves the expression (and head motion). With ``rng``: per-video flip, translation
+    and brightness/contrast, the same for all frames and the neutral reference."""
+    x = gather(store, rows, starts, frames, stride).astype(np.float32) / 255.0  # (B, K, T, H, W[, 3])
+    neu = neutral_frames(store, rows)[:, None, None]  # (B, 1, 1, H, W[, 3])
+    if rng is not None:
+        h, w = x.shape[3], x.shape[4]
+        for i in range(len(x)):
+            xi, ni = x[i], neu[i]
+            if rng.random() < 0.5:
+                xi, ni = xi[:, :, :, ::-1], ni[:, :, :, ::-1]
+            dy, dx = rng.integers(-shift, shift + 1, size=2)
+            pad = [(0, 0), (0, 0), (shift, shift), (shift, shift)] + [(0, 0)] * (xi.ndim - 4)
+            sl = (slice(None), slice(None), slice(shift + dy, shift + dy + h), slice(shift + dx, shift + dx + w))
+            xi = np.pad(xi, pad, mode="edge")[sl]
+            ni = np.pad(ni, pad, mode="edge")[sl]
+            a, c = rng.uniform(0.8, 1.2), rng.uniform(-0.1, 0.1)
+            x[i] = (xi - 0.5) * a + 0.5 + c
+            neu[i] = (ni - 0.5) * a + 0.5 + c
+    chans = [(x - 0.5) / 0.25]
+    if neutral_ref:
+        chans.append((x - neu) * 4.0)
+    if x.ndim == 5:  # grey
+        return np.ascontiguousarray(np.stack(chans, axis=3))
+    return np.ascontiguousarray(np.concatenate([np.moveaxis(c, -1, 3) for c in chans], axis=3))

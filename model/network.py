@@ -30,9 +30,10 @@ class SmallCNN(nn.Module):
         )
         self.pool = nn.AdaptiveAvgPool2d(2)
         self.proj = nn.Linear(4 * w * 4, dim)
+        self.norm = nn.LayerNorm(dim)  # no ReLU here: dead units collapsed training at higher LR
 
     def forward(self, x):  # (N, ch, H, W) -> (N, dim)
-        return F.relu(self.proj(self.pool(self.features(x)).flatten(1)))
+        return self.norm(self.proj(self.pool(self.features(x)).flatten(1)))
 
 
 class _Basic(nn.Module):
@@ -64,10 +65,11 @@ class ResNet18(nn.Module):
             cin = cout
         self.layers = nn.Sequential(*layers)
         self.proj = nn.Linear(512, dim)
+        self.norm = nn.LayerNorm(dim)
 
     def forward(self, x):
         x = self.layers(self.stem(x))
-        return F.relu(self.proj(F.adaptive_avg_pool2d(x, 1).flatten(1)))
+        return self.norm(self.proj(F.adaptive_avg_pool2d(x, 1).flatten(1)))
 
 
 class ShortTerm(nn.Module):
@@ -79,15 +81,16 @@ class ShortTerm(nn.Module):
         self.conv1 = nn.Conv1d(2 * dim, dim, 3, padding=1)
         self.conv2 = nn.Conv1d(dim, dim, 3, padding=1)
         self.proj = nn.Linear(2 * dim, dim)
+        self.norm = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x):  # (N, T, D) -> (N, D)
         diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)
         h = torch.cat([x, diff], dim=2).transpose(1, 2)  # (N, 2D, T)
-        h = F.relu(self.conv1(h))
-        h = F.relu(self.conv2(h)) + h
+        h = F.gelu(self.conv1(h))
+        h = F.gelu(self.conv2(h)) + h
         pooled = torch.cat([h.mean(2), h.amax(2)], dim=1)
-        return F.relu(self.proj(self.drop(pooled)))
+        return self.norm(self.proj(self.drop(pooled)))
 
 
 class LongTerm(nn.Module):
@@ -133,7 +136,7 @@ class DualStreamNet(nn.Module):
 
 
 def build_network(num_classes: int, cfg) -> DualStreamNet:
-    net = DualStreamNet(num_classes, in_ch=1 if cfg.grey else 3, encoder=cfg.encoder, width=cfg.width,
+    net = DualStreamNet(num_classes, in_ch=(1 if cfg.grey else 3) * (2 if cfg.neutral_ref else 1), encoder=cfg.encoder, width=cfg.width,
                         dim=cfg.dim, long_term=cfg.long_term, dropout=cfg.dropout)
     if cfg.encoder_weights:
         load_encoder_weights(net, cfg.encoder_weights)

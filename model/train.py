@@ -142,8 +142,8 @@ def make_plan(manifest, cfg: TrainConfig, *, exclude_rows: np.ndarray | None = N
     held = []
     for c in range(len(classes)):  # stratified, so rare classes stay in training
         rows = train_rows[labels[train_rows] == c]
-        k = int(math.floor(len(rows) * cfg.holdout))
-        if len(rows) >= 3 and k >= 1:
+        k = max(1, int(round(len(rows) * cfg.holdout)))
+        if len(rows) >= 3:
             held.append(rng.choice(rows, size=k, replace=False))
     held_rows = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
     if len(held_rows) == 0:
@@ -179,7 +179,7 @@ def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key
     for i in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress, leave=False):
         chunk = rows[i: i + batch_size]
         starts = _batch_starts(store, chunk, cfg, None, train=False, n_uniform=n_uniform, n_key=n_key)
-        x = data.to_tensor_layout(data.normalise(data.gather(store, chunk, starts, cfg.frames, cfg.stride)))
+        x = data.make_batch(store, chunk, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref)
         v, c = net(torch.from_numpy(x).to(device), video_clips=n_uniform)
         probs.append(torch.softmax(c.float(), -1).cpu().numpy())
         logits.append(v.float().cpu().numpy())
@@ -416,7 +416,7 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
         idx = order[b * cfg.batch_size: (b + 1) * cfg.batch_size]
         rows = tr[idx]
         starts = _batch_starts(store, rows, cfg, rng, train=True, n_uniform=cfg.clips)
-        x_all = data.to_tensor_layout(data.augment(data.gather(store, rows, starts, cfg.frames, cfg.stride), rng))
+        x_all = data.make_batch(store, rows, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref, rng=rng)
         shard = np.arange(len(idx))[dist_.rank:: dist_.world]
         x = torch.from_numpy(x_all[shard]).to(device)
         y = torch.from_numpy(targets[idx][shard]).to(device)

@@ -1,14 +1,81 @@
-"""`dfer-curate train` (placeholder until its owner writes it)."""
+"""`dfer-curate train RUN`: train the dual-stream model with cross-clip agreement dynamics,
+triage and robust training; writes checkpoints/ and dynamics.parquet."""
 
-from curation.errors import CurationError
-
-HELP = "train (not built yet)"
-EXAMPLE = "dfer-curate train --help"
+HELP = "train the video model (cross-clip agreement, key-expression re-sampling, robust training)"
+EXAMPLE = "dfer-curate train runs/demo --epochs 12 --seed 0"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("run", help="run directory with manifest.parquet (from synth or ingest)")
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 24; early stopping may end sooner)")
+    parser.add_argument("--folds", type=int, default=0, help="train K models and score every train video out of fold (writes scores.parquet)")
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.pt (same result as an uninterrupted run)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
+    parser.add_argument("--no-robust", dest="robust", action="store_false", default=None, help="no triage-driven robust training")
+    parser.add_argument("--no-resample", dest="resample", action="store_false", default=None, help="uniform clips only (no key-expression re-sampling)")
+    parser.add_argument("--no-long-term", dest="long_term", action="store_false", default=None, help="no long-term stream (mean of clip tokens)")
+    parser.add_argument("--clips", type=int, default=None, help="clips per video per step, K (default 4)")
+    parser.add_argument("--frames", type=int, default=None, help="frames per clip, T (default 8)")
+    parser.add_argument("--size", type=int, default=None, help="frame size the videos are resized to (default 48)")
+    parser.add_argument("--rgb", action="store_true", help="use colour frames (default grey)")
+    parser.add_argument("--batch-size", type=int, default=None, help="videos per step (default 16)")
+    parser.add_argument("--encoder", choices=("small_cnn", "resnet18"), default=None, help="frame encoder (default small_cnn)")
+    parser.add_argument("--encoder-weights", default=None, help="local state_dict file for the frame encoder")
+    parser.add_argument("--pad-short", action="store_true", help="pad videos shorter than one clip by repeating the last frame")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+
+
+def build_config(args):
+    """TrainConfig from the CLI arguments (unset ones keep the dataclass defaults)."""
+    import dataclasses
+
+    from model.config import TrainConfig
+
+    names = ("epochs", "seed", "device", "robust", "resample", "long_term", "clips", "frames", "size",
+             "batch_size", "encoder", "encoder_weights", "threads")
+    over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    if args.rgb:
+        over["grey"] = False
+    if args.pad_short:
+        over["pad_short"] = True
+    return dataclasses.replace(TrainConfig(), **over).validate()
 
 
 def run(args):
-    raise CurationError("dfer-curate train is not built yet")
+    from curation.runs import RunDir
+
+    cfg = build_config(args)
+    run_dir = RunDir(args.run)
+    if args.folds and args.folds > 1:
+        from model.score import summary
+        from model.train import train_folds
+
+        scores = train_folds(args.run, folds=args.folds, config=cfg)
+        s = summary(args.run, scores)
+        print(f"trained {args.folds} fold models; out-of-fold scores in {run_dir.scores}")
+        _print_summary(s)
+        print(f"next: dfer-curate baselines {args.run}")
+        return 0
+    from model.train import train
+
+    out = train(args.run, cfg, progress=True, resume=args.resume)
+    last = out["log"][-1] if out["log"] else {}
+    print(f"trained {out['epochs']} epochs in {out['seconds']} s (best epoch {out['best_epoch']}, "
+          f"{out['heldout']} accuracy {last.get('heldout_acc', float('nan')):.3f}, triage from epoch {out['triage_from']})")
+    if last:
+        print(f"last epoch verdicts: clean {last['clean']}, hard {last['hard']}, noisy {last['noisy']}; "
+              f"memorization gap (train acc - held-out acc) {last['memorization']:+.3f}")
+    print(f"checkpoints in {run_dir.checkpoints}, dynamics in {run_dir.dynamics}")
+    print(f"next: dfer-curate score {args.run}")
+    return 0
+
+
+def _print_summary(s):
+    c = s["counts"]
+    print(f"verdicts: clean {c['clean']}, hard {c['hard']}, noisy {c['noisy']}")
+    d = s.get("detection")
+    if d:
+        print(f"noise detection (train split): precision {d['precision']:.3f} recall {d['recall']:.3f} "
+              f"F1 {d['f1']:.3f} AUROC {d['auroc']:.3f} | hard retention {d['hard_retention']:.3f} "
+              f"| relabel accuracy {d['relabel_accuracy']:.3f}")

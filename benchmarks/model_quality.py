@@ -1,0 +1,155 @@
+"""Model quality and cost on synthetic data: train + score, noise F1 / AUROC / hard retention /
+relabel accuracy, test UAR/WAR, wall time, peak memory; plus ablations (plain network, no
+re-sampling, no second stream, no robust training, single clip) for comparison.
+
+    .venv/bin/python benchmarks/model_quality.py                      # synth defaults (2,000 videos)
+    .venv/bin/python benchmarks/model_quality.py --run runs/s          # an existing synth run
+    .venv/bin/python benchmarks/model_quality.py --ablations plain,no_robust --epochs 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ABLATIONS = {
+    "full": {},
+    "plain": {"robust": False, "resample": False, "long_term": False},
+    "no_robust": {"robust": False},
+    "no_resample": {"resample": False},
+    "no_long_term": {"long_term": False},
+}
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def _sibling(base: Path, name: str) -> Path:
+    """A run dir with the same manifest and frame cache (no re-decoding)."""
+    from curation.manifest import read_manifest, write_manifest
+
+    run = base.parent / f"{base.name}__{name}"
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    write_manifest(run, read_manifest(base))
+    if (base / "cache").exists():
+        (run / "cache").mkdir()
+        for f in (base / "cache").iterdir():
+            os.link(f, run / "cache" / f.name)
+    return run
+
+
+def run_one(run: Path, cfg, *, single_clip: bool = False) -> dict:
+    from model.config import ScoreConfig
+    from model.evaluate import evaluate
+    from model.score import score, summary
+    from model.train import train
+
+    t0 = time.time()
+    tr = train(run, cfg, progress=False)
+    t1 = time.time()
+    df = score(run, ScoreConfig(), progress=False)
+    t2 = time.time()
+    out = {"train_s": round(t1 - t0, 1), "score_s": round(t2 - t1, 1), "epochs": tr["epochs"],
+           "best_epoch": tr["best_epoch"], "triage_from": tr["triage_from"]}
+    s = summary(run, df)
+    out["counts"] = s["counts"]
+    out.update({k: s["detection"][k] for k in ("precision", "recall", "f1", "auroc", "ap", "hard_retention",
+                                                 "relabel_accuracy", "relabel_accuracy_flagged", "n_flagged", "n_noisy")})
+    ev = evaluate(run, "test")
+    out["test_uar"], out["test_war"] = ev["uar"], ev["war"]
+    if single_clip:
+        df1 = score(run, ScoreConfig(single_clip=True, use_dynamics=False), progress=False)
+        s1 = summary(run, df1)["detection"]
+        out["single_clip"] = {k: s1[k] for k in ("precision", "recall", "f1", "auroc", "hard_retention")}
+        score(run, ScoreConfig(), progress=False)  # leave the full scores in place
+    out["log"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in tr["log"]]
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", help="existing synth run dir (default: synth defaults into runs/bench_model)")
+    p.add_argument("--n", type=int, default=None, help="videos to synthesize when --run is absent")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ablations", default="plain", help=f"comma list from {sorted(ABLATIONS)} ('' for none)")
+    p.add_argument("--set", action="append", default=[], help="TrainConfig override NAME=VALUE (repeatable)")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    from model.config import TrainConfig
+
+    t_start = time.time()
+    if args.run:
+        base = Path(args.run)
+    else:
+        from curation.synth import SynthConfig, generate  # the synth helper's library
+
+        base = Path("runs/bench_model")
+        kwargs = {} if args.n is None else {"n": args.n}
+        generate(base, SynthConfig(seed=args.seed, **kwargs), progress=False)
+    overrides = {}
+    for kv in args.set:
+        k, v = kv.split("=", 1)
+        field_type = {f.name: f.type for f in dataclasses.fields(TrainConfig)}[k]
+        overrides[k] = (v.lower() in ("1", "true", "yes")) if "bool" in str(field_type) else type(getattr(TrainConfig(), k))(v)
+    if args.epochs:
+        overrides["epochs"] = args.epochs
+    if args.size:
+        overrides["size"] = args.size
+    overrides["seed"] = args.seed
+    results = {}
+    t0 = time.time()
+    cfg = TrainConfig(**overrides)
+    results["full"] = run_one(base, cfg, single_clip=True)
+    results["full"]["wall_s"] = round(time.time() - t0, 1)
+    results["full"]["peak_mb"] = round(_peak_mb(), 0)
+    _print("full", results["full"])
+    for name in [a for a in args.ablations.split(",") if a]:
+        if name not in ABLATIONS:
+            p.error(f"unknown ablation {name!r}; choose from {sorted(ABLATIONS)}")
+        t0 = time.time()
+        results[name] = run_one(_sibling(base, name), dataclasses.replace(cfg, **ABLATIONS[name]))
+        results[name]["wall_s"] = round(time.time() - t0, 1)
+        _print(name, results[name])
+    results["total_s"] = round(time.time() - t_start, 1)
+    results["peak_mb"] = round(_peak_mb(), 0)
+    print(f"\ntotal wall {results['total_s']} s, peak memory {results['peak_mb']} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+def _print(name: str, r: dict) -> None:
+    print(f"\n== {name}: train {r['train_s']} s + score {r['score_s']} s, epochs {r['epochs']} (best {r['best_epoch']}, "
+          f"triage from {r['triage_from']})")
+    print(f"   noise P {r['precision']:.3f} R {r['recall']:.3f} F1 {r['f1']:.3f} AUROC {r['auroc']:.3f} AP {r['ap']:.3f} "
+          f"| hard retention {r['hard_retention']:.3f} | relabel acc {r['relabel_accuracy']:.3f} "
+          f"(all flagged {r['relabel_accuracy_flagged']:.3f}) | flagged {r['n_flagged']}/{r['n_noisy']}")
+    print(f"   test UAR {r['test_uar']:.3f} WAR {r['test_war']:.3f} | verdicts {r['counts']}")
+    if "single_clip" in r:
+        s = r["single_clip"]
+        print(f"   single-clip ablation: F1 {s['f1']:.3f} AUROC {s['auroc']:.3f} hard retention {s['hard_retention']:.3f}")
+    for rec in r["log"]:
+        print("   ", rec)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""curation.agreement on hand-made clip probabilities with planted truth."""
+
+import numpy as np
+import pytest
+
+from curation import agreement as A
+
+
+def _clips(votes, c=4, p=0.85):
+    """(M, C) clip probabilities, each clip putting ``p`` on its voted class."""
+    out = np.full((len(votes), c), (1 - p) / (c - 1))
+    out[np.arange(len(votes)), votes] = p
+    return out
+
+
+@pytest.fixture
+def planted():
+    """Class 0..3; rows: clean (all on label), noisy (agree on another class), hard (split)."""
+    clean = _clips([1, 1, 1, 1])
+    noisy = _clips([2, 2, 2, 2])
+    hard = _clips([1, 3, 1, 3])
+    probs = np.stack([clean, noisy, hard])
+    labels = np.array([1, 1, 1])
+    return probs, labels
+
+
+def test_agreement_statistics(planted):
+    probs, labels = planted
+    a = A.clip_agreement(probs, labels)
+    np.testing.assert_allclose(a.agree_label, [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(a.agree_mode, [1.0, 1.0, 0.5])
+    assert a.consensus.tolist() == [1, 2, 1]  # tie 1 vs 3 broken by mean prob (equal) -> lower index
+    np.testing.assert_allclose(a.margin, [0.0, 0.85 - 0.05, 0.0], atol=1e-9)
+    np.testing.assert_allclose(a.label_prob, [0.85, 0.05, 0.45], atol=1e-9)
+
+
+def test_triage_clean_noisy_hard(planted):
+    probs, labels = planted
+    # noise rate 1/3 for class 1: one candidate, the noisy row ranks first
+    res = A.audit(probs, labels, noise_rates=np.array([0, 1 / 3, 0, 0]))
+    assert res["verdict"].tolist() == ["clean", "noisy", "hard"]
+    assert res["suggested"].tolist()[1] == 2
+    s = res["noise_score"]
+    assert s[1] > s[2] > s[0]
+    h = res["hardness"]
+    assert h[2] > h[0] and h[2] > h[1]
+    assert np.all((s >= 0) & (s <= 1)) and np.all((h >= 0) & (h <= 1))
+
+
+def test_split_candidate_is_hard_not_noisy():
+    # clips split between label and another class: even when ranked as candidate, not noisy
+    probs = np.stack([_clips([0, 2, 2, 0]), _clips([0, 0, 0, 0])])
+    res = A.audit(probs, np.array([0, 0]), noise_rates=np.array([0.5, 0, 0, 0]))
+    assert res["verdict"].tolist() == ["hard", "clean"]
+
+
+def test_cut_calibrated_to_noise_rate():
+    rng = np.random.default_rng(0)
+    n, c = 200, 4
+    labels = rng.integers(0, c, n)
+    true = labels.copy()
+    noisy = rng.random(n) < 0.25
+    true[noisy] = (labels[noisy] + rng.integers(1, c, noisy.sum())) % c
+    probs = np.stack([_clips([t] * 6, c, p=rng.uniform(0.5, 0.95)) for t in true])
+    rates = A.estimate_noise_rates(probs.mean(1), labels)
+    assert np.all(np.abs(rates - 0.25) < 0.15)
+    res = A.audit(probs, labels)
+    flag = res["verdict"] == "noisy"
+    tp = np.sum(flag & noisy)
+    assert tp / flag.sum() > 0.95 and tp / noisy.sum() > 0.9
+    # halving the estimated rates halves the flagged set: the cut follows the rate, not a constant
+    half = A.audit(probs, labels, config=A.TriageConfig(rate_scale=0.5))
+    assert 0.35 < (half["verdict"] == "noisy").sum() / flag.sum() < 0.65
+
+
+def test_never_flags_more_than_max_rate():
+    probs = np.stack([_clips([1] * 4)] * 10)  # every video labelled 0 but clips say 1
+    res = A.audit(probs, np.zeros(10, int), noise_rates=np.array([1.0, 0, 0, 0]))
+    assert (res["verdict"] == "noisy").sum() == 5  # default max_rate 0.5
+
+
+def test_suggested_second_best_when_consensus_is_label():
+    p = np.array([[[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.7, 0.25, 0.05]]])
+    a = A.clip_agreement(p, np.array([0]))
+    assert A.suggested_label(a, np.array([0])).tolist() == [1]
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match="labels has"):
+        A.clip_agreement(np.ones((3, 2, 4)) / 4, np.zeros(2, int))
+    with pytest.raises(ValueError, match=r"must be \(N, M, C\)"):
+        A.clip_agreement(np.ones((3, 4)) / 4, np.zeros(3, int))
+    with pytest.raises(ValueError, match="class indices"):
+        A.clip_agreement(np.ones((1, 2, 4)) / 4, np.array([4]))
+    with pytest.raises(ValueError, match="NaN"):
+        A.clip_agreement(np.full((1, 2, 3), np.nan), np.array([0]))

@@ -1,0 +1,104 @@
+"""model.score / model.evaluate and the train/score CLI on a tiny trained run."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curation.cli import main
+from curation.errors import RunError
+from curation.schema import SCORES_COLUMNS
+from model.config import ScoreConfig
+from model.evaluate import evaluate
+from model.score import score, summary, write_scores
+from model.train import train
+from tests.test_train import TINY
+
+
+@pytest.fixture
+def trained(tmp_path):
+    from tests.fakerun import make_fake_run
+
+    run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
+    for name in ("scores.parquet", "dynamics.parquet", "clip_probs.npy"):
+        (run.path / name).unlink()
+    train(run.path, TINY, progress=False)
+    return run
+
+
+@pytest.mark.slow
+def test_score_contract_and_determinism(trained):
+    sc = ScoreConfig(uniform_clips=3, key_clips=2)
+    df = score(trained.path, sc, progress=False)
+    assert list(df.columns) == list(SCORES_COLUMNS) and len(df) == 24
+    assert set(df["split"]) == {"train", "test"}
+    cp = np.load(trained.clip_probs)
+    assert cp.shape == (24, 5, 4)
+    np.testing.assert_allclose(cp.sum(-1), 1.0, atol=1e-5)
+    assert np.load(trained.path / "video_logits.npy").shape == (24, 4)
+    assert df["noise_score"].between(0, 1).all() and df["hardness"].between(0, 1).all()
+    assert df["verdict"].isin(["clean", "hard", "noisy"]).all()
+    noisy = df[df["verdict"] == "noisy"]
+    assert (noisy["suggested_label"] != noisy["label"]).all()
+    # test rows (no dynamics) follow their clip probabilities exactly
+    test = (df["split"] == "test").to_numpy()
+    np.testing.assert_allclose(df.loc[test, "label_prob"], cp[test].mean(1)[
+        np.arange(test.sum()), [["happy", "sad", "neutral", "angry"].index(x) for x in df.loc[test, "label"]]], atol=1e-6)
+    again = score(trained.path, sc, progress=False)
+    pd.testing.assert_frame_equal(df, again)
+    s = summary(trained.path, df)
+    assert sum(s["counts"].values()) == 24 and 0 <= s["detection"]["auroc"] <= 1
+    ev = evaluate(trained.path, "test")
+    assert 0 <= ev["uar"] <= 1 and ev["n"] == 6 and ev["labels"] == "true_label"
+    one = score(trained.path, dataclasses.replace(sc, single_clip=True), progress=False)
+    assert np.load(trained.clip_probs).shape == (24, 1, 4) and len(one) == 24
+
+
+def test_write_scores_blends_dynamics_evidence(tmp_path, fake_run):
+    """Train rows with evidence: agreement over final clips + evidence clips."""
+    from curation.manifest import read_manifest
+
+    m = read_manifest(fake_run.path)
+    n = len(m.df)
+    labels = np.array(m.label_index(m.df["label"]))
+    final = np.full((n, 2, 4), 0.25)
+    final[np.arange(n), :, labels] = 0.7  # the final model agrees with every label (memorized)
+    final /= final.sum(-1, keepdims=True)
+    tr = np.flatnonzero(m.df["split"] == "train")
+    ev = np.full((len(tr), 6, 4), 0.05)
+    other = (labels[tr] + 1) % 4
+    ev[np.arange(len(tr)), :, other] = 0.85  # earlier epochs agreed on another class
+    ids = m.df["video_id"].to_numpy()[tr].tolist()
+    df = write_scores(fake_run, m, final, np.zeros((n, 4)), ScoreConfig(), evidence=(ids, ev))
+    sub = df.iloc[tr]
+    assert (sub["agree_label"] == 0.25).all() and (sub["consensus_label"] != sub["label"]).all()
+    assert (df.iloc[np.setdiff1d(np.arange(n), tr)]["agree_label"] == 1.0).all()
+
+
+def test_score_without_checkpoint_says_train(fake_run):
+    with pytest.raises(RunError, match="dfer-curate train"):
+        score(fake_run.path, progress=False)
+
+
+def test_cli_bad_input_is_clean(fake_run, capsys):
+    code = main(["score", str(fake_run.path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "dfer-curate train" in err and "Traceback" not in err
+    code = main(["train", str(fake_run.path), "--frames", "40", "--epochs", "1", "--size", "16"])
+    err = capsys.readouterr().err
+    assert code == 2 and "fewer than one clip of 40 frames" in err
+
+
+@pytest.mark.slow
+def test_cli_train_then_score(tmp_path, capsys):
+    from tests.fakerun import make_fake_run
+
+    run = make_fake_run(tmp_path / "run", n=20, frames=12, size=16)
+    args = ["--epochs", "2", "--size", "16", "--clips", "2", "--frames", "4", "--batch-size", "8", "--threads", "1"]
+    assert main(["train", str(run.path), *args]) == 0
+    out = capsys.readouterr().out
+    assert "trained 2 epochs" in out and "next: dfer-curate score" in out
+    assert main(["score", str(run.path), "--clips", "2", "--key-clips", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "verdicts: clean" in out and "AUROC" in out and "test UAR" in out

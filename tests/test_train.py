@@ -1,0 +1,118 @@
+"""model.train on a tiny fake run: artifacts, determinism, resume, bad input."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import model.train as T
+from curation.errors import ConfigError, ManifestError, VideoError
+from curation.manifest import Manifest, read_manifest, write_manifest
+from curation.schema import DYNAMICS_COLUMNS
+from model.config import TrainConfig
+
+TINY = TrainConfig(size=16, width=8, dim=16, clips=2, frames=4, stride=1, epochs=3, warmup=2, window=2,
+                   batch_size=8, threads=1, patience=10)
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    from tests.fakerun import make_fake_run
+
+    run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
+    for name in ("scores.parquet", "dynamics.parquet", "clip_probs.npy"):
+        (run.path / name).unlink()
+    return run
+
+
+def _weights(path):
+    return torch.load(path, weights_only=False)["model"]
+
+
+@pytest.mark.slow
+def test_train_writes_artifacts(tiny_run, tmp_path):
+    out = T.train(tiny_run.path, TINY, progress=False)
+    assert out["epochs"] == 3 and out["heldout"] == "train-holdout" and out["triage_from"] == 3
+    ck = tiny_run.checkpoints
+    assert (ck / "last.pt").exists() and (ck / "best.pt").exists()
+    dyn = pd.read_parquet(tiny_run.dynamics)
+    assert list(dyn.columns) == list(DYNAMICS_COLUMNS)
+    n_train = len(T.make_plan(read_manifest(tiny_run.path), TINY).train_rows)
+    assert len(dyn) == 3 * n_train and sorted(dyn["epoch"].unique()) == [1, 2, 3]
+    assert dyn["verdict"].isin(["clean", "hard", "noisy"]).all()
+    assert ((dyn["agree_label"] >= 0) & (dyn["agree_label"] <= 1)).all()
+    assert "train" in tiny_run.load_config()
+
+
+@pytest.mark.slow
+def test_resume_after_interrupt_matches_uninterrupted(tiny_run, monkeypatch):
+    T.train(tiny_run.path, TINY, progress=False)
+    straight = _weights(tiny_run.checkpoints / "last.pt")
+    dyn_straight = pd.read_parquet(tiny_run.dynamics)
+    for f in tiny_run.checkpoints.iterdir():
+        f.unlink()
+    real = T._end_epoch
+
+    def interrupted(*args, **kw):
+        if args[-1] == 2:  # 0-based epoch 3: the run dies in its last epoch
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(T, "_end_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(tiny_run.path, TINY, progress=False)
+    assert torch.load(tiny_run.checkpoints / "last.pt", weights_only=False)["state"]["epoch"] == 2
+    monkeypatch.setattr(T, "_end_epoch", real)
+    out = T.train(tiny_run.path, TINY, progress=False, resume=True)
+    assert out["epochs"] == 3
+    for k, v in _weights(tiny_run.checkpoints / "last.pt").items():
+        assert torch.allclose(straight[k].float(), v.float(), atol=1e-6), k
+    pd.testing.assert_frame_equal(pd.read_parquet(tiny_run.dynamics), dyn_straight)
+
+
+def test_resume_refuses_other_network(tiny_run):
+    T.train(tiny_run.path, dataclasses.replace(TINY, epochs=1), progress=False)
+    with pytest.raises(ConfigError, match="another network configuration.*dim"):
+        T.train(tiny_run.path, dataclasses.replace(TINY, dim=24), progress=False, resume=True)
+
+
+def _rewrite(run, **changes):
+    m = read_manifest(run.path)
+    df = m.df.copy()
+    for col, fn in changes.items():
+        df[col] = fn(df)
+    write_manifest(run.path, Manifest(df, m.classes, m.root))
+
+
+def test_empty_train_split(tiny_run):
+    _rewrite(tiny_run, split=lambda df: "test")
+    with pytest.raises(ManifestError, match="train split is empty"):
+        T.train(tiny_run.path, TINY, progress=False)
+
+
+def test_class_missing_from_train(tiny_run):
+    _rewrite(tiny_run, label=lambda df: df["label"].where((df["label"] != "angry") | (df["split"] != "train"), "sad"))
+    with pytest.raises(ManifestError, match=r"\['angry'\] have no video in the train split"):
+        T.train(tiny_run.path, TINY, progress=False)
+
+
+def test_short_video_error_names_it(tiny_run):
+    with pytest.raises(VideoError, match="fewer than one clip of 16 frames.*--pad-short"):
+        T.train(tiny_run.path, dataclasses.replace(TINY, frames=16), progress=False)
+
+
+def test_checkpoint_of_other_classes_refused(tiny_run):
+    T.train(tiny_run.path, dataclasses.replace(TINY, epochs=1), progress=False)
+    with pytest.raises(ConfigError, match="trained on classes"):
+        T.load_checkpoint(tiny_run.checkpoints / "best.pt", classes=["a", "b"])
+
+
+def test_plan_uses_val_split_when_present(tiny_run):
+    m = read_manifest(tiny_run.path)
+    df = m.df.copy()
+    df.loc[df.index[-3:], "split"] = "val"
+    plan = T.make_plan(Manifest(df, m.classes, m.root), TINY)
+    assert plan.heldout_kind == "val" and len(plan.heldout_rows) == 3
+    assert np.intersect1d(plan.train_rows, plan.heldout_rows).size == 0
