@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,16 +91,37 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
           address: str = "127.0.0.1") -> int:
-    """Run the dashboard in the foreground until Ctrl-C; print its URL. Returns an exit code."""
+    """Run the dashboard in the foreground until Ctrl-C (or SIGTERM); print its URL.
+
+    The signal is turned into a flag (not an exception at a random point), the server is
+    asked to stop, and the exit code is 0 once it has. Returns the exit code."""
     proc, url = start(run_dir, port=port, annotator=annotator, address=address)
     print(f"review dashboard for {run_dir} at {url}  (annotator {annotator or _user()}; Ctrl-C to stop)",
           flush=True)
+    stopping: list[float] = []
+
+    def on_signal(signum, frame):
+        if not stopping:
+            stopping.append(time.monotonic())
+            if proc.poll() is None:
+                proc.terminate()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        stop(proc)
-        print("dashboard stopped; decisions are in", RunDir(run_dir).review_db, flush=True)
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > 10:
+                    proc.kill()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopping:
+        print(f"dashboard stopped; decisions are in {RunDir(run_dir).review_db}", flush=True)
         return 0
+    return code
 
 
 def _user() -> str:
