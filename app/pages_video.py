@@ -133,7 +133,7 @@ a1, a2, a3, a4, a5 = st.columns([2, 3, 2, 2, 2])
 suggestion = row["suggested_label"] if pd.notna(row["suggested_label"]) else None
 others = [c for c in classes if c != row["label"]]
 action = None
-if a1.button(f"Accept suggestion ({suggestion})", disabled=suggestion is None, key="v_accept",
+if a1.button(f"Accept → {suggestion}", help="accept the suggested label", disabled=suggestion is None, key="v_accept",
              type="primary"):
     action = ("accept", suggestion)
 target = a2.selectbox("Relabel to", others, key=f"v_target_{vid}",
