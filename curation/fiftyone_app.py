@@ -1,9 +1,11 @@
 """Browse a pushed dataset in the FiftyOne App, served on 127.0.0.1 unless told otherwise.
 
-The App's server runs in helper processes that FiftyOne moves to their own process group,
-so they outlive a Ctrl-C of the launcher. :class:`AppServer` remembers every process the
-launch created and ends them (SIGTERM, then SIGKILL) when it stops, so nothing is left
-behind.
+The App is FiftyOne's own web server (``fiftyone/server/main.py``, what ``fo.launch_app``
+runs) started here as a plain child process, and the browser opens
+``/datasets/NAME[?view=SAVED_VIEW]``. Why not ``fo.launch_app``: it gives the server a fixed
+60 s to bind (a loaded 2-core machine needs more) and moves the server to its own process
+group, where it outlives a Ctrl-C. A child we start ourselves gets the wait it needs, and
+:meth:`AppServer.stop` ends it and anything it spawned (SIGTERM, then SIGKILL).
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import ConfigError, RunError
@@ -38,14 +43,14 @@ def resolve_dataset_name(target: str) -> str:
 
 @dataclass
 class AppServer:
-    """A running App; ``stop()`` ends the session and every server process it started."""
+    """A running App server; ``stop()`` ends it and every process it started."""
 
     url: str
     dataset: str
     port: int
     address: str
-    session: object
-    pids: list[int] = field(default_factory=list)
+    process: subprocess.Popen
+    log_path: Path
     _stopped: bool = False
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -54,34 +59,16 @@ class AppServer:
         self._stopped = True
         import psutil
 
-        procs = []
-        for pid in self.pids:
-            try:
-                procs.append(psutil.Process(pid))
-            except psutil.NoSuchProcess:
-                pass
-        # children spawned after launch (uvicorn workers) are ours too
-        for p in list(procs):
-            try:
-                procs.extend(c for c in p.children(recursive=True) if c.pid not in self.pids)
-            except psutil.NoSuchProcess:
-                pass
+        pids = [self.process.pid]
         try:
-            self.session.close()
-        except Exception as exc:  # the server may already be gone; we kill it below anyway
-            log.debug("session.close: %s", exc)
-        for p in procs:
-            try:
-                p.terminate()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=timeout)
-        for p in alive:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=5)
+            pids += [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+        _end(pids, timeout)
+        try:
+            self.process.wait(5)  # reap it
+        except subprocess.TimeoutExpired:
+            pass
         log.info("FiftyOne App on port %d stopped", self.port)
 
 
@@ -90,8 +77,6 @@ def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
     """Start the App on ``target`` (run directory or dataset name) and wait until it answers.
 
     ``view`` opens a saved view. Returns an :class:`AppServer`; call ``stop()`` when done."""
-    import psutil
-
     from curation.fiftyone_db import import_fiftyone
 
     name = resolve_dataset_name(target)
@@ -107,26 +92,58 @@ def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
     ds = fo.load_dataset(name)
     if view is not None and not ds.has_saved_view(view):
         raise ConfigError(f"dataset {name!r} has no saved view {view!r} (views: {ds.list_saved_views()})")
-    me = psutil.Process()
-    before = {c.pid for c in me.children(recursive=True)}
-    session = fo.launch_app(ds, view=ds.load_saved_view(view) if view else None, port=port,
-                            address=address, remote=True, auto=False)
-    pids = [c.pid for c in me.children(recursive=True) if c.pid not in before]
+    import fiftyone.constants as foc
+
+    log_path = Path(tempfile.mkstemp(prefix=f"fiftyone-app-{port}-", suffix=".log")[1])
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "--port", str(port), "--address", address],
+            cwd=foc.SERVER_DIR, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "FIFTYONE_DO_NOT_TRACK": os.environ.get("FIFTYONE_DO_NOT_TRACK", "true")},
+        )
     url = f"http://{address}:{port}/datasets/{urllib.parse.quote(name)}"
     if view:
         url += f"?view={urllib.parse.quote(view)}"
-    server = AppServer(url=url, dataset=name, port=port, address=address, session=session, pids=pids)
+    server = AppServer(url=url, dataset=name, port=port, address=address, process=proc, log_path=log_path)
     try:
-        _wait_http(f"http://{address}:{port}/fiftyone", timeout)
+        _wait_http(f"http://{address}:{port}/fiftyone", timeout, proc, log_path)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_http(url: str, timeout: float) -> None:
+def _end(pids: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM the processes, then SIGKILL those still alive."""
+    import psutil
+
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-1500:]
+            raise ConfigError(f"the FiftyOne App server exited with code {proc.returncode} "
+                              f"(log {log_path}):\n{tail}")
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
@@ -134,11 +151,12 @@ def _wait_http(url: str, timeout: float) -> None:
         except OSError:
             pass
         time.sleep(0.25)
-    raise ConfigError(f"the FiftyOne App did not answer at {url} within {timeout:.0f} s")
+    raise ConfigError(f"the FiftyOne App did not answer at {url} within {timeout:.0f} s (log {log_path}); "
+                      "the machine may be overloaded: try again")
 
 
 def serve_forever(server: AppServer) -> None:
-    """Block until Ctrl-C (SIGINT) or SIGTERM, then stop the App and its processes."""
+    """Block until Ctrl-C (SIGINT) or SIGTERM or the server's exit, then stop the App."""
     done = threading.Event()
 
     def handler(signum, frame):
@@ -147,7 +165,10 @@ def serve_forever(server: AppServer) -> None:
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not done.wait(0.5):
-            pass
+            if server.process.poll() is not None:
+                log.warning("the FiftyOne App server exited (code %s; log %s)",
+                            server.process.returncode, server.log_path)
+                break
     finally:
         server.stop()
         for s, h in old.items():

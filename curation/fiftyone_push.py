@@ -229,23 +229,29 @@ def _merge_baselines(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, lis
         raise RunError(f"{path}: baseline column(s) {clash} clash with score columns; rename the method")
     cols = ["video_id"] + [c for mm in methods for c in (f"{mm}_score", f"{mm}_flag")]
     merged = table.merge(b[cols], on="video_id", how="left", validate="one_to_one")
-    n_missing = int(merged[cols[1]].isna().sum()) if methods else 0
-    if n_missing:
-        log.warning("%s lacks %d of %d videos; their baseline fields stay empty", path, n_missing, len(merged))
+    if methods:
+        missing = merged[cols[1]].isna()
+        if (missing & (merged["split"] == "train")).any():
+            log.warning("%s lacks %d train video(s); their baseline fields stay empty", path,
+                        int((missing & (merged["split"] == "train")).sum()))
+        elif missing.any():  # the baselines score the train split only
+            log.info("baseline fields are empty for %d val/test video(s)", int(missing.sum()))
     return merged, methods
 
 
 def _pick_cleanlab(methods: list[str], wanted: str | None) -> str | None:
-    """The baseline the disagreement views compare with: ``wanted``, else the cleanlab
-    find_label_issues flag, else any cleanlab method, else None."""
+    """The baseline the disagreement views compare with: ``wanted``, else cleanlab's
+    find_label_issues with its default filter (``cl_prune_by_noise_rate``), else another
+    cleanlab filter, else any cleanlab method, else None."""
     if wanted:
         if wanted not in methods:
             raise ConfigError(f"cleanlab_method={wanted!r} is not in baselines.parquet (methods: {methods})")
         return wanted
-    cl = [mm for mm in methods if "cleanlab" in mm.lower()]
-    for mm in cl:
-        if "find_label_issues" in mm or "prune" in mm or "both" in mm:
-            return mm
+    cl = [mm for mm in methods if mm.startswith("cl_") or "cleanlab" in mm.lower()]
+    for key in ("prune_by_noise_rate", "find_label_issues", "both", "prune", "confident_learning"):
+        for mm in cl:
+            if key in mm:
+                return mm
     return cl[0] if cl else None
 
 
@@ -593,8 +599,9 @@ def _save_views(ds, plan: PushPlan, F) -> list[str]:
     cl = plan.cleanlab_method
     if cl:
         flag = f"{cl}_flag"
+        # only videos cleanlab scored (the baselines cover the train split)
         views["ours-noisy-cleanlab-not"] = ds.match(
-            (F("verdict") == "noisy") & (F(flag) != True)).sort_by("noise_score", reverse=True)  # noqa: E712
+            (F("verdict") == "noisy") & (F(flag) == False)).sort_by("noise_score", reverse=True)  # noqa: E712
         views["cleanlab-noisy-ours-not"] = ds.match(
             (F(flag) == True) & (F("verdict") != "noisy")).sort_by(f"{cl}_score", reverse=True)  # noqa: E712
     if plan.has_decisions:

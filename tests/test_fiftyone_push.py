@@ -28,22 +28,12 @@ def _fo():
     return fo
 
 
-def _write_baselines(run, seed=0):
-    """A baselines.parquet like the baselines stage writes: cleanlab flags that overlap ours."""
-    s = pd.read_parquet(run.scores)
-    rng = np.random.default_rng(seed)
-    flag = (s["verdict"] == "noisy").to_numpy().copy()
-    flip = rng.choice(len(s), size=4, replace=False)
-    flag[flip] = ~flag[flip]
-    b = pd.DataFrame({
-        "video_id": s["video_id"],
-        "cleanlab_find_label_issues_score": rng.random(len(s)) + flag,
-        "cleanlab_find_label_issues_flag": flag,
-        "aum_score": rng.random(len(s)),
-        "aum_flag": rng.random(len(s)) > 0.8,
-    })
-    write_parquet(run.baselines, b)
-    return b
+def _write_baselines(run):
+    """The baselines stage's real output (train videos only; cl_*, aum, ... columns)."""
+    from curation.baselines import run_baselines
+
+    run_baselines(run.path)
+    return pd.read_parquet(run.baselines)
 
 
 @pytest.fixture(scope="module")
@@ -92,20 +82,28 @@ def test_saved_views_hold_what_they_say(pushed):
     run, b, res = pushed
     fo = _fo()
     ds = fo.load_dataset("t-pushed")
-    s = pd.read_parquet(run.scores).merge(b, on="video_id")
+    s = pd.read_parquet(run.scores).merge(b, on="video_id", how="left")
     assert set(res.views) == {"suspected-noisy", "hard", "ours-noisy-cleanlab-not", "cleanlab-noisy-ours-not"}
+    assert ds.info["cleanlab_method"] == "cl_prune_by_noise_rate"
     noisy = ds.load_saved_view("suspected-noisy")
     assert set(noisy.values("video_id")) == set(s.loc[s.verdict == "noisy", "video_id"])
     ns = noisy.values("noise_score")
     assert ns == sorted(ns, reverse=True)
     assert set(ds.load_saved_view("hard").values("video_id")) == set(s.loc[s.verdict == "hard", "video_id"])
-    flag = s["cleanlab_find_label_issues_flag"]
+    has = s["cl_prune_by_noise_rate_flag"].notna()  # the baselines score train videos only
+    assert has.sum() == (s["split"] == "train").sum()
+    flag = s["cl_prune_by_noise_rate_flag"].fillna(False).astype(bool)
     ours = s["verdict"] == "noisy"
-    assert set(ds.load_saved_view("ours-noisy-cleanlab-not").values("video_id")) == set(s.loc[ours & ~flag, "video_id"])
-    assert set(ds.load_saved_view("cleanlab-noisy-ours-not").values("video_id")) == set(s.loc[~ours & flag, "video_id"])
-    # each baseline's score and flag, plus Brain mistakenness computed on the dataset
+    expect = set(s.loc[has & ours & ~flag, "video_id"])
+    assert set(ds.load_saved_view("ours-noisy-cleanlab-not").values("video_id")) == expect
+    expect = set(s.loc[has & ~ours & flag, "video_id"])
+    assert set(ds.load_saved_view("cleanlab-noisy-ours-not").values("video_id")) == expect
+    # each baseline's score and flag (empty outside train), plus Brain mistakenness on the dataset
     got = dict(zip(*ds.values(["video_id", "aum_flag"])))
-    assert got == dict(zip(s["video_id"], s["aum_flag"].astype(bool)))
+    assert got == {v: (None if pd.isna(f) else bool(f)) for v, f in zip(s["video_id"], s["aum_flag"])}
+    got = dict(zip(*ds.values(["video_id", "cl_self_confidence_score"])))
+    for v, x in zip(s["video_id"], s["cl_self_confidence_score"]):
+        assert (got[v] is None) if pd.isna(x) else got[v] == pytest.approx(x)
     mist = pd.Series(dict(zip(*ds.values(["video_id", "mistakenness"]))))
     v = s.set_index("video_id")["verdict"]
     assert mist[v == "noisy"].mean() > mist[v == "clean"].mean() + 0.3
