@@ -89,6 +89,7 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ablations", default="plain", help=f"comma list from {sorted(ABLATIONS)} ('' for none)")
+    p.add_argument("--no-full", action="store_true", help="skip the full method (run only the ablations; to run them in parallel)")
     p.add_argument("--set", action="append", default=[], help="TrainConfig override NAME=VALUE (repeatable)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
@@ -117,10 +118,11 @@ def main(argv=None) -> int:
     results = {}
     t0 = time.time()
     cfg = TrainConfig(**overrides)
-    results["full"] = run_one(base, cfg, single_clip=True)
-    results["full"]["wall_s"] = round(time.time() - t0, 1)
-    results["full"]["peak_mb"] = round(_peak_mb(), 0)
-    _print("full", results["full"])
+    if not args.no_full:
+        results["full"] = run_one(base, cfg, single_clip=True)
+        results["full"]["wall_s"] = round(time.time() - t0, 1)
+        results["full"]["peak_mb"] = round(_peak_mb(), 0)
+        _print("full", results["full"])
     for name in [a for a in args.ablations.split(",") if a]:
         if name not in ABLATIONS:
             p.error(f"unknown ablation {name!r}; choose from {sorted(ABLATIONS)}")

@@ -194,7 +194,7 @@ def neutral_frames(store: FrameStore, rows, n: int = 3) -> np.ndarray:
 
 
 def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, stride: int, *,
-               neutral_ref: bool, rng: np.random.Generator | None = None, shift: int = 3) -> np.ndarray:
+               neutral_ref: bool, rng: np.random.Generator | None = None, shift: int = 0) -> np.ndarray:
     """float32 (B, K, T, ch, H, W) network input. Channels: the frame, and (``neutral_ref``)
     its difference from the video's neutral frames, which cancels identity and background
     and leaves the expression (and head motion). With ``rng``: per-video flip, translation
@@ -207,11 +207,12 @@ def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, s
             xi, ni = x[i], neu[i]
             if rng.random() < 0.5:
                 xi, ni = xi[:, :, :, ::-1], ni[:, :, :, ::-1]
-            dy, dx = rng.integers(-shift, shift + 1, size=2)
-            pad = [(0, 0), (0, 0), (shift, shift), (shift, shift)] + [(0, 0)] * (xi.ndim - 4)
-            sl = (slice(None), slice(None), slice(shift + dy, shift + dy + h), slice(shift + dx, shift + dx + w))
-            xi = np.pad(xi, pad, mode="edge")[sl]
-            ni = np.pad(ni, pad, mode="edge")[sl]
+            if shift:
+                dy, dx = rng.integers(-shift, shift + 1, size=2)
+                pad = [(0, 0), (0, 0), (shift, shift), (shift, shift)] + [(0, 0)] * (xi.ndim - 4)
+                sl = (slice(None), slice(None), slice(shift + dy, shift + dy + h), slice(shift + dx, shift + dx + w))
+                xi = np.pad(xi, pad, mode="edge")[sl]
+                ni = np.pad(ni, pad, mode="edge")[sl]
             a, c = rng.uniform(0.8, 1.2), rng.uniform(-0.1, 0.1)
             x[i] = (xi - 0.5) * a + 0.5 + c
             neu[i] = (ni - 0.5) * a + 0.5 + c

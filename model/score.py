@@ -69,7 +69,8 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
         with np.load(ev_path, allow_pickle=False) as z:
             ev_ids = [str(v) for v in z["video_ids"]]
             if set(ev_ids) == set(ck["train_ids"]):
-                evidence = (ev_ids, z["clip_probs"].astype(np.float32))
+                rates = z["noise_rates"] if "noise_rates" in z.files else None
+                evidence = (ev_ids, z["clip_probs"].astype(np.float32), rates)
             else:
                 log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
     run.save_config("score", sc)
@@ -88,7 +89,8 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     ev_rows = np.zeros(0, np.int64)
     ev_probs = None
     if evidence is not None:
-        ids, probs = evidence
+        ids, probs = evidence[:2]
+        rates = evidence[2] if len(evidence) > 2 else None
         pos = {v: i for i, v in enumerate(df["video_id"].astype(str))}
         ev_rows = np.array([pos[v] for v in ids], np.int64)
         ev_probs = probs
@@ -100,7 +102,8 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     suggested = np.zeros(n, np.int64)
     verdict = np.full(n, "clean", dtype=object)
     tri = sc.triage_config()
-    rates = None
+    if evidence is None:
+        rates = None
     groups = []
     if len(ev_rows):
         groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], ev_probs], axis=1)))

@@ -199,7 +199,8 @@ class TrainState:
     video_logits: np.ndarray | None = None  # (E, n_train, C) float32 train-pass video logits
     losses: np.ndarray | None = None  # (E, n_train) float32
     verdicts: np.ndarray | None = None  # (E, n_train) int8 verdict at each epoch
-    triage_from: int = -1  # first epoch trained with triage (-1 = not started)
+    triage_from: int = -1  # first epoch after the held-out plateau: triage acts from here (-1 = not yet)
+    noise_rates: np.ndarray | None = None  # (C,) noise rates estimated at the plateau, then frozen
     active: np.ndarray | None = None  # (n_train,) int8 verdicts used for training now
     consensus: np.ndarray | None = None  # (n_train,) int64 consensus class now
     log: list = field(default_factory=list)  # per-epoch metrics dicts
@@ -354,13 +355,13 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
         stopped = True
     summary = {
         "epochs": state.epoch, "best_epoch": state.best_epoch + 1, "best_heldout": state.best_score,
-        "heldout": plan.heldout_kind, "early_stopped": stopped, "triage_from": state.triage_from + 1 if state.triage_from >= 0 else None,
+        "heldout": plan.heldout_kind, "early_stopped": stopped, "evidence_epoch": evidence_epoch(state, cfg) + 1, "triage_from": state.triage_from + 1 if state.triage_from >= 0 else None,
         "seconds": round(time.time() - t0, 1), "world_size": dist_.world, "log": state.log,
     }
     if dist_.main:
         if write_dynamics:
             write_parquet(run.dynamics, dynamics_frame(state, plan, cfg, train_ids))
-            save_evidence(run.path / "dynamics_probs.npz", state, cfg, train_ids)
+            save_evidence(run.path / "dynamics_probs.npz", state, cfg, train_ids, plan.labels[plan.train_rows])
         write_json(ckpt_dir / "train_log.json", summary)
     _barrier(dist_)
     return summary
@@ -416,7 +417,7 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
         idx = order[b * cfg.batch_size: (b + 1) * cfg.batch_size]
         rows = tr[idx]
         starts = _batch_starts(store, rows, cfg, rng, train=True, n_uniform=cfg.clips)
-        x_all = data.make_batch(store, rows, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref, rng=rng)
+        x_all = data.make_batch(store, rows, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref, rng=rng, shift=cfg.shift)
         shard = np.arange(len(idx))[dist_.rank:: dist_.world]
         x = torch.from_numpy(x_all[shard]).to(device)
         y = torch.from_numpy(targets[idx][shard]).to(device)
@@ -463,7 +464,7 @@ def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
     uar, war = uar_war(plan.labels[held], full.argmax(1))
     tr = plan.train_rows
     labels = plan.labels[tr]
-    res = agr.audit(_window(state, cfg, epoch), labels)
+    res = agr.audit(_window(state, cfg, epoch), labels, noise_rates=state.noise_rates)
     verdict = np.array([VERDICT_CODE[v] for v in res["verdict"]], np.int8)
     state.verdicts = np.concatenate([state.verdicts, verdict[None]])
     train_acc = float(np.mean(state.video_logits[epoch].argmax(1) == labels))
@@ -472,13 +473,18 @@ def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
         state.best_score, state.best_epoch, state.stale = score, epoch, 0
     else:
         state.stale += 1
-    # triage starts after warm-up once held-out accuracy stops climbing (section 6)
-    if cfg.robust and state.triage_from < 0 and epoch + 1 >= cfg.warmup:
+    # triage starts after warm-up once held-out accuracy stops climbing (section 6); the noise
+    # rates are estimated then and frozen: later in-sample estimates shrink as the network
+    # memorizes, which would shrink the calibrated cut with them
+    warm = min(cfg.warmup, math.ceil(0.4 * cfg.epochs))  # short runs scale the warm-up down
+    if state.triage_from < 0 and epoch + 1 >= warm:
         recent = [r["heldout_score"] for r in state.log[-2:]] + [score]
         plateau = len(recent) >= 3 and max(recent[1:]) < recent[0] + 0.02
-        if plateau or epoch + 1 >= 2 * cfg.warmup or epoch + 1 >= cfg.epochs - 2:
+        if plateau or epoch + 1 >= min(2 * warm, cfg.epochs - max(2, cfg.epochs // 4)):
             state.triage_from = epoch + 1
-            state.best_score, state.stale = -1.0, 0  # robust epochs compete among themselves
+            state.noise_rates = res["noise_rates"]
+            if cfg.robust:
+                state.best_score, state.stale = -1.0, 0  # robust epochs compete among themselves
     if cfg.robust and state.triage_from >= 0:
         state.active = verdict
         state.consensus = res["agreement"].consensus
@@ -517,19 +523,27 @@ def dynamics_frame(state: TrainState, plan: Plan, cfg: TrainConfig, train_ids: l
     return conform(df, DYNAMICS_COLUMNS, table="dynamics")
 
 
-def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: list[str]) -> None:
-    """The smoothed window of training-pass clip probabilities the score stage blends in:
-    the window ending where held-out accuracy peaked before robust training changed targets."""
+def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: list[str], labels: np.ndarray) -> None:
+    """The smoothed window of training-pass clip probabilities the score stage blends in, and
+    the noise rates frozen at the plateau (estimated from the evidence when there was none)."""
     end = evidence_epoch(state, cfg)
-    stacked = _window(state, cfg, end).astype(np.float16)
+    stacked = _window(state, cfg, end)
+    rates = state.noise_rates
+    if rates is None:
+        rates = agr.estimate_noise_rates(stacked.mean(1), labels, num_classes=stacked.shape[2])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, clip_probs=stacked, video_ids=np.array(train_ids), epoch=np.array(end + 1))
+            np.savez(fh, clip_probs=stacked.astype(np.float16), video_ids=np.array(train_ids), epoch=np.array(end + 1),
+                     noise_rates=np.asarray(rates, np.float64))
 
 
 def evidence_epoch(state: TrainState, cfg: TrainConfig) -> int:
-    """Last epoch (0-based) of the dynamics window used as evidence: the last epoch trained."""
-    return state.epoch - 1
+    """Last epoch (0-based) of the evidence window: the best held-out epoch (the memorization
+    that follows it erases the signal, section 6), never before the plateau."""
+    end = state.best_epoch if state.best_epoch >= 0 else state.epoch - 1
+    if state.triage_from > 0:
+        end = max(end, min(state.triage_from - 1, state.epoch - 1))
+    return min(end, state.epoch - 1)
 
 
 def train_folds(run_dir, folds: int = 3, config: TrainConfig | None = None, *, progress: bool = True) -> pd.DataFrame:

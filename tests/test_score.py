@@ -102,3 +102,16 @@ def test_cli_train_then_score(tmp_path, capsys):
     assert main(["score", str(run.path), "--clips", "2", "--key-clips", "1"]) == 0
     out = capsys.readouterr().out
     assert "verdicts: clean" in out and "AUROC" in out and "test UAR" in out
+
+
+@pytest.mark.slow
+def test_train_folds_scores_out_of_fold(tmp_path):
+    from model.train import train_folds
+    from tests.fakerun import make_fake_run
+
+    run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
+    df = train_folds(run.path, folds=2, config=dataclasses.replace(TINY, epochs=2))
+    assert list(df.columns) == list(SCORES_COLUMNS) and len(df) == 24
+    assert (run.checkpoints / "fold0" / "best.pt").exists() and (run.checkpoints / "fold1" / "best.pt").exists()
+    assert run.load_config()["train"]["folds"] == 2
+    assert np.load(run.clip_probs).shape[0] == 24
