@@ -107,7 +107,48 @@ def _child_entry(fn: str, args: tuple, kwargs: dict):
     out = f(*args, **kwargs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    record = _record_path(fn, args)
+    if record is not None:  # what a later `bench` run may resume from
+        write_json(record, {"fn": fn, "key": _record_key(args), "result": out if isinstance(out, dict) else None,
+                            "wall_s": wall, "peak_mb": peak, "cpu_s": cpu})
     return out, wall, peak, cpu
+
+
+def _record_path(fn: str, args: tuple) -> Path | None:
+    """A step's measurement is kept in the run directory it worked on (its first argument)."""
+    if args and isinstance(args[0], str) and Path(args[0]).is_dir():
+        return Path(args[0]) / f"bench_{fn.rsplit('.', 1)[1]}.json"
+    return None
+
+
+# BenchConfig fields that do not change what a model step computes
+_NOT_IN_KEY = ("configs", "downstream", "isolate", "methods", "quick", "workers", "cleanlab_filter")
+
+
+def _record_key(args: tuple) -> str:
+    """What the step depended on: its arguments, a BenchConfig as the fields that matter."""
+    import json
+
+    def norm(a):
+        if isinstance(a, BenchConfig):
+            return {k: v for k, v in dataclasses.asdict(a).items() if k not in _NOT_IN_KEY}
+        return a
+
+    return json.dumps([norm(a) for a in args], sort_keys=True, default=str)
+
+
+def _resumed(fn: str, args: tuple):
+    """The recorded (result, wall_s, peak_mb, cpu_s) of a finished step with the same arguments."""
+    from curation.fileio import read_json
+
+    path = _record_path(fn, args)
+    if path is None or not path.exists():
+        return None
+    rec = read_json(path)
+    if rec.get("fn") != fn or rec.get("key") != _record_key(args):
+        return None
+    log.info("resuming %s from %s", fn, path)
+    return rec["result"], rec["wall_s"], rec["peak_mb"], rec["cpu_s"]
 
 
 def in_child(fn: str, *args, isolate: bool = True, **kwargs):
@@ -248,8 +289,21 @@ def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfi
     return rows
 
 
-def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True) -> dict:
-    """All steps of one synthetic configuration; returns detection/downstream/cost rows."""
+def _same_synth(data: Path, scfg) -> bool:
+    """Whether ``data`` already holds a finished render of exactly this SynthConfig."""
+    import json
+
+    run = RunDir(data)
+    if not run.manifest.exists():
+        return False
+    saved = run.load_config().get("synth")
+    return json.loads(json.dumps(saved, default=str)) == json.loads(json.dumps(dataclasses.asdict(scfg), default=str))
+
+
+def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True, resume: bool = True) -> dict:
+    """All steps of one synthetic configuration; returns detection/downstream/cost rows.
+    ``resume``: reuse the data and every step recorded by an earlier run with the same
+    settings (up to the first step that must run again), timings included."""
     from tqdm import tqdm
 
     from curation.manifest import write_manifest
@@ -264,16 +318,32 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
         bar.set_postfix_str(what)
         bar.update()
 
-    man = generate(data, _synth_config(cfg, name), progress=False)
+    scfg = _synth_config(cfg, name)
+    resume = resume and _same_synth(data, scfg)
+    if resume:
+        from curation.manifest import read_manifest
+
+        man = read_manifest(data)
+    else:
+        man = generate(data, scfg, progress=False)
+        for run in (audit, kfold):
+            write_manifest(run, man)
     done("synth")
-    for run in (audit, kfold):
-        write_manifest(run, man)
-    _, t_train, m_train, c_train = in_child("curation.bench.step_audit_train", str(audit), cfg, isolate=cfg.isolate)
+
+    def step(fn, run, *args):
+        nonlocal resume
+        rec = _resumed(fn, (str(run), *args)) if resume else None
+        if rec is None:
+            resume = False  # everything after a fresh step is fresh too
+            return in_child(fn, str(run), *args, isolate=cfg.isolate)
+        return rec
+
+    _, t_train, m_train, c_train = step("curation.bench.step_audit_train", audit, cfg)
     done("audit train")
-    _, t_score, m_score, c_score = in_child("curation.bench.step_score", str(audit), isolate=cfg.isolate)
+    _, t_score, m_score, c_score = step("curation.bench.step_score", audit)
     done("score")
     _share_cache(audit, kfold)
-    _, t_folds, m_folds, c_folds = in_child("curation.bench.step_folds", str(kfold), cfg, isolate=cfg.isolate)
+    _, t_folds, m_folds, c_folds = step("curation.bench.step_folds", kfold, cfg)
     _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold")
 
@@ -305,9 +375,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True)
         for variant in DOWNSTREAM:
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
-            write_manifest(run, m)
-            _share_cache(audit, run)
-            res, wall, peak, cpu = in_child("curation.bench.step_downstream", str(run), cfg, isolate=cfg.isolate)
+            if not (resume and _resumed("curation.bench.step_downstream", (str(run), cfg))):
+                write_manifest(run, m)
+                _share_cache(audit, run)
+            res, wall, peak, cpu = step("curation.bench.step_downstream", run, cfg)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
                                "peak_mb": peak})
@@ -386,7 +457,8 @@ def command_line(cfg: BenchConfig, out) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: bool = True) -> dict:
+def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: bool = True,
+              resume: bool = True) -> dict:
     """Run every configuration; write detection.csv, downstream.csv, cost.csv, bench.json and
     BENCHMARKS.md under ``out`` (and BENCHMARKS.md to ``report`` unless None). Returns the
     three tables as DataFrames plus the markdown."""
@@ -398,7 +470,7 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: 
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     parts = {"detection": [], "downstream": [], "cost": []}
     for name in cfg.configs:
-        res = run_config(name, cfg, out, progress=progress)
+        res = run_config(name, cfg, out, progress=progress, resume=resume)
         for k in parts:
             parts[k] += res[k]
     info["wall_s"] = time.perf_counter() - t0

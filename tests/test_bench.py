@@ -122,3 +122,21 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
     for name in ("detection.csv", "downstream.csv", "cost.csv", "bench.json"):
         assert (tmp_path / "out" / name).exists()
+
+
+def probe_step(run_dir: str, cfg) -> dict:
+    """A stand-in step for the resume test (a real function the child entry imports by name)."""
+    return {"n": cfg.n}
+
+
+def test_steps_record_and_resume_only_with_same_settings(tmp_path):
+    cfg = bench.profile("smoke")
+    out, wall, peak, cpu = bench._child_entry("tests.test_bench.probe_step", (str(tmp_path), cfg), {})
+    assert out == {"n": cfg.n} and wall >= 0 and peak > 0 and cpu >= 0
+    assert (tmp_path / "bench_probe_step.json").exists()
+    rec = bench._resumed("tests.test_bench.probe_step", (str(tmp_path), cfg))
+    assert rec == (out, wall, peak, cpu)
+    # settings that do not change the step still resume; ones that do, do not
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", downstream=False)))
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", epochs=3))) is None
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path / "other"), cfg)) is None

@@ -16,6 +16,9 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (overrides the profile)")
     parser.add_argument("--folds", type=int, default=None, help="K of cleanlab's out-of-fold models")
     parser.add_argument("--no-downstream", action="store_true", help="skip the four retrainings")
+    parser.add_argument("--fresh", action="store_true",
+                        help="run every step again (default: resume the data and finished steps found in --out "
+                             "when their settings match)")
     parser.add_argument("--report", default=None,
                         help="where to also write BENCHMARKS.md (default: reports/BENCHMARKS.md of this "
                              "checkout; 'none' to skip)")
@@ -31,7 +34,7 @@ def run(args):
     if args.no_downstream:
         cfg.downstream = False
     report = bench.REPORT if args.report is None else (None if args.report == "none" else Path(args.report))
-    res = bench.run_bench(cfg, args.out, report=report)
+    res = bench.run_bench(cfg, args.out, report=report, resume=not args.fresh)
     print("\n".join(bench.criteria(res)))
     print(f"\nwrote {Path(args.out) / 'BENCHMARKS.md'} and detection.csv, downstream.csv, cost.csv there"
           + (f"; and {report}" if report else ""))
