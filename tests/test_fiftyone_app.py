@@ -64,6 +64,8 @@ def page(app):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        pg.set_default_timeout(120_000)  # generous: the 2 test cores are shared with other jobs
+        pg.set_default_navigation_timeout(120_000)
         yield pg
         browser.close()
 
@@ -85,11 +87,11 @@ def test_url_is_on_localhost_and_names_the_dataset(app):
 
 
 def test_grid_shows_the_samples_and_a_sample_opens(app, page, tmp_path):
-    page.goto(app["url"])
+    page.goto(app["url"], wait_until="domcontentloaded")
     lookers = page.locator('[data-cy="looker"]')
-    lookers.first.wait_for(timeout=60_000)
+    lookers.first.wait_for(timeout=120_000)
     _dismiss_popups(page)
-    page.wait_for_function("document.querySelectorAll('[data-cy=\"looker\"]').length >= 24", timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('[data-cy=\"looker\"]').length >= 24", timeout=60_000)
     assert lookers.count() == 24
     # the audit fields are in the sidebar
     for field in ("verdict", "noise_score", "suggested_label"):
@@ -98,7 +100,7 @@ def test_grid_shows_the_samples_and_a_sample_opens(app, page, tmp_path):
     page.screenshot(path=str(_shots(tmp_path) / "fiftyone_grid.png"))
     lookers.first.click()
     modal = page.locator('[data-cy="modal-looker-container"]')
-    modal.first.wait_for(timeout=30_000)
+    modal.first.wait_for(timeout=60_000)
     assert modal.first.is_visible()
     time.sleep(3)
     page.screenshot(path=str(_shots(tmp_path) / "fiftyone_sample.png"))
@@ -108,11 +110,11 @@ def test_grid_shows_the_samples_and_a_sample_opens(app, page, tmp_path):
 def test_suspected_noisy_saved_view_loads(app, page, tmp_path):
     noisy = int((pd.read_parquet(app["run"].scores)["verdict"] == "noisy").sum())
     assert 0 < noisy < 24
-    page.goto(app["url"] + "?view=suspected-noisy")
-    page.locator('[data-cy="looker"]').first.wait_for(timeout=60_000)
+    page.goto(app["url"] + "?view=suspected-noisy", wait_until="domcontentloaded")
+    page.locator('[data-cy="looker"]').first.wait_for(timeout=120_000)
     _dismiss_popups(page)
     page.wait_for_function(
-        f"document.querySelectorAll('[data-cy=\"looker\"]').length === {noisy}", timeout=30_000)
+        f"document.querySelectorAll('[data-cy=\"looker\"]').length === {noisy}", timeout=60_000)
     assert page.get_by_text("suspected-noisy").count() >= 1
     assert page.get_by_text(f"{noisy} samples").count() >= 1
     time.sleep(3)
