@@ -149,7 +149,7 @@ class TriageConfig:
     """Cuts of the triage; the cut is calibrated to the estimated noise rate per class."""
 
     min_agree: float = 0.5  # clips must agree this much on a class other than the label to call noisy
-    min_margin: float = 0.0  # mean prob of that class minus the label's must exceed this
+    min_margin: float = 0.1  # mean prob of that class minus the label's must exceed this
     hard_agree: float = 0.75  # below this share of clips on the label a kept video is "hard"
     rate_scale: float = 1.0  # multiply the estimated noise rates (1 = as estimated)
     max_rate: float = 0.5  # never flag more than this share of any given class

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from curation.errors import ConfigError
 
@@ -90,7 +90,7 @@ class ScoreConfig:
     use_dynamics: bool = True  # blend training dynamics (before memorization) into train scores
     vote_weight: float = 0.5  # noise_score: weight of the clip vote against the probability margin
     min_agree: float = 0.5  # triage: clip agreement on another class needed to call noisy
-    min_margin: float = 0.0
+    min_margin: float = 0.1
     hard_agree: float = 0.75
     rate_scale: float = 1.0
     max_rate: float = 0.5
@@ -98,7 +98,6 @@ class ScoreConfig:
     single_clip: bool = False  # ablation: one centred clip, no agreement
     batch_size: int = 32
     device: str = "auto"
-    extra: dict = field(default_factory=dict)
 
     def triage_config(self):
         from curation.agreement import TriageConfig
