@@ -64,9 +64,9 @@ def frame_saliency(frames: np.ndarray, neutral_frames: int = 3) -> np.ndarray:
 
 def _cache_key(paths: list[str], size: int, grey: bool) -> str:
     h = hashlib.sha256()
-    for p in paths:
+    for p in paths:  # resolved, so a run that points at another run's videos reuses its cache
         st = os.stat(p)
-        h.update(f"{p}|{st.st_size}|{int(st.st_mtime)}\n".encode())
+        h.update(f"{os.path.realpath(p)}|{st.st_size}|{int(st.st_mtime)}\n".encode())
     h.update(f"{size}|{grey}".encode())
     return h.hexdigest()[:16]
 
