@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from curation import baselines as B
-from curation.errors import ConfigError
+from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
 from curation.metrics import detection_metrics, relabel_accuracy, uar_war  # noqa: F401
 from curation.runs import RunDir
@@ -88,6 +88,8 @@ def profile(name: str, **overrides) -> BenchConfig:
     if name not in PROFILES:
         raise ConfigError(f"bench profile {name!r} is not one of {list(PROFILES)}")
     cfg = BenchConfig(**{**PROFILES[name], **{k: v for k, v in overrides.items() if v is not None}})
+    if cfg.folds == 1 or cfg.folds < 0:
+        raise ConfigError(f"folds must be 0 (no fold models) or at least 2, got {cfg.folds}")
     unknown = [c for c in cfg.configs if c not in SYNTH_CONFIGS]
     if unknown:
         raise ConfigError(f"unknown bench config(s) {unknown}; choose from {list(SYNTH_CONFIGS)}")
@@ -122,7 +124,7 @@ def _record_path(fn: str, args: tuple) -> Path | None:
 
 
 # BenchConfig fields that do not change what a model step computes
-_NOT_IN_KEY = ("configs", "downstream", "isolate", "methods", "quick", "workers", "cleanlab_filter")
+_NOT_IN_KEY = ("configs", "downstream", "isolate", "methods", "quick", "workers", "cleanlab_filter", "folds")
 
 
 def _record_key(args: tuple) -> str:
@@ -199,10 +201,10 @@ def step_score(run_dir: str) -> None:
     score(run_dir, progress=False)
 
 
-def step_folds(run_dir: str, cfg: BenchConfig) -> None:
+def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
     from model.train import train_folds
 
-    train_folds(run_dir, folds=cfg.folds, config=_train_config(cfg))
+    train_folds(run_dir, folds=folds, config=_train_config(cfg))
 
 
 def step_downstream(run_dir: str, cfg: BenchConfig) -> dict:
@@ -252,7 +254,7 @@ def _synth_config(cfg: BenchConfig, name: str):
                        workers=cfg.workers, **{**cfg.synth, **SYNTH_CONFIGS[name]})
 
 
-def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig) -> list[dict]:
+def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig, *, oof: bool = True) -> list[dict]:
     """Quality, time and memory of each method on the audit run's train split."""
     from curation.agreement import audit as ours_audit
     from curation.manifest import read_manifest
@@ -283,7 +285,7 @@ def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfi
         x = B.load_inputs(audit, probs=probs)
         for m in methods:
             det, wall, peak = measure(B.compute, x, m, bcfg)
-            label = f"{m} (in-sample)" if probs == "insample" else m
+            label = f"{m} (in-sample)" if probs == "insample" and oof and m.startswith("cl_") else m
             sug = None if det.suggested is None else np.array([x.classes[i] for i in det.suggested], dtype=object)
             rows.append(row(label, B.method_inputs(m, x.probs_kind, bcfg), det.score, det.flag, sug, wall, peak))
     return rows
@@ -342,30 +344,43 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     done("audit train")
     _, t_score, m_score, c_score = step("curation.bench.step_score", audit)
     done("score")
-    _share_cache(audit, kfold)
-    _, t_folds, m_folds, c_folds = step("curation.bench.step_folds", kfold, cfg)
-    _copy_oof(kfold, audit)
-    done(f"{cfg.folds}-fold")
+    model = _model_row(audit, name, len(man.classes))
+    oof = cfg.folds >= 2
+    if oof:
+        _share_cache(audit, kfold)
+        _, t_folds, m_folds, c_folds = step("curation.bench.step_folds", kfold, cfg, cfg.folds)
+        _copy_oof(kfold, audit)
+    done(f"{cfg.folds}-fold" if oof else "no folds")
 
-    # baselines.parquet of the audit run (cleanlab on out-of-fold probabilities)
+    # baselines.parquet of the audit run (cleanlab on out-of-fold probabilities when there are folds)
+    probs = "oof" if oof else "insample"
     methods = [m for m in (cfg.methods or B.METHODS) if m != "fo_mistakenness" or B.fiftyone_available()]
-    B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs="oof", methods=methods))
-    x = B.load_inputs(audit, probs="oof")
+    skipped = {} if B.fiftyone_available() else {"fo_mistakenness": "curation.fiftyone_brain is not in this checkout"}
+    try:
+        B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs=probs, methods=methods))
+    except CurationError as exc:  # FiftyOne's database can fail on a busy machine: keep the rest, say so
+        if "fo_mistakenness" not in methods:
+            raise
+        log.warning("FiftyOne mistakenness left out of %s: %s", name, exc)
+        skipped["fo_mistakenness"] = str(exc).split(";")[0]
+        methods = [m for m in methods if m != "fo_mistakenness"]
+        B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs=probs, methods=methods))
+    x = B.load_inputs(audit, probs=probs)
     c0 = time.process_time()
     _, t_cl, m_cl = measure(B.cleanlab_filter, x.labels, x.pred_probs, filter_by=cfg.cleanlab_filter)
     c_cl = (time.process_time() - c0) / 2  # measure() runs it twice
-    detection = _detection_rows(audit, name, {
-        "oof": methods,
-        "insample": [f"cl_{f}" for f in B.CLEANLAB_FILTERS],
-    }, cfg)
+    runs = {"oof": methods, "insample": [f"cl_{f}" for f in B.CLEANLAB_FILTERS]} if oof else {"insample": methods}
+    detection = _detection_rows(audit, name, runs, cfg, oof=oof)
     done("baselines")
 
     cost = [
         {"config": name, "pipeline": "ours: audit train (robust) + score", "trainings": 1,
          "wall_s": t_train + t_score, "cpu_s": c_train + c_score, "peak_mb": max(m_train, m_score)},
-        {"config": name, "pipeline": f"cleanlab: {cfg.folds}-fold train + find_label_issues", "trainings": cfg.folds,
-         "wall_s": t_folds + t_cl, "cpu_s": c_folds + c_cl, "peak_mb": max(m_folds, m_cl)},
     ]
+    if oof:
+        cost.append({"config": name, "pipeline": f"cleanlab: {cfg.folds}-fold train + find_label_issues",
+                     "trainings": cfg.folds, "wall_s": t_folds + t_cl, "cpu_s": c_folds + c_cl,
+                     "peak_mb": max(m_folds, m_cl)})
     for c in cost:
         c["wall_ratio"] = c["wall_s"] / max(cost[0]["wall_s"], 1e-9)
         c["cpu_ratio"] = c["cpu_s"] / max(cost[0]["cpu_s"], 1e-9)
@@ -384,7 +399,24 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
                                "peak_mb": peak})
             done(f"retrain {variant}")
     bar.close()
-    return {"detection": detection, "downstream": downstream, "cost": cost}
+    return {"detection": detection, "downstream": downstream, "cost": cost, "skipped": skipped, "model": [model]}
+
+
+def _model_row(audit: Path, name: str, num_classes: int) -> dict:
+    """How well the audit model learned (from its train_log.json): every detection number
+    depends on it, so the table states it beside chance."""
+    from curation.fileio import read_json
+
+    row = {"config": name, "epochs": float("nan"), "train_acc": float("nan"), "heldout_acc": float("nan"),
+           "chance": 1.0 / num_classes}
+    path = RunDir(audit).checkpoints / "train_log.json"
+    if path.exists():
+        log_ = read_json(path).get("log") or []
+        if log_:
+            last = log_[-1]
+            row.update(epochs=float(last.get("epoch", len(log_))), train_acc=float(last.get("train_acc", "nan")),
+                       heldout_acc=float(max(e.get("heldout_acc", float("nan")) for e in log_)))
+    return row
 
 
 def _share_cache(src: Path, dst: Path) -> None:
@@ -468,16 +500,23 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: 
     info = {"config": dataclasses.asdict(cfg), "machine": machine(), "command": command_line(cfg, out),
             "synth": {n: dataclasses.asdict(_synth_config(cfg, n)) for n in cfg.configs},
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    parts = {"detection": [], "downstream": [], "cost": []}
+    parts = {"detection": [], "downstream": [], "cost": [], "model": []}
+    info["skipped"] = {}
     for name in cfg.configs:
         res = run_config(name, cfg, out, progress=progress, resume=resume)
         for k in parts:
             parts[k] += res[k]
+        info["skipped"].update({f"{name}: {m}": why for m, why in res["skipped"].items()})
     info["wall_s"] = time.perf_counter() - t0
+    from curation.fileio import read_json
+
+    info["notes"] = {str(p.relative_to(out)): read_json(p)["note"] for p in sorted(out.glob("*/*/bench_step_*.json"))
+                     if "note" in read_json(p)}
     tables = {k: pd.DataFrame(v) for k, v in parts.items()}
     write_csv(out / "detection.csv", tables["detection"])
     write_csv(out / "downstream.csv", tables["downstream"])
     write_csv(out / "cost.csv", tables["cost"])
+    write_csv(out / "model.csv", tables["model"])
     write_json(out / "bench.json", info)
     md = render_markdown(tables, info)
     write_text(out / "BENCHMARKS.md", md)
@@ -527,6 +566,8 @@ def criteria(tables: dict, config: str = "default") -> list[str]:
                      f"cleanlab-cleaned {c:.1f}, noisy {down.loc['noisy', 'uar'] * 100:.1f}: **{ok}**.")
     cost = tables["cost"]
     cost = cost[cost["config"] == config]
+    if len(cost) == 1:
+        lines.append("- Cost: no K-fold run (--folds 0), so no ratio.")
     if len(cost) == 2:
         k = cost.iloc[1]
         lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_ratio']:.2f}x the wall time "
@@ -552,14 +593,24 @@ def render_markdown(tables: dict, info: dict) -> str:
         "(the machine was shared, so timings are upper bounds).",
         "",
         f"Sets: {cfg['n']} videos each (70/15/15 train/val/test, test clean), {cfg['size']} px, "
-        f"{cfg['num_frames']} frames; training {cfg['epochs']} epochs max; cleanlab's out-of-fold "
-        f"probabilities from {cfg['folds']} fold models. Configurations (overrides of `SynthConfig`): "
+        f"{cfg['num_frames']} frames; training {cfg['epochs']} epochs max; "
+        + (f"cleanlab's out-of-fold probabilities from {cfg['folds']} fold models. " if cfg["folds"] >= 2 else
+           "**no fold models were trained (--folds 0): cleanlab got in-sample probabilities of the audit model.** ")
+        + "Configurations (overrides of `SynthConfig`): "
         + "; ".join(f"`{n}` {SYNTH_CONFIGS[n] or '(defaults)'}" for n in cfg["configs"]) + ".",
         "",
         "## Verdict on the default configuration",
         "",
         *criteria(tables),
         "",
+        "How well the audit model learned (best held-out accuracy over its epochs; given-label "
+        "accuracy on train at the last epoch). Every detection number below rests on it.",
+        "",
+        _md(tables["model"], 3) if len(tables.get("model", [])) else "(no training log)",
+        "",
+        *[f"**Warning: in `{r.config}` the audit model's held-out accuracy {r.heldout_acc:.2f} is not clearly above "
+          f"chance ({r.chance:.2f}); its detection numbers compare noise, not methods.**\n"
+          for r in tables.get("model", pd.DataFrame()).itertuples() if not r.heldout_acc >= 2 * r.chance],
         "## Noise detection (train split)",
         "",
         "Precision/recall/F1 of the flagged set; AUROC/AP of the continuous score; hard retention = "
@@ -570,16 +621,21 @@ def render_markdown(tables: dict, info: dict) -> str:
         "clip probabilities. FiftyOne's own work happens partly in mongod, which the trace does not see.",
         "",
     ]
+    for what, why in info.get("skipped", {}).items():
+        lines += [f"Left out: {what} ({why}).", ""]
     for name in cfg["configs"]:
         d = det[det["config"] == name].drop(columns=["config"])
         lines += [f"### `{name}`", "", _md(d), ""]
     lines += ["## Downstream: retrain on each label set, test on clean labels", "",
               "Same plain network (robust training off) for every label set; `ours` = train videos our "
               f"triage calls noisy relabelled to the suggestion (hard kept); `cleanlab` = videos "
-              f"`cl_{cfg['cleanlab_filter']}` flags (out-of-fold) removed; `oracle` = true labels.", ""]
+              f"`cl_{cfg['cleanlab_filter']}` flags ({'out-of-fold' if cfg['folds'] >= 2 else 'in-sample'}) removed; "
+              "`oracle` = true labels.", ""]
     lines += [_md(tables["downstream"], 3) if len(tables["downstream"]) else "(not run)", ""]
     lines += ["## Cost: one audit against cleanlab with K-fold probabilities", "",
               "Wall time, CPU time (all threads) and peak RSS of the training child processes, measured "
               "in the same run; ratios are to our audit.", "",
               _md(tables["cost"]), ""]
-    return "\n".join(lines)
+    for path, note in info.get("notes", {}).items():
+        lines += [f"- `{path}`: {note}."]
+    return "\n".join(lines) + "\n"

@@ -120,7 +120,9 @@ def test_bench_smoke_end_to_end(tmp_path):
     md = report.read_text()
     assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
-    for name in ("detection.csv", "downstream.csv", "cost.csv", "bench.json"):
+    assert res["model"]["chance"].tolist() == [0.25]  # 4 classes
+    assert 0 <= res["model"]["heldout_acc"].iloc[0] <= 1
+    for name in ("detection.csv", "downstream.csv", "cost.csv", "model.csv", "bench.json"):
         assert (tmp_path / "out" / name).exists()
 
 

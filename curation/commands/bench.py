@@ -14,7 +14,7 @@ def add_arguments(parser):
     parser.add_argument("--out", default="runs/bench", help="folder for the runs and tables (default runs/bench)")
     parser.add_argument("--n", type=int, default=None, help="videos per synthetic set (overrides the profile)")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (overrides the profile)")
-    parser.add_argument("--folds", type=int, default=None, help="K of cleanlab's out-of-fold models")
+    parser.add_argument("--folds", type=int, default=None, help="K of cleanlab's out-of-fold models (0: no fold models; cleanlab gets in-sample probabilities)")
     parser.add_argument("--no-downstream", action="store_true", help="skip the four retrainings")
     parser.add_argument("--fresh", action="store_true",
                         help="run every step again (default: resume the data and finished steps found in --out "
