@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DemoConfig:
-    n: int = 700             # synthetic videos over all splits (70/15/15)
-    size: int = 48           # frame size of the synthetic videos, pixels
+    n: int = 1000            # synthetic videos over all splits (70/15/15); fewer barely train
+    size: int = 48           # frame size of the synthetic videos, pixels (the model resizes)
     num_frames: int = 48     # frames per video
-    epochs: int = 12         # training epochs (early stopping may end sooner)
+    epochs: int = 15         # training epochs (early stopping may end sooner)
     seed: int = 0
     push: bool = True        # push to FiftyOne (starts the bundled mongod)
 
@@ -64,7 +64,7 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     print(f"   ingested {len(res.manifest.df)} videos from {csv} into {ingested} "
           f"({len(res.problems)} problems)")
 
-    train_cfg = TrainConfig(epochs=cfg.epochs, size=cfg.size, seed=cfg.seed)
+    train_cfg = TrainConfig(epochs=cfg.epochs, seed=cfg.seed)
     from model.train import train
 
     _step("train", times, train, run.path, train_cfg)
