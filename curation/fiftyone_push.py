@@ -62,6 +62,7 @@ PLAYABLE_CODECS = ("h264",)
 PLAYABLE_CONTAINERS = (".mp4", ".m4v", ".mov")
 PLAYABLE_PIX_FMTS = ("yuv420p", "yuvj420p")
 SALIENCY_FILE = "saliency.parquet"
+CLIP_STARTS_FILE = "clip_starts.npy"
 PROXY_SALIENCY = "proxy: covering clip's highest class probability"
 
 
@@ -360,6 +361,15 @@ def frame_clip_index(num_frames: int, num_clips: int) -> np.ndarray:
     return np.minimum((f * num_clips) // max(num_frames, 1), num_clips - 1)
 
 
+def frame_clip_index_from_starts(num_frames: int, starts) -> np.ndarray:
+    """(num_frames,) index of the clip covering each frame when the model recorded where its
+    clips start: the clip that started most recently (earlier frames: the first clip)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    order = np.argsort(starts, kind="stable")
+    pos = np.searchsorted(starts[order], np.arange(num_frames), side="right") - 1
+    return order[np.clip(pos, 0, len(order) - 1)]
+
+
 def _frame_evidence(run: RunDir, video_ids, clip_probs, metadata, classes):
     sal_path = run.path / SALIENCY_FILE
     sal = None
@@ -373,11 +383,17 @@ def _frame_evidence(run: RunDir, video_ids, clip_probs, metadata, classes):
         source = f"model saliency ({SALIENCY_FILE})"
     else:
         source = PROXY_SALIENCY
+    starts_path = run.path / CLIP_STARTS_FILE
+    starts = np.load(starts_path) if starts_path.exists() else None
+    if starts is not None and starts.shape != clip_probs.shape[:2]:
+        log.warning("%s has shape %s but clip_probs.npy has %s clips per video; assuming uniform clips",
+                    starts_path, starts.shape, clip_probs.shape[:2])
+        starts = None
     out = []
     M = clip_probs.shape[1]
     for i, vid in enumerate(video_ids):
         T = int(metadata[i]["frames"])
-        k = frame_clip_index(T, M)
+        k = frame_clip_index(T, M) if starts is None else frame_clip_index_from_starts(T, starts[i])
         p = clip_probs[i]                     # (M, C)
         lab = p.argmax(1)[k]
         conf = p.max(1)[k]

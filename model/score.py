@@ -23,7 +23,7 @@ from curation.schema import SCORES_COLUMNS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
 from model.network import build_network
-from model.train import load_checkpoint, predict, resolve_device
+from model.train import _batch_starts, load_checkpoint, predict, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
     rows = np.arange(len(manifest.df))
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
     n_u, n_k = _clip_counts(sc, tcfg)
+    starts: list = []
     clip_probs, video_logits = predict(net, store, rows, tcfg, device, n_uniform=n_u, n_key=n_k,
-                                       batch_size=sc.batch_size, progress=progress)
+                                       batch_size=sc.batch_size, progress=progress, starts_out=starts)
+    write_clip_layout(run, manifest, store, np.stack(starts) if starts else np.zeros((0, n_u + n_k), np.int64))
     evidence = None
     ev_path = run.path / "dynamics_probs.npz"
     if sc.use_dynamics and not sc.single_clip and ev_path.exists():
@@ -142,6 +144,22 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     return out
 
 
+def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:
+    """Where each scored clip starts (clip_starts.npy, (N, M), clip_probs order) and the
+    per-frame key-expression saliency (saliency.parquet: video_id, frame, saliency), so the
+    dashboard and FiftyOne draw clip evidence at the frames it came from."""
+    _save_npy(run.path / "clip_starts.npy", starts.astype(np.int64))
+    ids = manifest.df["video_id"].astype(str).to_numpy()
+    lengths = np.asarray(store.lengths, np.int64)
+    sal = pd.DataFrame({
+        "video_id": np.repeat(ids, lengths),
+        "frame": np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64),
+        "saliency": np.concatenate([store.saliency[o: o + n] for o, n in zip(store.offsets, lengths)])
+        if len(lengths) else np.zeros(0, np.float32),
+    })
+    write_parquet(run.path / "saliency.parquet", sal)
+
+
 def _save_npy(path: Path, arr: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -169,6 +187,8 @@ def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = 
         p, v = predict(net, store, others, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
         clip_probs[others] += p / len(models)
         video_logits[others] += v / len(models)
+    starts = _batch_starts(store, np.arange(n), tcfg, None, train=False, n_uniform=n_u, n_key=n_k)
+    write_clip_layout(run, manifest, store, np.stack(starts))
     run.save_config("score", sc)
     return write_scores(run, manifest, clip_probs, video_logits, sc)
 

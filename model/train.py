@@ -168,9 +168,11 @@ def _batch_starts(store, rows, cfg: TrainConfig, rng, *, train: bool, n_uniform:
 
 @torch.no_grad()
 def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key: int = 0,
-            batch_size: int = 32, progress: bool = False, desc: str = "score"):
+            batch_size: int = 32, progress: bool = False, desc: str = "score",
+            starts_out: list | None = None):
     """Eval-mode clip probabilities (n, n_uniform + n_key, C) and video logits (n, C).
-    The video head sees the uniform clips in time order; key clips add clip votes."""
+    The video head sees the uniform clips in time order; key clips add clip votes.
+    ``starts_out``, if given, receives each video's clip start frames (same clip order)."""
     from tqdm import tqdm
 
     net.eval()
@@ -179,6 +181,8 @@ def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key
     for i in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress, leave=False):
         chunk = rows[i: i + batch_size]
         starts = _batch_starts(store, chunk, cfg, None, train=False, n_uniform=n_uniform, n_key=n_key)
+        if starts_out is not None:
+            starts_out.extend(np.asarray(s, np.int64) for s in starts)
         x = data.make_batch(store, chunk, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref)
         v, c = net(torch.from_numpy(x).to(device), video_clips=n_uniform)
         probs.append(torch.softmax(c.float(), -1).cpu().numpy())

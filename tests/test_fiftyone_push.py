@@ -295,3 +295,15 @@ def test_mongod_that_cannot_start_says_how_to_fix(tmp_path):
             start_mongod(tmp_path / "db")
         finally:
             first.stop()
+
+
+def test_frames_follow_recorded_clip_starts_including_key_clips():
+    from curation.fiftyone_push import frame_clip_index_from_starts
+
+    # two uniform clips at 0 and 24, a key clip at 10 (clip_probs order: uniform, then key)
+    k = frame_clip_index_from_starts(48, [0, 24, 10])
+    assert k[:10].tolist() == [0] * 10
+    assert k[10:24].tolist() == [2] * 14
+    assert k[24:].tolist() == [1] * 24
+    # frames before the earliest start belong to the earliest clip
+    assert frame_clip_index_from_starts(10, [4, 6]).tolist() == [0] * 6 + [1] * 4

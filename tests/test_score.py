@@ -37,6 +37,13 @@ def test_score_contract_and_determinism(trained):
     assert cp.shape == (24, 5, 4)
     np.testing.assert_allclose(cp.sum(-1), 1.0, atol=1e-5)
     assert np.load(trained.path / "video_logits.npy").shape == (24, 4)
+    # where each clip came from: 3 uniform starts in time order, then 2 key-expression starts
+    starts = np.load(trained.path / "clip_starts.npy")
+    assert starts.shape == (24, 5) and (starts >= 0).all() and (starts < 12).all()
+    assert (np.diff(starts[:, :3], axis=1) >= 0).all()
+    sal = pd.read_parquet(trained.path / "saliency.parquet")
+    assert len(sal) == 24 * 12 and set(sal["frame"]) == set(range(12))
+    assert sal["saliency"].between(0, 1).all()
     assert df["noise_score"].between(0, 1).all() and df["hardness"].between(0, 1).all()
     assert df["verdict"].isin(["clean", "hard", "noisy"]).all()
     noisy = df[df["verdict"] == "noisy"]
