@@ -1,13 +1,17 @@
 """`dfer-curate train RUN`: train the dual-stream model with cross-clip agreement dynamics,
 triage and robust training; writes checkpoints/ and dynamics.parquet."""
 
+from model.config import TrainConfig  # light: dataclasses only, no torch
+
 HELP = "train the video model (cross-clip agreement, key-expression re-sampling, robust training)"
 EXAMPLE = "dfer-curate train runs/demo --epochs 12 --seed 0"
+
+_D = TrainConfig()  # defaults shown in --help come from the config itself
 
 
 def add_arguments(parser):
     parser.add_argument("run", help="run directory with manifest.parquet (from synth or ingest)")
-    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 24; early stopping may end sooner)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"maximum epochs (default {_D.epochs}; early stopping may end sooner)")
     parser.add_argument("--folds", type=int, default=0, help="train K models and score every train video out of fold (writes scores.parquet)")
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.pt (same result as an uninterrupted run)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
@@ -15,11 +19,11 @@ def add_arguments(parser):
     parser.add_argument("--no-robust", dest="robust", action="store_false", default=None, help="no triage-driven robust training")
     parser.add_argument("--no-resample", dest="resample", action="store_false", default=None, help="uniform clips only (no key-expression re-sampling)")
     parser.add_argument("--no-long-term", dest="long_term", action="store_false", default=None, help="no long-term stream (mean of clip tokens)")
-    parser.add_argument("--clips", type=int, default=None, help="clips per video per step, K (default 4)")
-    parser.add_argument("--frames", type=int, default=None, help="frames per clip, T (default 8)")
-    parser.add_argument("--size", type=int, default=None, help="frame size the videos are resized to (default 48)")
+    parser.add_argument("--clips", type=int, default=None, help=f"clips per video per step, K (default {_D.clips})")
+    parser.add_argument("--frames", type=int, default=None, help=f"frames per clip, T (default {_D.frames})")
+    parser.add_argument("--size", type=int, default=None, help=f"frame size the videos are resized to (default {_D.size})")
     parser.add_argument("--rgb", action="store_true", help="use colour frames (default grey)")
-    parser.add_argument("--batch-size", type=int, default=None, help="videos per step (default 16)")
+    parser.add_argument("--batch-size", type=int, default=None, help=f"videos per step (default {_D.batch_size})")
     parser.add_argument("--encoder", choices=("small_cnn", "resnet18"), default=None, help="frame encoder (default small_cnn)")
     parser.add_argument("--encoder-weights", default=None, help="local state_dict file for the frame encoder")
     parser.add_argument("--pad-short", action="store_true", help="pad videos shorter than one clip by repeating the last frame")
