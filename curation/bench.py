@@ -568,7 +568,11 @@ def criteria(tables: dict, config: str = "default") -> list[str]:
     cost = cost[cost["config"] == config]
     if len(cost) == 1:
         lines.append("- Cost: no K-fold run (--folds 0), so no ratio.")
-    if len(cost) == 2:
+    if len(cost) == 2 and np.isnan(cost.iloc[0]["wall_s"]):
+        k = cost.iloc[1]
+        lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_s']:.0f} s wall, "
+                     f"{k['cpu_s']:.0f} s CPU; our audit's own time was not recorded in this run, so no ratio.")
+    elif len(cost) == 2:
         k = cost.iloc[1]
         lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_ratio']:.2f}x the wall time "
                      f"({k['wall_s']:.0f} s vs {cost.iloc[0]['wall_s']:.0f} s) and {k['cpu_ratio']:.2f}x the CPU time "
