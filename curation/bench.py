@@ -55,10 +55,10 @@ class BenchConfig:
 
     configs: list[str] = field(default_factory=lambda: list(SYNTH_CONFIGS))
     seed: int = 0
-    n: int = 500                   # videos per synthetic set (all splits)
+    n: int = 1200                  # videos per synthetic set (all splits)
     size: int = 32                 # frame size rendered and trained on
     num_frames: int = 24           # frames per video
-    epochs: int = 8                # training epochs (upper bound; early stopping may stop sooner)
+    epochs: int = 12               # training epochs (upper bound; early stopping may stop sooner)
     folds: int = 3                 # K of cleanlab's out-of-fold probabilities
     downstream: bool = True        # retrain on noisy / ours / cleanlab / oracle labels
     cleanlab_filter: str = "prune_by_noise_rate"  # the cleanlab set for downstream (its default)
@@ -70,12 +70,13 @@ class BenchConfig:
     quick: bool = False
 
 
-# Sized for this 2-core machine (about 0.06-0.08 CPU-s per video-epoch at 32 px, ~7 trainings
-# per configuration): quick < 10 min, full < 60 min when the machine is otherwise idle. On
-# bigger machines raise --n and --epochs; the numbers then say more.
+# Sized for this 2-core machine: quick (one configuration, ~7 trainings) took 5.6 min when the
+# machine was nearly idle (2026-11-29); full (4 configurations, 1.5x the videos) is estimated
+# at ~35 min. Smaller sets (400 videos, 6 epochs) left the model near chance. On bigger
+# machines raise --n and --epochs; the numbers then say more.
 PROFILES: dict[str, dict] = {
-    "quick": dict(configs=["default"], n=400, size=32, num_frames=24, epochs=6, folds=3, quick=True),
-    "full": dict(configs=list(SYNTH_CONFIGS), n=500, size=32, num_frames=24, epochs=8, folds=3),
+    "quick": dict(configs=["default"], n=800, size=32, num_frames=24, epochs=12, folds=3, quick=True),
+    "full": dict(configs=list(SYNTH_CONFIGS), n=1200, size=32, num_frames=24, epochs=12, folds=3),
     # a test of the orchestration, not a benchmark: 4 classes, tiny set, one epoch, in-process
     "smoke": dict(configs=["default"], n=56, size=32, num_frames=16, epochs=1, folds=2, quick=True, isolate=False,
                   synth={"classes": ("happy", "sad", "angry", "surprise")}, train={"clips": 2, "frames": 4},
@@ -322,6 +323,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
 
     scfg = _synth_config(cfg, name)
     resume = resume and _same_synth(data, scfg)
+    resumed: list[str] = []
     if resume:
         from curation.manifest import read_manifest
 
@@ -335,6 +337,8 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     def step(fn, run, *args):
         nonlocal resume
         rec = _resumed(fn, (str(run), *args)) if resume else None
+        if rec is not None:
+            resumed.append(fn.rsplit(".", 1)[1])
         if rec is None:
             resume = False  # everything after a fresh step is fresh too
             return in_child(fn, str(run), *args, isolate=cfg.isolate)
@@ -399,7 +403,8 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
                                "peak_mb": peak})
             done(f"retrain {variant}")
     bar.close()
-    return {"detection": detection, "downstream": downstream, "cost": cost, "skipped": skipped, "model": [model]}
+    return {"detection": detection, "downstream": downstream, "cost": cost, "skipped": skipped, "model": [model],
+            "resumed": resumed}
 
 
 def _model_row(audit: Path, name: str, num_classes: int) -> dict:
@@ -507,6 +512,7 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: 
         for k in parts:
             parts[k] += res[k]
         info["skipped"].update({f"{name}: {m}": why for m, why in res["skipped"].items()})
+        info["resumed_steps"] = info.get("resumed_steps", 0) + len(res["resumed"])
     info["wall_s"] = time.perf_counter() - t0
     from curation.fileio import read_json
 
@@ -591,7 +597,9 @@ def render_markdown(tables: dict, info: dict) -> str:
         f"```bash\n{info['command']}\n```",
         "",
         f"Profile: **{'quick' if cfg['quick'] else 'full'}**; seed {cfg['seed']}; started {info['started']}; "
-        f"total wall time {info['wall_s'] / 60:.1f} min.",
+        f"wall time of this invocation {info['wall_s'] / 60:.1f} min"
+        + (f" ({info['resumed_steps']} model steps were resumed from an earlier run with the same settings; "
+           "their own times are in the tables below)." if info.get("resumed_steps") else "."),
         f"Machine: {mach['cpus']} CPUs ({mach['cpu']}), {mach['ram_gib']} GiB RAM, torch {mach['torch']}, "
         f"Python {mach['python']}, {mach['platform']}; load average at start {mach['load_avg_at_start']} "
         "(the machine was shared, so timings are upper bounds).",
