@@ -19,12 +19,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DemoConfig:
-    n: int = 1000            # synthetic videos over all splits (70/15/15); fewer barely train
+    n: int = 1500            # synthetic videos over all splits (70/15/15); fewer barely train
     size: int = 48           # frame size of the synthetic videos, pixels (the model resizes)
     num_frames: int = 48     # frames per video
-    epochs: int = 15         # training epochs (early stopping may end sooner)
+    epochs: int = 20         # training epochs (early stopping may end sooner)
     seed: int = 0
     push: bool = True        # push to FiftyOne (starts the bundled mongod)
+    dataset: str = "dfer-curate-demo"  # FiftyOne dataset the demo owns (replaced on every run)
 
 
 def _step(name: str, times: dict, fn, *args, **kwargs):
@@ -80,7 +81,7 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     if cfg.push:
         from curation.fiftyone_push import PushConfig, push
 
-        r = _step("push", times, push, run.path, PushConfig(), progress=False)
+        r = _step("push", times, push, run.path, PushConfig(dataset=cfg.dataset, overwrite=True), progress=False)
         print(f"   FiftyOne dataset {r.dataset!r}: {r.num_samples} videos, views {', '.join(r.views)}")
 
     report = _step("report", times, build_report, run.path)

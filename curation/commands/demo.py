@@ -6,8 +6,8 @@ EXAMPLE = "dfer-curate demo --out runs/demo"
 
 def add_arguments(parser):
     parser.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
-    parser.add_argument("--n", type=int, default=None, help="synthetic videos (default 1000)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 15)")
+    parser.add_argument("--n", type=int, default=None, help="synthetic videos (default 1500)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--no-push", action="store_true", help="skip FiftyOne (no mongod)")
 
