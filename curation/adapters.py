@@ -240,19 +240,28 @@ def dfew(root, *, fold: int = 1) -> Listing:
     root = Path(root)
     listing = Listing(source="dfew", classes=list(DFEW_CLASSES), fold_case=True,
                       label_fix="use a label 1..7 (Happy, Sad, Neutral, Angry, Surprise, Disgust, Fear)")
+    return _read_folds(
+        listing, fold,
+        lambda k, kind: root / DFEW_SPLIT_DIR / f"{kind}(single-labeled)" / f"set_{k}.csv",
+        lambda f, kind: _read_dfew_csv(listing, f, kind),
+        f"check --root points at the DFEW folder (it must hold {DFEW_SPLIT_DIR}/) or choose another --fold")
+
+
+def _read_folds(listing: Listing, fold: int, split_file, read, missing_fix: str) -> Listing:
+    """Read the train and test file of every fold (``split_file(k, kind)``, parsed by
+    ``read(path, kind)``), then keep the chosen fold's split; a missing file matters only
+    for the chosen fold."""
     occurrences: dict[str, list[_Occurrence]] = defaultdict(list)
     fold_files = {}
     for k in range(1, NUM_FOLDS + 1):
         for kind in ("train", "test"):
-            f = root / DFEW_SPLIT_DIR / f"{kind}(single-labeled)" / f"set_{k}.csv"
+            f = split_file(k, kind)
             fold_files[(k, kind)] = str(f)
             if not f.exists():
                 if k == fold:
-                    listing.file_problem(f, f"split file of the chosen fold {fold} is missing",
-                                         "check --root points at the DFEW folder (it must hold "
-                                         f"{DFEW_SPLIT_DIR}/) or choose another --fold")
+                    listing.file_problem(f, f"split file of the chosen fold {fold} is missing", missing_fix)
                 continue
-            for cand in _read_dfew_csv(listing, f, kind):
+            for cand in read(f, kind):
                 occurrences[cand.video_id].append(_Occurrence(k, kind, cand))
     _merge_folds(listing, occurrences, fold, fold_files)
     return listing
@@ -372,36 +381,32 @@ def mafw(root, *, fold: int = 1) -> Listing:
     root = Path(root)
     listing = Listing(source="mafw", classes=list(MAFW_CLASSES), fold_case=True,
                       label_fix=f"use one of the 11 MAFW classes: {', '.join(MAFW_CLASSES)}")
-    occurrences: dict[str, list[_Occurrence]] = defaultdict(list)
-    fold_files = {}
-    for k in range(1, NUM_FOLDS + 1):
-        for kind in ("train", "test"):
-            f = root / MAFW_SPLIT_DIR / f"set_{k}" / f"{kind}.txt"
-            fold_files[(k, kind)] = str(f)
-            if not f.exists():
-                if k == fold:
-                    listing.file_problem(f, f"split file of the chosen fold {fold} is missing",
-                                         f"check --root points at the MAFW folder (it must hold {MAFW_SPLIT_DIR}/) "
-                                         "or choose another --fold")
-                continue
-            for row, text, fields in _read_fields(listing, f, 2, "`<id>.mp4 <class name>`"):
-                name = fields[0] if fields else ""
-                vid = PurePosixPath(name).stem if name else ""
-                path = f"{MAFW_FRAMES_DIR}/{vid}"
-                if not (root / path).exists() and (root / MAFW_CLIPS_DIR / name).is_file():
-                    path = f"{MAFW_CLIPS_DIR}/{name}"
-                cand = Candidate(vid, path, None, kind, str(f), str(row), raw=text)
-                occurrences[vid].append(_Occurrence(k, kind, cand))
-                if len(fields) != 2:
-                    listing.flag(cand, f"wrong columns: {len(fields)} field(s) in {text!r}, expected "
-                                 "`<id>.mp4 <class name>`", "write the line as <id>.mp4 <class name>")
-                elif fields[1].lstrip("-").isdigit():
-                    listing.flag(cand, f"label {fields[1]!r} is a number; MAFW split files name the class",
-                                 f"use one of {', '.join(MAFW_CLASSES)}")
-                else:
-                    cand.label = _canon(fields[1], MAFW_CLASSES)
-    _merge_folds(listing, occurrences, fold, fold_files)
-    return listing
+    return _read_folds(
+        listing, fold,
+        lambda k, kind: root / MAFW_SPLIT_DIR / f"set_{k}" / f"{kind}.txt",
+        lambda f, kind: _read_mafw_txt(listing, root, f, kind),
+        f"check --root points at the MAFW folder (it must hold {MAFW_SPLIT_DIR}/) or choose another --fold")
+
+
+def _read_mafw_txt(listing: Listing, root: Path, f: Path, kind: str) -> list[Candidate]:
+    cands = []
+    for row, text, fields in _read_fields(listing, f, 2, "`<id>.mp4 <class name>`"):
+        name = fields[0] if fields else ""
+        vid = PurePosixPath(name).stem if name else ""
+        path = f"{MAFW_FRAMES_DIR}/{vid}"
+        if not (root / path).exists() and (root / MAFW_CLIPS_DIR / name).is_file():
+            path = f"{MAFW_CLIPS_DIR}/{name}"
+        cand = Candidate(vid, path, None, kind, str(f), str(row), raw=text)
+        cands.append(cand)
+        if len(fields) != 2:
+            listing.flag(cand, f"wrong columns: {len(fields)} field(s) in {text!r}, expected "
+                         "`<id>.mp4 <class name>`", "write the line as <id>.mp4 <class name>")
+        elif fields[1].lstrip("-").isdigit():
+            listing.flag(cand, f"label {fields[1]!r} is a number; MAFW split files name the class",
+                         f"use one of {', '.join(MAFW_CLASSES)}")
+        else:
+            cand.label = _canon(fields[1], MAFW_CLASSES)
+    return cands
 
 
 # ---------------------------------------------------------------------------- DFER-CLIP txt
