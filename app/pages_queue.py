@@ -28,7 +28,7 @@ st.progress(p["share"], text=f"Reviewed {p['reviewed']} / {p['flagged']} flagged
 f = ss["filter"]
 seed = {"q_sort": f["sort_by"], "q_verdicts": list(f["verdicts"]), "q_given": list(f["given"]),
         "q_suggested": list(f["suggested"]), "q_range": tuple(f["score_range"]),
-        "q_reviewed": f["reviewed"], "q_baseline": f["baseline"]}
+        "q_reviewed": f["reviewed"], "q_baseline": f["baseline"], "q_splits": list(f["splits"])}
 for key, value in seed.items():
     ss.setdefault(key, value)
 
@@ -39,6 +39,10 @@ given = c2.multiselect("Given class", classes, key="q_given", placeholder="all c
 suggested = c2.multiselect("Suggested class", classes, key="q_suggested", placeholder="all classes")
 score_range = c3.slider(f"{sort_by} range", 0.0, 1.0, key="q_range", step=0.01)
 reviewed = c3.radio("Reviewed", REVIEW_STATES, key="q_reviewed", horizontal=True)
+# Train videos are scored with their training dynamics, val/test ones by the final model
+# alone, so their scores rank differently; the split filter lets a reviewer take one at a time.
+splits = c3.multiselect("Split", sorted(state.scores(run)["split"].unique()), key="q_splits",
+                        placeholder="all splits")
 methods = state.methods(run)
 if methods:
     if ss.get("q_method") not in methods:
@@ -52,7 +56,7 @@ else:
 
 ss["filter"] = {**f, "sort_by": sort_by, "verdicts": tuple(verdicts), "given": tuple(given),
                 "suggested": tuple(suggested), "score_range": tuple(score_range),
-                "reviewed": reviewed, "baseline": baseline}
+                "reviewed": reviewed, "baseline": baseline, "splits": tuple(splits)}
 if ss["filter"] != f:
     ss.q_pagenum = 1
 

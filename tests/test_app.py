@@ -47,6 +47,11 @@ def test_queue_page_lists_flagged_videos_and_filters(monkeypatch, fake_run):
     at.multiselect(key="q_verdicts").set_value(["noisy"]).run()
     noisy = pd.read_parquet(fake_run.scores).query("verdict == 'noisy'")
     assert f"**{len(noisy)}** videos match" in at.markdown[0].value
+    at.multiselect(key="q_splits").set_value(["test"]).run()
+    test_noisy = noisy.query("split == 'test'")
+    assert len(test_noisy) < len(noisy)
+    assert f"**{len(test_noisy)}** videos match" in at.markdown[0].value
+    at.multiselect(key="q_splits").set_value([]).run()
     at.radio(key="q_sort").set_value("hardness").run()
     assert at.slider(key="q_range").label == "hardness range"
     assert "No baselines: run `dfer-curate baselines" in at.caption[1].value
