@@ -13,6 +13,7 @@ export FIFTYONE_DATABASE_VALIDATION := false
 
 demo: install
 	$(BIN)/dfer-curate demo --out runs/demo
+	@echo "(the commands above run inside the venv: 'source $(VENV)/bin/activate' first, or prefix them with $(BIN)/)"
 
 test: install
 	$(BIN)/python -m pytest -q tests
