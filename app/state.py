@@ -267,7 +267,7 @@ def playable(run: RunDir, video_path: Path, video_id: str) -> Path:
                 return video_path
         except CurationError:
             pass
-    preview = run.previews / f"{video_id}.mp4"
+    preview = run.preview(video_id)
     if not preview.exists():
         write_mp4(preview, read_video(video_path))
     return preview

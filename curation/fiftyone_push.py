@@ -31,10 +31,8 @@ of the video shows *some* expression), recorded in ``dataset.info["saliency"]``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -291,13 +289,6 @@ def _parse_time(t):
     return ts.to_pydatetime()
 
 
-def _safe_name(video_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", video_id)
-    if safe != video_id or safe.startswith("."):
-        safe = f"{safe}-{hashlib.sha1(video_id.encode()).hexdigest()[:8]}"
-    return safe
-
-
 def _probe(path: Path) -> dict:
     """Width, height, fps, frame count, duration of a video file (PyAV; no ffprobe)."""
     try:
@@ -337,7 +328,7 @@ def _previews(run: RunDir, video_ids, sources, cfg: PushConfig, *, progress: boo
             fps = info["fps"]
         else:
             fps = cfg.preview_fps
-        out = run.previews / f"{_safe_name(vid)}.mp4"
+        out = run.preview(vid)
         if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
             return out, _probe(out), "cached"
         write_mp4(out, read_video(src), fps=max(1, int(round(fps))))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from pathlib import Path
 
 from curation.errors import RunError
@@ -31,6 +33,15 @@ class RunDir:
     report = property(lambda self: self.path / "report.html")
     previews = property(lambda self: self.path / "previews")
     quarantine = property(lambda self: self.path / "quarantine.csv")
+
+    def preview(self, video_id: str) -> Path:
+        """Where the H.264 preview of a video is cached; the FiftyOne push and the dashboard
+        share it, so each video is rendered once. Ids with characters unsafe in file names
+        (FERV39K's `Action/Happy/0267`) get a sanitised name plus a short hash."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", video_id)
+        if safe != video_id or safe.startswith("."):
+            safe = f"{safe}-{hashlib.sha1(video_id.encode()).hexdigest()[:8]}"
+        return self.previews / f"{safe}.mp4"
 
     def require(self, name: str, command: str) -> Path:
         """The artifact's path, or a RunError naming the command that makes it."""
