@@ -95,6 +95,23 @@ def noise_score(agreement: Agreement, *, vote_weight: float = 0.5) -> np.ndarray
     return np.clip((1 - vote_weight) * prob_part + vote_weight * vote_part, 0.0, 1.0)
 
 
+def video_margin_score(video_probs, labels) -> np.ndarray:
+    """(N,) in [0, 1]: (1 + best other class prob - label prob) / 2 of the video head.
+
+    The video head sees all clips at once and is a better classifier than any clip head; on
+    the default synthetic set its margin ranked noisy labels better (AUROC 0.894 against
+    0.874 for the clip score), and the blend of both better still (section 3 of DESIGN.md:
+    the clips say *how consistently*, the video head *how strongly*)."""
+    video_probs = np.asarray(video_probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if video_probs.ndim != 2 or video_probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"video_probs must be (N, C) aligned with labels; got {video_probs.shape} and {labels.shape}")
+    rows = np.arange(len(labels))
+    other = video_probs.copy()
+    other[rows, labels] = -np.inf
+    return np.clip((1.0 + other.max(axis=1) - video_probs[rows, labels]) / 2.0, 0.0, 1.0)
+
+
 def hardness(agreement: Agreement, num_clips: int) -> np.ndarray:
     """(N,) in [0, 1], higher = more ambiguous: clips split among classes and the mean
     prediction is spread out (normalised entropy). Independent of the given label."""
@@ -197,18 +214,23 @@ def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageCo
 
 
 def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: TriageConfig | None = None,
-          vote_weight: float = 0.5) -> dict:
+          vote_weight: float = 0.5, video_probs=None, video_weight: float = 0.5) -> dict:
     """Everything the scores table needs, from clip probabilities and labels.
 
     ``noise_rates`` (C,) if known; otherwise estimated from ``rate_probs`` (N, C) (defaults
-    to the clips' mean probabilities). Returns a dict of (N,) arrays: the Agreement fields
-    plus noise_score, hardness, verdict, suggested."""
+    to the clips' mean probabilities). ``video_probs`` (N, C), the video head's probabilities,
+    enter the noise score with ``video_weight``. Returns a dict of (N,) arrays: the Agreement
+    fields plus noise_score, hardness, verdict, suggested."""
     clip_probs, labels = _check(clip_probs, labels)
     agr = _agreement(clip_probs, labels)
     c = clip_probs.shape[2]
     if noise_rates is None:
         noise_rates = estimate_noise_rates(agr.mean_probs if rate_probs is None else rate_probs, labels, num_classes=c)
     score = noise_score(agr, vote_weight=vote_weight)
+    if video_probs is not None:
+        if not 0.0 <= video_weight <= 1.0:
+            raise ValueError(f"video_weight must be in [0, 1], got {video_weight}")
+        score = (1 - video_weight) * score + video_weight * video_margin_score(video_probs, labels)
     return {
         "agreement": agr,
         "noise_score": score,

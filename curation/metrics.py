@@ -62,3 +62,15 @@ def uar_war(y_true, y_pred, classes=None) -> tuple[float, float]:
     present = classes if classes is not None else np.unique(y_true)
     recalls = [np.mean(y_pred[y_true == c] == c) for c in present if np.any(y_true == c)]
     return float(np.mean(recalls)), float(np.mean(y_true == y_pred))
+
+
+def weak_model_warning(train_log: dict, num_classes: int) -> str | None:
+    """A warning when held-out UAR never rose well above chance: the scores of such a model
+    are close to random, and an annotator should know before trusting its verdicts."""
+    uars = [r["heldout_uar"] for r in train_log.get("log", []) if r.get("heldout_uar") == r.get("heldout_uar")]
+    chance = 1.0 / max(num_classes, 1)
+    if not uars or max(uars) >= chance + (1.0 - chance) / 8:  # 7 classes: 0.25; 2 classes: 0.56
+        return None
+    return (f"the model barely learned: its best {train_log.get('heldout', 'held-out')} UAR is {max(uars):.2f} against "
+            f"chance {chance:.2f}, so its noise scores and verdicts are close to random. Train longer (--epochs), "
+            f"on more videos or at a larger --size before trusting them")

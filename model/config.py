@@ -89,6 +89,7 @@ class ScoreConfig:
     checkpoint: str = "best"  # 'best' or 'last'
     use_dynamics: bool = True  # blend training dynamics (before memorization) into train scores
     vote_weight: float = 0.5  # noise_score: weight of the clip vote against the probability margin
+    video_weight: float = 0.5  # noise_score: weight of the video head's margin against the clip score
     min_agree: float = 0.5  # triage: clip agreement on another class needed to call noisy
     min_margin: float = 0.1
     hard_agree: float = 0.75

@@ -7,7 +7,9 @@ labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logit
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,31 +73,43 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
         with np.load(ev_path, allow_pickle=False) as z:
             ev_ids = [str(v) for v in z["video_ids"]]
             if set(ev_ids) == set(ck["train_ids"]):
-                rates = z["noise_rates"] if "noise_rates" in z.files else None
-                evidence = (ev_ids, z["clip_probs"].astype(np.float32), rates)
+                evidence = Evidence(ev_ids, z["clip_probs"].astype(np.float32),
+                                    z["noise_rates"] if "noise_rates" in z.files else None,
+                                    z["video_probs"] if "video_probs" in z.files else None)
             else:
                 log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
     run.save_config("score", sc)
     return write_scores(run, manifest, clip_probs, video_logits, sc, evidence=evidence)
 
 
+@dataclass
+class Evidence:
+    """Training dynamics of the train videos (train.save_evidence): a window of clip
+    probabilities (n, W*K, C), the frozen noise rates and the video head's mean probabilities."""
+
+    video_ids: list[str]
+    clip_probs: np.ndarray
+    noise_rates: np.ndarray | None = None
+    video_probs: np.ndarray | None = None  # (n, C); runs trained before it was saved lack it
+
+
 def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np.ndarray, sc: ScoreConfig,
-                 *, evidence=None) -> pd.DataFrame:
+                 *, evidence: Evidence | None = None) -> pd.DataFrame:
     """Audit statistics for every video; train videos with dynamics evidence are audited on
-    their final clips plus the evidence clips (a temporal ensemble)."""
+    their final clips plus the evidence clips (a temporal ensemble), and on the video head's
+    probabilities averaged over the final model and the evidence epochs."""
     df = manifest.df
     classes = np.asarray(manifest.classes)
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
     n = len(df)
     is_train = df["split"].to_numpy() == "train"
+    video_probs = torch.softmax(torch.from_numpy(np.asarray(video_logits, np.float32)), -1).numpy()
     ev_rows = np.zeros(0, np.int64)
-    ev_probs = None
+    rates = None
     if evidence is not None:
-        ids, probs = evidence[:2]
-        rates = evidence[2] if len(evidence) > 2 else None
+        rates = evidence.noise_rates
         pos = {v: i for i, v in enumerate(df["video_id"].astype(str))}
-        ev_rows = np.array([pos[v] for v in ids], np.int64)
-        ev_probs = probs
+        ev_rows = np.array([pos[v] for v in evidence.video_ids], np.int64)
     tcfg_rows = np.setdiff1d(np.arange(n), ev_rows)
     cols = {k: np.zeros(n) for k in ("label_prob", "agree_label", "agree_mode", "margin", "noise_score", "hardness",
                                      "pred_conf")}
@@ -104,23 +118,24 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     suggested = np.zeros(n, np.int64)
     verdict = np.full(n, "clean", dtype=object)
     tri = sc.triage_config()
-    if evidence is None:
-        rates = None
     groups = []
     if len(ev_rows):
-        groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], ev_probs], axis=1)))
+        ev_video = video_probs[ev_rows]
+        if evidence.video_probs is not None:  # weighted as the clips are: by their share of the ensemble
+            share = evidence.clip_probs.shape[1] / (evidence.clip_probs.shape[1] + clip_probs.shape[1])
+            ev_video = (1 - share) * ev_video + share * np.asarray(evidence.video_probs, np.float64)
+        groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], evidence.clip_probs], axis=1), ev_video))
     # the rest: train videos without dynamics (held out), then val/test videos
     rest_train = tcfg_rows[is_train[tcfg_rows]]
     rest_other = tcfg_rows[~is_train[tcfg_rows]]
     for g in (rest_train, rest_other):
         if len(g):
-            groups.append((g, clip_probs[g]))
-    for g_rows, g_probs in groups:
-        if rates is None:  # noise rates come from the first (training) group, shared by the rest
-            res = agr.audit(g_probs, labels[g_rows], config=tri, vote_weight=sc.vote_weight)
-            rates = res["noise_rates"]
-        else:
-            res = agr.audit(g_probs, labels[g_rows], noise_rates=rates, config=tri, vote_weight=sc.vote_weight)
+            groups.append((g, clip_probs[g], video_probs[g]))
+    for g_rows, g_probs, g_video in groups:
+        # noise rates come from the first (training) group, shared by the rest
+        res = agr.audit(g_probs, labels[g_rows], noise_rates=rates, config=tri, vote_weight=sc.vote_weight,
+                        video_probs=g_video, video_weight=sc.video_weight)
+        rates = res["noise_rates"]
         a = res["agreement"]
         for k in ("label_prob", "agree_label", "agree_mode", "margin", "pred_conf"):
             cols[k][g_rows] = getattr(a, k)
@@ -197,10 +212,15 @@ def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
     """Verdict counts and, with ground truth, detection metrics on the train split."""
     from curation.metrics import detection_metrics, relabel_accuracy
 
+    from curation.metrics import weak_model_warning
+
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     scores = scores if scores is not None else pd.read_parquet(run.require("scores", "score"))
     out = {"counts": scores["verdict"].value_counts().reindex(["clean", "hard", "noisy"], fill_value=0).to_dict()}
+    log_path = run.checkpoints / "train_log.json"
+    if log_path.exists():
+        out["warning"] = weak_model_warning(json.loads(log_path.read_text()), len(manifest.classes))
     if manifest.has_ground_truth:
         m = manifest.df.set_index("video_id").loc[scores["video_id"]].reset_index()
         tr = (scores["split"] == "train").to_numpy()

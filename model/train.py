@@ -31,6 +31,7 @@ from curation import agreement as agr
 from curation.errors import ConfigError, ManifestError, RunError
 from curation.fileio import atomic_path, write_json, write_parquet
 from curation.manifest import read_manifest
+from curation.metrics import weak_model_warning
 from curation.runs import RunDir
 from curation.schema import DYNAMICS_COLUMNS, conform
 from model import data
@@ -362,6 +363,9 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
         "heldout": plan.heldout_kind, "early_stopped": stopped, "evidence_epoch": evidence_epoch(state, cfg) + 1, "triage_from": state.triage_from + 1 if state.triage_from >= 0 else None,
         "seconds": round(time.time() - t0, 1), "world_size": dist_.world, "log": state.log,
     }
+    summary["warning"] = weak_model_warning(summary, C)
+    if summary["warning"] and dist_.main:
+        log.warning(summary["warning"])
     if dist_.main:
         if write_dynamics:
             write_parquet(run.dynamics, dynamics_frame(state, plan, cfg, train_ids))
@@ -528,17 +532,20 @@ def dynamics_frame(state: TrainState, plan: Plan, cfg: TrainConfig, train_ids: l
 
 
 def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: list[str], labels: np.ndarray) -> None:
-    """The smoothed window of training-pass clip probabilities the score stage blends in, and
-    the noise rates frozen at the plateau (estimated from the evidence when there was none)."""
+    """The smoothed window of training-pass clip probabilities (and the video head's mean
+    probabilities over the same epochs) the score stage blends in, and the noise rates frozen
+    at the plateau (estimated from the evidence when there was none)."""
     end = evidence_epoch(state, cfg)
     stacked = _window(state, cfg, end)
+    lo = max(0, end - cfg.window + 1)
+    video_probs = torch.softmax(torch.from_numpy(state.video_logits[lo: end + 1]).float(), -1).mean(0).numpy()
     rates = state.noise_rates
     if rates is None:
         rates = agr.estimate_noise_rates(stacked.mean(1), labels, num_classes=stacked.shape[2])
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, clip_probs=stacked.astype(np.float16), video_ids=np.array(train_ids), epoch=np.array(end + 1),
-                     noise_rates=np.asarray(rates, np.float64))
+            np.savez(fh, clip_probs=stacked.astype(np.float16), video_probs=video_probs.astype(np.float32),
+                     video_ids=np.array(train_ids), epoch=np.array(end + 1), noise_rates=np.asarray(rates, np.float64))
 
 
 def evidence_epoch(state: TrainState, cfg: TrainConfig) -> int:

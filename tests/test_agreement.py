@@ -94,3 +94,21 @@ def test_bad_shapes_raise():
         A.clip_agreement(np.ones((1, 2, 4)) / 4, np.array([4]))
     with pytest.raises(ValueError, match="NaN"):
         A.clip_agreement(np.full((1, 2, 3), np.nan), np.array([0]))
+
+
+def test_video_margin_score_and_blend(planted):
+    probs, labels = planted
+    video = np.array([[0.1, 0.7, 0.1, 0.1],   # the video head agrees with the label
+                      [0.1, 0.1, 0.7, 0.1],   # and disagrees strongly
+                      [0.0, 0.5, 0.0, 0.5]])  # a tie
+    v = A.video_margin_score(video, labels)
+    np.testing.assert_allclose(v, [(1 + 0.1 - 0.7) / 2, (1 + 0.7 - 0.1) / 2, 0.5])
+    rates = np.array([0, 1 / 3, 0, 0])
+    clips_only = A.audit(probs, labels, noise_rates=rates)["noise_score"]
+    blended = A.audit(probs, labels, noise_rates=rates, video_probs=video, video_weight=0.5)
+    np.testing.assert_allclose(blended["noise_score"], 0.5 * clips_only + 0.5 * v)
+    assert blended["verdict"].tolist() == ["clean", "noisy", "hard"]
+    with pytest.raises(ValueError, match="video_weight"):
+        A.audit(probs, labels, noise_rates=rates, video_probs=video, video_weight=1.5)
+    with pytest.raises(ValueError, match="aligned"):
+        A.video_margin_score(video[:2], labels)

@@ -273,3 +273,13 @@ def test_collapsed_model_is_called_out(fake_run):
     write_parquet(fake_run.scores, collapsed)
     page = build_report(fake_run.path).read_text(encoding="utf-8")
     assert 'data-key="collapse"' in section(page, "summary")
+
+
+def test_weak_model_is_called_out(tmp_path):
+    from curation.fileio import write_json
+
+    run = make_fake_run(tmp_path / "run", n=24, seed=5)
+    assert 'data-key="weak-model"' not in section(build_report(run.path).read_text(encoding="utf-8"), "summary")
+    write_json(run.checkpoints / "train_log.json", {"heldout": "val", "log": [{"heldout_uar": 0.3}, {"heldout_uar": 0.31}]})
+    summary = section(build_report(run.path).read_text(encoding="utf-8"), "summary")
+    assert 'data-key="weak-model"' in summary and "best val UAR is 0.31 against chance 0.25" in summary

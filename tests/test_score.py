@@ -11,7 +11,7 @@ from curation.errors import RunError
 from curation.schema import SCORES_COLUMNS
 from model.config import ScoreConfig
 from model.evaluate import evaluate
-from model.score import score, summary, write_scores
+from model.score import Evidence, score, summary, write_scores
 from model.train import train
 from tests.test_train import TINY
 
@@ -77,7 +77,7 @@ def test_write_scores_blends_dynamics_evidence(tmp_path, fake_run):
     other = (labels[tr] + 1) % 4
     ev[np.arange(len(tr)), :, other] = 0.85  # earlier epochs agreed on another class
     ids = m.df["video_id"].to_numpy()[tr].tolist()
-    df = write_scores(fake_run, m, final, np.zeros((n, 4)), ScoreConfig(), evidence=(ids, ev))
+    df = write_scores(fake_run, m, final, np.zeros((n, 4)), ScoreConfig(), evidence=Evidence(ids, ev))
     sub = df.iloc[tr]
     assert (sub["agree_label"] == 0.25).all() and (sub["consensus_label"] != sub["label"]).all()
     assert (df.iloc[np.setdiff1d(np.arange(n), tr)]["agree_label"] == 1.0).all()

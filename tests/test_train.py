@@ -116,3 +116,4 @@ def test_plan_uses_val_split_when_present(tiny_run):
     plan = T.make_plan(Manifest(df, m.classes, m.root), TINY)
     assert plan.heldout_kind == "val" and len(plan.heldout_rows) == 3
     assert np.intersect1d(plan.train_rows, plan.heldout_rows).size == 0
+

@@ -70,6 +70,8 @@ def run(args):
     if last:
         print(f"last epoch verdicts: clean {last['clean']}, hard {last['hard']}, noisy {last['noisy']}; "
               f"memorization gap (train acc - held-out acc) {last['memorization']:+.3f}")
+    if out.get("warning"):
+        print(f"WARNING: {out['warning']}")
     print(f"checkpoints in {run_dir.checkpoints}, dynamics in {run_dir.dynamics}")
     print(f"next: dfer-curate score {args.run}")
     return 0
@@ -78,6 +80,8 @@ def run(args):
 def _print_summary(s):
     c = s["counts"]
     print(f"verdicts: clean {c['clean']}, hard {c['hard']}, noisy {c['noisy']}")
+    if s.get("warning"):
+        print(f"WARNING: {s['warning']}")
     d = s.get("detection")
     if d:
         print(f"noise detection (train split): precision {d['precision']:.3f} recall {d['recall']:.3f} "
