@@ -67,7 +67,7 @@ def uar_war(y_true, y_pred, classes=None) -> tuple[float, float]:
 def weak_model_warning(train_log: dict, num_classes: int) -> str | None:
     """A warning when held-out UAR never rose well above chance: the scores of such a model
     are close to random, and an annotator should know before trusting its verdicts."""
-    uars = [r["heldout_uar"] for r in train_log.get("log", []) if r.get("heldout_uar") == r.get("heldout_uar")]
+    uars = [r["heldout_uar"] for r in train_log.get("log", []) if np.isfinite(r.get("heldout_uar", np.nan))]
     chance = 1.0 / max(num_classes, 1)
     if not uars or max(uars) >= chance + (1.0 - chance) / 8:  # 7 classes: 0.25; 2 classes: 0.56
         return None

@@ -210,9 +210,7 @@ def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
     """Verdict counts and, with ground truth, detection metrics on the train split."""
-    from curation.metrics import detection_metrics, relabel_accuracy
-
-    from curation.metrics import weak_model_warning
+    from curation.metrics import detection_metrics, relabel_accuracy, weak_model_warning
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
