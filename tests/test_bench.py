@@ -142,3 +142,24 @@ def test_steps_record_and_resume_only_with_same_settings(tmp_path):
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", downstream=False)))
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", epochs=3))) is None
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path / "other"), cfg)) is None
+
+
+def test_model_quality_markdown(tmp_path):
+    """benchmarks/model_quality.py --md: one row per variant with its numbers, and the command."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import model_quality
+
+    row = {"train_s": 300.0, "score_s": 20.0, "epochs": 25, "best_epoch": 19, "precision": 0.8, "recall": 0.5,
+           "f1": 0.615, "auroc": 0.88, "hard_retention": 0.92, "relabel_accuracy": 0.9, "test_uar": 0.73, "test_war": 0.74,
+           "single_clip": {"f1": 0.5, "auroc": 0.8, "hard_retention": 0.85}}
+    results = {"full": row, "plain": {**row, "f1": 0.5, "single_clip": None}, "total_s": 600.0, "peak_mb": 900.0}
+    out = tmp_path / "MQ.md"
+    model_quality.write_markdown(results, out, "benchmarks/model_quality.py --n 10")
+    text = out.read_text()
+    assert "| full | the method as shipped | 320 | 25 (19) | 0.800 | 0.500 | 0.615 | 0.880 |" in text
+    assert "| plain |" in text and "| 0.500 | 0.880 |" in text
+    assert "benchmarks/model_quality.py --n 10" in text and "total wall time 10.0 min" in text
+    assert "one centred clip per video" in text and "F1 0.500, AUROC 0.800" in text
