@@ -13,6 +13,7 @@ table = state.table(run)
 current = state.current(run)
 
 st.title("Overview")
+state.show_model_warning(run)
 p = progress(table)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Videos scored", f"{len(table):,}")

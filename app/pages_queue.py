@@ -18,6 +18,7 @@ ss = st.session_state
 st.title("Review queue")
 st.caption(f"Run `{run.path}` · annotator **{ss.annotator}**")
 state.show_flash()
+state.show_model_warning(run)
 
 table = state.table(run)
 p = progress(table)

@@ -203,3 +203,15 @@ def test_a_run_without_scores_says_which_command_to_run(monkeypatch, fake_run):
         at.switch_page(page).run()
         assert not at.exception
         assert f"dfer-curate score {fake_run.path}" in at.error[0].value
+
+
+def test_a_weak_model_is_called_out_on_queue_and_overview(monkeypatch, fake_run):
+    from curation.fileio import write_json
+
+    at = _app(monkeypatch, fake_run)
+    assert not at.warning  # no train_log.json: nothing to say
+    write_json(fake_run.checkpoints / "train_log.json", {"heldout": "val", "log": [{"heldout_uar": 0.28}]})
+    at = _app(monkeypatch, fake_run)
+    assert any("best val UAR is 0.28 against chance 0.25" in w.value for w in at.warning)
+    at.switch_page("pages_overview.py").run()
+    assert not at.exception and any("barely learned" in w.value for w in at.warning)
