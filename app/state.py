@@ -213,21 +213,9 @@ def seen_version(run: RunDir, video_id: str) -> int:
     return seen[video_id]
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _weak_model(path: str, mtime: float, num_classes: int) -> str | None:
-    from curation.fileio import read_json
-    from curation.metrics import weak_model_warning
-
-    try:
-        return weak_model_warning(read_json(Path(path)), num_classes) if Path(path).exists() else None
-    except (OSError, ValueError):
-        return None
-
-
 def show_model_warning(run: RunDir) -> None:
     """Warn annotators when the audit model barely learned: its verdicts are then near random."""
-    path = run.checkpoints / "train_log.json"
-    msg = _weak_model(str(path), _mtime(path), len(classes(run)))
+    msg = run.model_warning(len(classes(run)))
     if msg:
         st.warning(msg[0].upper() + msg[1:], icon="⚠️")
 

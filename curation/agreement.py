@@ -100,8 +100,8 @@ def video_margin_score(video_probs, labels) -> np.ndarray:
 
     The video head sees all clips at once and is a better classifier than any clip head; on
     the default synthetic set its margin ranked noisy labels better (AUROC 0.894 against
-    0.874 for the clip score), and the blend of both better still (section 3 of DESIGN.md:
-    the clips say *how consistently*, the video head *how strongly*)."""
+    0.874 for the clip score); blended with the clip score, the clips say how consistently
+    and the video head how strongly the video disagrees with its label."""
     video_probs = np.asarray(video_probs, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     if video_probs.ndim != 2 or video_probs.shape[0] != labels.shape[0]:

@@ -33,6 +33,7 @@ class RunDir:
     report = property(lambda self: self.path / "report.html")
     previews = property(lambda self: self.path / "previews")
     quarantine = property(lambda self: self.path / "quarantine.csv")
+    train_log = property(lambda self: self.checkpoints / "train_log.json")
 
     def preview(self, video_id: str) -> Path:
         """Where the H.264 preview of a video is cached; the FiftyOne push and the dashboard
@@ -51,6 +52,16 @@ class RunDir:
                 f"{p} does not exist: run `dfer-curate {command} {self.path}` first"
             )
         return p
+
+    def model_warning(self, num_classes: int) -> str | None:
+        """The weak-model warning (curation.metrics) from train_log.json; None when the log
+        is absent or unreadable (then nothing is known to warn about)."""
+        from curation.metrics import weak_model_warning
+
+        try:
+            return weak_model_warning(read_json(self.train_log), num_classes) if self.train_log.exists() else None
+        except (OSError, ValueError):
+            return None
 
     def load_config(self) -> dict:
         return read_json(self.config) if self.config.exists() else {}

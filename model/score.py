@@ -7,7 +7,6 @@ labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logit
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,15 +209,13 @@ def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
     """Verdict counts and, with ground truth, detection metrics on the train split."""
-    from curation.metrics import detection_metrics, relabel_accuracy, weak_model_warning
+    from curation.metrics import detection_metrics, relabel_accuracy
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     scores = scores if scores is not None else pd.read_parquet(run.require("scores", "score"))
     out = {"counts": scores["verdict"].value_counts().reindex(["clean", "hard", "noisy"], fill_value=0).to_dict()}
-    log_path = run.checkpoints / "train_log.json"
-    if log_path.exists():
-        out["warning"] = weak_model_warning(json.loads(log_path.read_text()), len(manifest.classes))
+    out["warning"] = run.model_warning(len(manifest.classes))
     if manifest.has_ground_truth:
         m = manifest.df.set_index("video_id").loc[scores["video_id"]].reset_index()
         tr = (scores["split"] == "train").to_numpy()

@@ -27,7 +27,6 @@ import pandas as pd
 
 from curation.errors import CurationError, RunError
 from curation.fileio import read_json, write_text
-from curation.metrics import weak_model_warning
 from curation.runs import RunDir
 from curation.schema import DYNAMICS_COLUMNS, SCORES_COLUMNS, VERDICTS, conform
 
@@ -412,7 +411,7 @@ def _summary_section(inputs: Inputs, s: dict) -> str:
     notes = "".join(_missing(_e(n)) for n in inputs.notes)
     warn = collapse_warning(inputs.scores, inputs.classes)
     warn = f'<p class="warn" data-key="collapse">{warn}</p>' if warn else ""
-    weak = _weak_model(inputs)
+    weak = inputs.run.model_warning(len(inputs.classes))
     warn += f'<p class="warn" data-key="weak-model">{_e(weak)}</p>' if weak else ""
     return _section("summary", "Summary", warn + text + table + notes)
 
@@ -711,15 +710,6 @@ def _cfg_value(v) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(_cfg_value(x) for x in v) or "[]"
     return _e(v)
-
-
-def _weak_model(inputs: Inputs) -> str | None:
-    path = inputs.run.checkpoints / "train_log.json"
-    try:
-        return weak_model_warning(json.loads(path.read_text()), len(inputs.classes)) if path.exists() else None
-    except (OSError, ValueError) as exc:
-        log.warning("cannot read %s: %s", path, exc)
-        return None
 
 
 def collapse_warning(scores: pd.DataFrame, classes: list[str], *, share: float = 0.8) -> str | None:

@@ -17,3 +17,14 @@ def test_preview_names_are_safe_and_distinct(tmp_path):
 def test_require_names_the_command_to_run(tmp_path):
     with pytest.raises(RunError, match="dfer-curate score"):
         RunDir(tmp_path).require("scores", "score")
+
+
+def test_model_warning_reads_the_train_log(tmp_path):
+    run = RunDir(tmp_path / "run")
+    assert run.model_warning(7) is None  # no log yet
+    run.checkpoints.mkdir(parents=True)
+    run.train_log.write_text('{"heldout": "val", "log": [{"heldout_uar": 0.2}]}')
+    assert "UAR is 0.20" in run.model_warning(7)
+    assert run.model_warning(2) is not None and run.model_warning(7) is not None
+    run.train_log.write_text("{not json")
+    assert run.model_warning(7) is None
