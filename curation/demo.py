@@ -37,6 +37,21 @@ def _step(name: str, times: dict, fn, *args, **kwargs):
     return out
 
 
+def _clear_previous_demo(run: RunDir) -> None:
+    """A rerun of the demo replaces its own export and an empty decision log, so `make demo`
+    can run twice. A log with decisions is annotators' work: it stays, and synth refuses."""
+    import shutil
+
+    from curation.decisions import DecisionLog
+
+    if run.review_db.exists() and DecisionLog(run.review_db).stamp()[0] > 0:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{run.review_db}{suffix}").unlink(missing_ok=True)
+    if run.exports.exists():
+        shutil.rmtree(run.exports)
+
+
 def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     """Run synth, ingest, train, score, baselines, push, report and export into ``out``."""
     from curation.baselines import compare_table
@@ -50,6 +65,7 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
 
     cfg = config or DemoConfig()
     run = RunDir(out)
+    _clear_previous_demo(run)
     times: dict[str, float] = {}
 
     _step("synth", times, generate, run.path, SynthConfig(

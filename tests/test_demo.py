@@ -34,3 +34,24 @@ def test_demo_runs_every_stage(tmp_path, capsys):
     import fiftyone as fo
 
     assert len(fo.load_dataset("dfer-curate-demo-test")) == 70
+
+
+@pytest.mark.slow
+def test_demo_runs_twice_but_keeps_review_decisions(tmp_path, capsys):
+    """`make demo` is idempotent: a rerun replaces the demo's own export; a decision an
+    annotator made in the demo run is never deleted (synth refuses, naming the fix)."""
+    from curation.decisions import DecisionLog
+    from curation.errors import RunError
+
+    out = tmp_path / "demo"
+    cfg = DemoConfig(n=70, size=32, num_frames=24, epochs=1, push=False)
+    run_demo(out, cfg)
+    first = list(RunDir(out).exports.iterdir())
+    run_demo(out, cfg)
+    second = list(RunDir(out).exports.iterdir())
+    assert len(first) == 1 and len(second) == 1
+    vid = pd.read_parquet(RunDir(out).scores)["video_id"].iloc[0]
+    DecisionLog.for_run(out).record(video_id=vid, action="exclude", annotator="ann")
+    with pytest.raises(RunError, match="annotators' work"):
+        run_demo(out, cfg)
+    assert DecisionLog.for_run(out).stamp()[0] == 1
