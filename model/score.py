@@ -24,7 +24,7 @@ from curation.schema import SCORES_COLUMNS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
 from model.network import build_network
-from model.train import _batch_starts, load_checkpoint, predict, resolve_device
+from model.train import _batch_starts, load_checkpoint, load_weights, predict, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _load_model(path, classes, device):
     ck = load_checkpoint(path, classes=classes)
     cfg = TrainConfig.from_dict(ck["config"])
     net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None)).to(device)
-    net.load_state_dict(ck["model"])
+    load_weights(net, ck, path)
     net.eval()
     return net, cfg, ck
 

@@ -270,6 +270,16 @@ def load_checkpoint(path, *, classes=None, config: TrainConfig | None = None) ->
     return ck
 
 
+def load_weights(net, ck: dict, path) -> None:
+    """Put a checkpoint's weights into ``net``; a checkpoint of an older network layout
+    (same configuration, other layers) gets a clear error instead of torch's key dump."""
+    try:
+        net.load_state_dict(ck["model"])
+    except RuntimeError as exc:
+        raise ConfigError(f"checkpoint {path} was written by another version of the network and does not fit "
+                          f"this one; train again (without --resume)") from exc
+
+
 # ---------------------------------------------------------------- loop
 
 def train(run_dir, config: TrainConfig | None = None, *, progress: bool = True, resume: bool = False) -> dict:
@@ -318,7 +328,7 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
         ck = load_checkpoint(ckpt_dir / "last.pt", classes=plan.classes, config=cfg)
         if ck["train_ids"] != train_ids:
             raise ConfigError(f"{ckpt_dir / 'last.pt'} was trained on other videos; train again without --resume")
-        net.load_state_dict(ck["model"])
+        load_weights(net, ck, ckpt_dir / "last.pt")
         opt.load_state_dict(ck["optimizer"])
         state = TrainState(**ck["state"])
         rng.bit_generator.state = ck["np_rng"]

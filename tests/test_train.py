@@ -117,3 +117,19 @@ def test_plan_uses_val_split_when_present(tiny_run):
     assert plan.heldout_kind == "val" and len(plan.heldout_rows) == 3
     assert np.intersect1d(plan.train_rows, plan.heldout_rows).size == 0
 
+
+
+def test_checkpoint_of_an_older_network_layout_is_a_clear_error(tiny_run):
+    from model.network import build_network
+    from model.score import score
+
+    T.train(tiny_run.path, dataclasses.replace(TINY, epochs=1), progress=False)
+    path = tiny_run.checkpoints / "best.pt"
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck["model"] = {k.replace("features.4", "features.9"): v for k, v in ck["model"].items()}  # a renamed layer
+    torch.save(ck, path)
+    net = build_network(len(ck["classes"]), T.TrainConfig.from_dict(ck["config"]))
+    with pytest.raises(ConfigError, match="another version of the network.*train again"):
+        T.load_weights(net, ck, path)
+    with pytest.raises(ConfigError, match="another version of the network"):
+        score(tiny_run.path, progress=False)
