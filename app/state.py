@@ -249,8 +249,7 @@ def _clip_starts(path: str, mtime: float):
 
 def clip_starts(run: RunDir):
     """(N, M) start frame of each clip if the model wrote RUN/clip_starts.npy, else None."""
-    p = run.path / "clip_starts.npy"
-    return _clip_starts(str(p), _mtime(p))
+    return _clip_starts(str(run.clip_starts), _mtime(run.clip_starts))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

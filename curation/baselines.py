@@ -46,7 +46,6 @@ METHODS = (
 # the train rows); an optional oof_probs.json beside it says what they are ({"kind": ...}).
 # A run trained with `train --folds K` needs none: its own scores are out-of-fold.
 OOF_FILE = "oof_probs.npy"
-VIDEO_LOGITS = "video_logits.npy"  # (N, C) video-head logits written by scoring
 
 
 @dataclass
@@ -332,7 +331,7 @@ def run_probs(run_dir, *, scores: pd.DataFrame | None = None, clip_probs: np.nda
     scores = pd.read_parquet(run.scores) if scores is None else scores
     clip_probs = np.load(run.clip_probs) if clip_probs is None else clip_probs
     n, m, c = clip_probs.shape
-    logits_path = run.path / VIDEO_LOGITS
+    logits_path = run.video_logits
     what = f"mean of {m} clips"
     probs = clip_probs.mean(1)
     if logits_path.exists():

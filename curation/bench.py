@@ -414,7 +414,7 @@ def _model_row(audit: Path, name: str, num_classes: int) -> dict:
 
     row = {"config": name, "epochs": float("nan"), "train_acc": float("nan"), "heldout_acc": float("nan"),
            "chance": 1.0 / num_classes}
-    path = RunDir(audit).checkpoints / "train_log.json"
+    path = RunDir(audit).train_log
     if path.exists():
         log_ = read_json(path).get("log") or []
         if log_:

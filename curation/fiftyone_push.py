@@ -59,8 +59,6 @@ REVIEW_VIEWS = ("reviewed", "relabelled")
 PLAYABLE_CODECS = ("h264",)
 PLAYABLE_CONTAINERS = (".mp4", ".m4v", ".mov")
 PLAYABLE_PIX_FMTS = ("yuv420p", "yuvj420p")
-SALIENCY_FILE = "saliency.parquet"
-CLIP_STARTS_FILE = "clip_starts.npy"
 PROXY_SALIENCY = "proxy: covering clip's highest class probability"
 
 
@@ -362,7 +360,7 @@ def frame_clip_index_from_starts(num_frames: int, starts) -> np.ndarray:
 
 
 def _frame_evidence(run: RunDir, video_ids, clip_probs, metadata, classes):
-    sal_path = run.path / SALIENCY_FILE
+    sal_path = run.saliency
     sal = None
     if sal_path.exists():
         s = pd.read_parquet(sal_path)
@@ -371,10 +369,10 @@ def _frame_evidence(run: RunDir, video_ids, clip_probs, metadata, classes):
             raise RunError(f"{sal_path} lacks column(s) {sorted(need - set(s.columns))}; expected "
                            "video_id, frame (0-based), saliency")
         sal = {str(k): g.set_index("frame")["saliency"] for k, g in s.groupby("video_id")}
-        source = f"model saliency ({SALIENCY_FILE})"
+        source = f"model saliency ({sal_path.name})"
     else:
         source = PROXY_SALIENCY
-    starts_path = run.path / CLIP_STARTS_FILE
+    starts_path = run.clip_starts
     starts = np.load(starts_path) if starts_path.exists() else None
     if starts is not None and starts.shape != clip_probs.shape[:2]:
         log.warning("%s has shape %s but clip_probs.npy has %s clips per video; assuming uniform clips",

@@ -11,6 +11,9 @@ from curation.errors import RunError
 from curation.fileio import read_json, write_json
 
 
+TRAIN_LOG = "train_log.json"  # in checkpoints/ (and in each fold's checkpoint folder)
+
+
 class RunDir:
     """Paths of one run's artifacts; stages read and write only through these names."""
 
@@ -27,13 +30,17 @@ class RunDir:
     dynamics = property(lambda self: self.path / "dynamics.parquet")
     scores = property(lambda self: self.path / "scores.parquet")
     clip_probs = property(lambda self: self.path / "clip_probs.npy")
+    clip_starts = property(lambda self: self.path / "clip_starts.npy")
+    video_logits = property(lambda self: self.path / "video_logits.npy")
+    saliency = property(lambda self: self.path / "saliency.parquet")
+    dynamics_probs = property(lambda self: self.path / "dynamics_probs.npz")
     baselines = property(lambda self: self.path / "baselines.parquet")
     review_db = property(lambda self: self.path / "review.sqlite")
     exports = property(lambda self: self.path / "exports")
     report = property(lambda self: self.path / "report.html")
     previews = property(lambda self: self.path / "previews")
     quarantine = property(lambda self: self.path / "quarantine.csv")
-    train_log = property(lambda self: self.checkpoints / "train_log.json")
+    train_log = property(lambda self: self.checkpoints / TRAIN_LOG)
 
     def preview(self, video_id: str) -> Path:
         """Where the H.264 preview of a video is cached; the FiftyOne push and the dashboard

@@ -67,7 +67,7 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
                                        batch_size=sc.batch_size, progress=progress, starts_out=starts)
     write_clip_layout(run, manifest, store, np.stack(starts) if starts else np.zeros((0, n_u + n_k), np.int64))
     evidence = None
-    ev_path = run.path / "dynamics_probs.npz"
+    ev_path = run.dynamics_probs
     if sc.use_dynamics and not sc.single_clip and ev_path.exists():
         with np.load(ev_path, allow_pickle=False) as z:
             ev_ids = [str(v) for v in z["video_ids"]]
@@ -154,7 +154,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     out = conform(out, SCORES_COLUMNS, table="scores")
     write_parquet(run.scores, out)
     _save_npy(run.clip_probs, clip_probs.astype(np.float32))
-    _save_npy(run.path / "video_logits.npy", video_logits.astype(np.float32))
+    _save_npy(run.video_logits, video_logits.astype(np.float32))
     return out
 
 
@@ -162,7 +162,7 @@ def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:
     """Where each scored clip starts (clip_starts.npy, (N, M), clip_probs order) and the
     per-frame key-expression saliency (saliency.parquet: video_id, frame, saliency), so the
     dashboard and FiftyOne draw clip evidence at the frames it came from."""
-    _save_npy(run.path / "clip_starts.npy", starts.astype(np.int64))
+    _save_npy(run.clip_starts, starts.astype(np.int64))
     ids = manifest.df["video_id"].astype(str).to_numpy()
     lengths = np.asarray(store.lengths, np.int64)
     sal = pd.DataFrame({
@@ -171,7 +171,7 @@ def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:
         "saliency": np.concatenate([store.saliency[o: o + n] for o, n in zip(store.offsets, lengths)])
         if len(lengths) else np.zeros(0, np.float32),
     })
-    write_parquet(run.path / "saliency.parquet", sal)
+    write_parquet(run.saliency, sal)
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:

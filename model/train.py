@@ -32,7 +32,7 @@ from curation.errors import ConfigError, ManifestError, RunError
 from curation.fileio import atomic_path, write_json, write_parquet
 from curation.manifest import read_manifest
 from curation.metrics import weak_model_warning
-from curation.runs import RunDir
+from curation.runs import TRAIN_LOG, RunDir
 from curation.schema import DYNAMICS_COLUMNS, conform
 from model import data
 from model.config import TrainConfig
@@ -379,8 +379,8 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
     if dist_.main:
         if write_dynamics:
             write_parquet(run.dynamics, dynamics_frame(state, plan, cfg, train_ids))
-            save_evidence(run.path / "dynamics_probs.npz", state, cfg, train_ids, plan.labels[plan.train_rows])
-        write_json(ckpt_dir / "train_log.json", summary)
+            save_evidence(run.dynamics_probs, state, cfg, train_ids, plan.labels[plan.train_rows])
+        write_json(ckpt_dir / TRAIN_LOG, summary)
     _barrier(dist_)
     return summary
 

@@ -645,7 +645,7 @@ def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:
                    "predicts (green border = the given label, red = another class)." if inputs.clip_probs is not None
                    else "Frames are taken at equal intervals (no clip_probs.npy to show per-clip predictions).")
     score_cfg = inputs.config.get("score") if isinstance(inputs.config.get("score"), dict) else {}
-    if score_cfg.get("use_dynamics") and (inputs.run.path / "dynamics_probs.npz").exists():
+    if score_cfg.get("use_dynamics") and inputs.run.dynamics_probs.exists():
         frames_note += (" Training videos were also scored on clip predictions saved during training (a temporal "
                         "ensemble against memorization); those votes count in their scores but are not drawn here.")
     body = [f'<p class="how">Where to start reviewing. {frames_note}</p>']
