@@ -1,0 +1,236 @@
+"""How much can any frame model of this size learn from the synthetic set? An upper bound
+for issue 3's detection targets, and a learning curve that says whether data is the limit.
+
+1. Ceiling: the shipped frame encoder (SmallCNN, 32 px grey + difference from neutral) sees
+   each video's apex frame (its position taken from the generator's truth, which the tool
+   never has) and trains on the TRUE labels of the other half of the train split plus val and
+   test. Every train video is scored out of fold, averaged over seeds, and the margin of the
+   best other class over the given label ranks the noisy labels. No noise in training, no
+   memorization, the apex known: the tool's real scores cannot beat this ranking.
+2. Learning curve: the same classifier on true labels, trained on growing sets of a second
+   rendering (other seed), tested on held-out faces (1,000 by default). Accuracy that keeps rising with
+   the number of training faces means the set is too small for this encoder, not too hard.
+
+    .venv/bin/python benchmarks/data_ceiling.py --md reports/DATA_CEILING.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+PAIRS = (("Sad", "Neutral"), ("Fear", "Surprise"), ("Angry", "Disgust"))
+
+
+def _apex_and_neutral(job):
+    """Grey (size, size) apex frame and neutral reference (mean of the first 3 frames) of one video."""
+    from PIL import Image
+
+    from curation import synth
+
+    cfg, row, index, size = job
+    spec = synth.video_spec_for(row, cfg, index)
+    frames = synth.render_video(spec).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    apex = frames[(spec.apex[0] + spec.apex[1]) // 2]
+    neutral = frames[:3].mean(0)
+
+    def shrink(img):
+        return np.asarray(Image.fromarray(img.astype(np.float32)).resize((size, size), Image.BOX), np.float32)
+
+    return shrink(apex), shrink(neutral)
+
+
+def render_faces(cfg, size: int, workers: int):
+    """(inputs (n, 2, size, size) float32 as the trainer builds them, truth table)."""
+    from curation import synth
+
+    truth = synth.sample_truth(cfg)
+    jobs = [(cfg, truth.iloc[i], i, size) for i in range(cfg.n)]
+    with ProcessPoolExecutor(workers) as ex:
+        out = list(ex.map(_apex_and_neutral, jobs, chunksize=32))
+    apex = np.stack([a for a, _ in out]) / 255.0
+    neutral = np.stack([b for _, b in out]) / 255.0
+    x = np.stack([(apex - 0.5) / 0.25, (apex - neutral) * 4.0], axis=1)  # as model.data.make_batch
+    return x.astype(np.float32), truth
+
+
+def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
+    """Softmax probabilities on x_eval of the shipped frame encoder + a linear head, trained
+    with AdamW and flips for ``steps`` batches of 32."""
+    import torch
+    import torch.nn.functional as F
+
+    from model.network import SmallCNN
+
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(SmallCNN(2, 32, 128), torch.nn.Linear(128, classes))
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=0.05)
+    xf, yf = torch.from_numpy(x_fit), torch.from_numpy(y_fit)
+    gen = torch.Generator().manual_seed(seed)
+    if len(xf) < 2:
+        raise ValueError(f"fit_predict needs at least 2 training faces, got {len(xf)}")
+    net.train()
+    done = 0
+    while done < steps:
+        order = torch.randperm(len(xf), generator=gen)
+        for i in range(0, len(xf), 32):
+            b = order[i: i + 32]
+            if len(b) < 2:  # BatchNorm needs two
+                continue
+            xb = torch.where(torch.rand(len(b), 1, 1, 1, generator=gen) < 0.5, xf[b].flip(3), xf[b])
+            loss = F.cross_entropy(net(xb), yf[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done += 1
+            if done >= steps:
+                break
+    net.eval()
+    with torch.no_grad():
+        return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
+
+
+def noise_margin(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Best other class's probability minus the given label's: high = likely mislabelled."""
+    rows = np.arange(len(labels))
+    other = probs.copy()
+    other[rows, labels] = -np.inf
+    return other.max(1) - probs[rows, labels]
+
+
+def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:
+    from curation.metrics import detection_metrics
+
+    index = {c: i for i, c in enumerate(classes)}
+    true = truth["true_label"].map(index).to_numpy()
+    given = truth["label"].map(index).to_numpy()
+    train = np.flatnonzero(truth["split"].to_numpy() == "train")
+    other = np.flatnonzero(truth["split"].to_numpy() != "train")
+    half = np.random.default_rng(0).permutation(len(train)) % 2
+    probs = np.zeros((len(truth), len(classes)))
+    for fold in (0, 1):
+        fit = np.concatenate([train[half != fold], other])
+        held = train[half == fold]
+        for seed in range(seeds):
+            probs[held] += fit_predict(x[fit], true[fit], x[held], len(classes), steps=steps, seed=seed) / seeds
+    p, lab = probs[train], given[train]
+    noisy = truth["is_noisy"].to_numpy()[train].astype(bool)
+    hard = truth["is_hard"].to_numpy()[train].astype(bool)
+    score = noise_margin(p, lab)
+    cuts = [detection_metrics(noisy, score > t, score, is_hard=hard) for t in np.linspace(-0.95, 0.95, 77)]
+    best = max(cuts, key=lambda d: d["f1"])
+    by_kind = {}
+    kind = truth["noise_kind"].astype(str).to_numpy()[train]
+    for k in ("uniform", "structured"):
+        sel = (kind == k) | ~noisy
+        by_kind[k] = detection_metrics(noisy[sel], score[sel] > 0, score[sel])["auroc"]
+    return {"fit_faces": int(len(train) // 2 + len(other)), "oof_accuracy": float(np.mean(p.argmax(1) == true[train])),
+            "auroc": best["auroc"], "best_f1": best["f1"], "best_precision": best["precision"],
+            "best_recall": best["recall"], "best_hard_retention": best["hard_retention"],
+            "auroc_uniform": by_kind["uniform"], "auroc_structured": by_kind["structured"]}
+
+
+def learning_curve(x, truth, classes: list[str], sizes: list[int], *, steps: int, test_faces: int) -> list[dict]:
+    index = {c: i for i, c in enumerate(classes)}
+    true = truth["true_label"].map(index).to_numpy()
+    easy = ~truth["is_hard"].to_numpy().astype(bool)
+    order = np.random.default_rng(1).permutation(len(truth))
+    test, pool = order[:test_faces], order[test_faces:]
+    rows = []
+    for n in sizes:
+        fit = pool[:n]
+        pred = fit_predict(x[fit], true[fit], x[test], len(classes), steps=steps, seed=0).argmax(1)
+        ok = pred == true[test]
+        row = {"train_faces": int(n), "accuracy": float(ok.mean()), "easy_accuracy": float(ok[easy[test]].mean())}
+        for a, b in PAIRS:
+            if a in index and b in index:
+                sel = np.isin(true[test], [index[a], index[b]]) & easy[test]
+                row[f"{a}/{b} error"] = float(np.mean(~ok[sel])) if sel.any() else float("nan")
+        rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=2000, help="videos of the audited set (synth default 2000)")
+    p.add_argument("--curve", default="1300,2600,5200", help="training-set sizes of the learning curve ('' for none)")
+    p.add_argument("--seeds", type=int, default=2, help="models averaged per fold of the ceiling")
+    p.add_argument("--test-faces", type=int, default=1000, help="held-out faces of the learning curve")
+    p.add_argument("--steps", type=int, default=1000, help="training batches per model (1000 = 25 epochs of 1,300 faces)")
+    p.add_argument("--size", type=int, default=32, help="frame size (the trainer's default)")
+    p.add_argument("--seed", type=int, default=0, help="synth seed of the audited set (the curve uses seed + 1000)")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
+    p.add_argument("--md", help="write the results as markdown here (e.g. reports/DATA_CEILING.md)")
+    args = p.parse_args(argv)
+    import torch
+
+    from curation.synth import SynthConfig
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    t0 = time.time()
+    cfg = SynthConfig(n=args.n, seed=args.seed)
+    classes = list(cfg.classes)
+    x, truth = render_faces(cfg, args.size, args.workers)
+    ceil = ceiling(x, truth, classes, seeds=args.seeds, steps=args.steps)
+    print("ceiling:", {k: round(v, 3) if isinstance(v, float) else v for k, v in ceil.items()}, flush=True)
+    sizes = [int(s) for s in args.curve.split(",") if s]
+    curve = []
+    if sizes:
+        cfg2 = dataclasses.replace(cfg, n=max(sizes) + args.test_faces, seed=args.seed + 1000)
+        x2, truth2 = render_faces(cfg2, args.size, args.workers)
+        curve = learning_curve(x2, truth2, classes, sizes, steps=args.steps, test_faces=args.test_faces)
+        for row in curve:
+            print("curve:", {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+    total = time.time() - t0
+    print(f"total {total:.0f} s")
+    if args.md:
+        write_markdown(Path(args.md), args, ceil, curve, total, " ".join(argv if argv is not None else sys.argv[1:]))
+    return 0
+
+
+def write_markdown(path: Path, args, ceil: dict, curve: list[dict], total: float, command: str) -> None:
+    import torch
+
+    lines = [
+        "# How far a frame model of this size can go on the synthetic set", "",
+        "Written by `benchmarks/data_ceiling.py --md`; do not edit by hand. Reproduce with:", "",
+        "```bash", f".venv/bin/python benchmarks/data_ceiling.py {command}".rstrip(), "```", "",
+        f"Machine: {os.cpu_count()} CPUs, torch {torch.__version__}, Python {platform.python_version()}; "
+        f"{total / 60:.1f} min.", "",
+        "## Ceiling for noise detection", "",
+        f"The shipped frame encoder on each video's **apex frame** (known from the generator), trained on the "
+        f"**true labels** of {ceil['fit_faces']} faces (the other half of the train split, plus val and test), "
+        f"scores every train video out of fold ({args.seeds} seeds averaged, {args.steps} batches each). "
+        "The tool has none of these advantages, so its scores cannot be expected to rank better.", "",
+        "| out-of-fold accuracy | AUROC | AUROC, uniform flips | AUROC, confusion-pair flips | best F1 | "
+        "its precision | its recall | its hard retention |", "|" + "---|" * 8,
+        f"| {ceil['oof_accuracy']:.3f} | {ceil['auroc']:.3f} | {ceil['auroc_uniform']:.3f} | "
+        f"{ceil['auroc_structured']:.3f} | {ceil['best_f1']:.3f} | {ceil['best_precision']:.3f} | "
+        f"{ceil['best_recall']:.3f} | {ceil['best_hard_retention']:.3f} |", "",
+        "Best F1 is the best over 77 thresholds on the margin, chosen with the truth.", "",
+    ]
+    if curve:
+        keys = [k for k in curve[0] if k.endswith("error")]
+        lines += [
+            f"## Learning curve (true labels, apex frames, {args.test_faces} test faces)", "",
+            "| training faces | accuracy | accuracy, easy videos | " + " | ".join(f"easy {k}" for k in keys) + " |",
+            "|" + "---|" * (3 + len(keys)),
+            *[f"| {r['train_faces']} | {r['accuracy']:.3f} | {r['easy_accuracy']:.3f} | "
+              + " | ".join(f"{r[k]:.3f}" for k in keys) + " |" for r in curve], "",
+            "Every size gets the same number of training batches.", "",
+        ]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
