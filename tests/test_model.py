@@ -74,6 +74,28 @@ def test_short_video_needs_pad_option():
     assert x.shape == (1, 1, 5, 4, 4)
 
 
+def test_augmentation_moves_frame_and_neutral_together():
+    """Flip, shift and brightness act alike on the frames and the neutral reference, so a
+    still face keeps an all-zero difference channel (no fake expression), while the bright
+    pixel moves by at most ``shift`` pixels."""
+    img = np.full((12, 12), 60, np.uint8)
+    img[5, 4] = 250
+    store = data.FrameStore(np.repeat(img[None], 10, 0), np.array([0]), np.array([10]), np.zeros(10, np.float32), ["a"])
+    plain = data.make_batch(store, [0], [np.array([0, 4])], 3, 2, neutral_ref=True)
+    assert plain.shape == (1, 2, 3, 2, 12, 12)
+    assert np.unravel_index(plain[0, 0, 0, 0].argmax(), (12, 12)) == (5, 4)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        x = data.make_batch(store, [0], [np.array([0, 4])], 3, 2, neutral_ref=True, rng=rng, shift=1)
+        assert np.abs(x[..., 1, :, :]).max() < 1e-5  # difference channel of a still face
+        y, xx = np.unravel_index(x[0, 0, 0, 0].argmax(), (12, 12))
+        xx = min(xx, 11 - xx)  # undo a flip
+        assert abs(y - 5) <= 1 and abs(xx - 4) <= 1
+        seen.add((int(y), int(xx)))
+    assert len(seen) >= 4  # it does move
+
+
 def test_frame_cache_reused(fake_run):
     from curation.manifest import read_manifest
 
