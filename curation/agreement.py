@@ -95,6 +95,20 @@ def noise_score(agreement: Agreement, *, vote_weight: float = 0.5) -> np.ndarray
     return np.clip((1 - vote_weight) * prob_part + vote_weight * vote_part, 0.0, 1.0)
 
 
+def aum_score(aum, n: int) -> np.ndarray:
+    """(N,) in (0, 1): sigmoid(-AUM), where AUM is the given label's logit minus the largest
+    other logit, averaged over the training epochs up to the evidence epoch (Pleiss et al.,
+    2020). Early epochs count as much as late ones, so a label the network only learned by
+    memorizing it keeps a low AUM. Blended at 1/3 into the noise score, it raised AUROC on
+    6 of 8 trained runs (median +0.01; -0.008 on the two with the weakest models)."""
+    aum = np.asarray(aum, dtype=np.float64)
+    if aum.shape != (n,):
+        raise ValueError(f"aum must be (N,) aligned with labels; got {aum.shape} for N={n}")
+    if not np.isfinite(aum).all():
+        raise ValueError("aum contains NaN or infinite values")
+    return 1.0 / (1.0 + np.exp(aum))
+
+
 def video_margin_score(video_probs, labels) -> np.ndarray:
     """(N,) in [0, 1]: (1 + best other class prob - label prob) / 2 of the video head.
 
@@ -214,13 +228,15 @@ def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageCo
 
 
 def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: TriageConfig | None = None,
-          vote_weight: float = 0.5, video_probs=None, video_weight: float = 0.5) -> dict:
+          vote_weight: float = 0.5, video_probs=None, video_weight: float = 0.5, aum=None,
+          aum_weight: float = 0.33) -> dict:
     """Everything the scores table needs, from clip probabilities and labels.
 
     ``noise_rates`` (C,) if known; otherwise estimated from ``rate_probs`` (N, C) (defaults
     to the clips' mean probabilities). ``video_probs`` (N, C), the video head's probabilities,
-    enter the noise score with ``video_weight``. Returns a dict of (N,) arrays: the Agreement
-    fields plus noise_score, hardness, verdict, suggested."""
+    enter the noise score with ``video_weight``; ``aum`` (N,), the area under the margin of
+    training, then takes ``aum_weight`` of the result. Returns a dict of (N,) arrays: the
+    Agreement fields plus noise_score, hardness, verdict, suggested."""
     clip_probs, labels = _check(clip_probs, labels)
     agr = _agreement(clip_probs, labels)
     c = clip_probs.shape[2]
@@ -231,6 +247,10 @@ def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: Tria
         if not 0.0 <= video_weight <= 1.0:
             raise ValueError(f"video_weight must be in [0, 1], got {video_weight}")
         score = (1 - video_weight) * score + video_weight * video_margin_score(video_probs, labels)
+    if aum is not None:
+        if not 0.0 <= aum_weight <= 1.0:
+            raise ValueError(f"aum_weight must be in [0, 1], got {aum_weight}")
+        score = (1 - aum_weight) * score + aum_weight * aum_score(aum, len(labels))
     return {
         "agreement": agr,
         "noise_score": score,

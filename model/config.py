@@ -94,6 +94,7 @@ class ScoreConfig:
     use_dynamics: bool = True  # blend training dynamics (before memorization) into train scores
     vote_weight: float = 0.5  # noise_score: weight of the clip vote against the probability margin
     video_weight: float = 0.5  # noise_score: weight of the video head's margin against the clip score
+    aum_weight: float = 0.33  # noise_score: weight of the training AUM (train videos with dynamics) against the rest
     min_agree: float = 0.5  # triage: clip agreement on another class needed to call noisy
     min_margin: float = 0.1
     hard_agree: float = 0.75

@@ -1,7 +1,7 @@
 """`score`: per-video audit scores from M clips per video (uniform plus key-expression
 positions) of the best checkpoint, blended for training videos with the smoothed training
-dynamics (clip probabilities recorded before memorization), so in-sample fitting of noisy
-labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logits.npy.
+dynamics (clip probabilities recorded before memorization, and the area under the margin),
+so in-sample fitting of noisy labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logits.npy.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
             if set(ev_ids) == set(ck["train_ids"]):
                 evidence = Evidence(ev_ids, z["clip_probs"].astype(np.float32),
                                     z["noise_rates"] if "noise_rates" in z.files else None,
-                                    z["video_probs"] if "video_probs" in z.files else None)
+                                    z["video_probs"] if "video_probs" in z.files else None,
+                                    training_aum(run.dynamics, ev_ids, int(z["epoch"])))
             else:
                 log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
     run.save_config("score", sc)
@@ -90,13 +91,31 @@ class Evidence:
     clip_probs: np.ndarray
     noise_rates: np.ndarray | None = None
     video_probs: np.ndarray | None = None  # (n, C); runs trained before it was saved lack it
+    aum: np.ndarray | None = None  # (n,) area under the margin up to the evidence epoch (training_aum)
+
+
+def training_aum(dynamics_path: Path, video_ids: list[str], upto_epoch: int) -> np.ndarray | None:
+    """Each video's given-label logit margin (dynamics.parquet) averaged over epochs
+    1..``upto_epoch``; None (with a warning) when the file is missing or lacks a video."""
+    if not Path(dynamics_path).exists():
+        log.warning("%s is missing; scoring without the training AUM", dynamics_path)
+        return None
+    d = pd.read_parquet(dynamics_path, columns=["epoch", "video_id", "logit_margin"])
+    mean = d[d["epoch"] <= upto_epoch].groupby("video_id")["logit_margin"].mean()
+    aum = mean.reindex(pd.Index(video_ids)).to_numpy(np.float64)
+    if not np.isfinite(aum).all():
+        log.warning("%s has no logit margin for %d of the %d training videos; scoring without the training AUM",
+                    dynamics_path, int((~np.isfinite(aum)).sum()), len(aum))
+        return None
+    return aum
 
 
 def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np.ndarray, sc: ScoreConfig,
                  *, evidence: Evidence | None = None) -> pd.DataFrame:
     """Audit statistics for every video; train videos with dynamics evidence are audited on
-    their final clips plus the evidence clips (a temporal ensemble), and on the video head's
-    probabilities averaged over the final model and the evidence epochs."""
+    their final clips plus the evidence clips (a temporal ensemble), on the video head's
+    probabilities averaged over the final model and the evidence epochs, and on their
+    training AUM."""
     df = manifest.df
     classes = np.asarray(manifest.classes)
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
@@ -123,17 +142,18 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
         if evidence.video_probs is not None:  # weighted as the clips are: by their share of the ensemble
             share = evidence.clip_probs.shape[1] / (evidence.clip_probs.shape[1] + clip_probs.shape[1])
             ev_video = (1 - share) * ev_video + share * np.asarray(evidence.video_probs, np.float64)
-        groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], evidence.clip_probs], axis=1), ev_video))
+        groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], evidence.clip_probs], axis=1), ev_video,
+                       evidence.aum))
     # the rest: train videos without dynamics (held out), then val/test videos
     rest_train = tcfg_rows[is_train[tcfg_rows]]
     rest_other = tcfg_rows[~is_train[tcfg_rows]]
     for g in (rest_train, rest_other):
         if len(g):
-            groups.append((g, clip_probs[g], video_probs[g]))
-    for g_rows, g_probs, g_video in groups:
+            groups.append((g, clip_probs[g], video_probs[g], None))
+    for g_rows, g_probs, g_video, g_aum in groups:
         # noise rates come from the first (training) group, shared by the rest
         res = agr.audit(g_probs, labels[g_rows], noise_rates=rates, config=tri, vote_weight=sc.vote_weight,
-                        video_probs=g_video, video_weight=sc.video_weight)
+                        video_probs=g_video, video_weight=sc.video_weight, aum=g_aum, aum_weight=sc.aum_weight)
         rates = res["noise_rates"]
         a = res["agreement"]
         for k in ("label_prob", "agree_label", "agree_mode", "margin", "pred_conf"):

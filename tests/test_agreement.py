@@ -112,3 +112,24 @@ def test_video_margin_score_and_blend(planted):
         A.audit(probs, labels, noise_rates=rates, video_probs=video, video_weight=1.5)
     with pytest.raises(ValueError, match="aligned"):
         A.video_margin_score(video[:2], labels)
+
+
+def test_aum_score_and_blend(planted):
+    """A low (negative) area under the margin means the label was never learned before
+    memorization: it raises the noise score, at ``aum_weight`` of the blend."""
+    probs, labels = planted
+    aum = np.array([3.0, -3.0, 0.0])
+    a = A.aum_score(aum, 3)
+    np.testing.assert_allclose(a, 1 / (1 + np.exp(aum)))
+    assert a[1] > a[2] == 0.5 > a[0]
+    rates = np.array([0, 1 / 3, 0, 0])
+    base = A.audit(probs, labels, noise_rates=rates)
+    blended = A.audit(probs, labels, noise_rates=rates, aum=aum, aum_weight=0.25)
+    np.testing.assert_allclose(blended["noise_score"], 0.75 * base["noise_score"] + 0.25 * a)
+    assert blended["verdict"].tolist() == base["verdict"].tolist()  # the gate still decides
+    with pytest.raises(ValueError, match="aum_weight"):
+        A.audit(probs, labels, noise_rates=rates, aum=aum, aum_weight=-0.1)
+    with pytest.raises(ValueError, match="aligned"):
+        A.aum_score(aum[:2], 3)
+    with pytest.raises(ValueError, match="NaN"):
+        A.aum_score(np.array([0.0, np.nan, 1.0]), 3)

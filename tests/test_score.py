@@ -83,6 +83,39 @@ def test_write_scores_blends_dynamics_evidence(tmp_path, fake_run):
     assert (df.iloc[np.setdiff1d(np.arange(n), tr)]["agree_label"] == 1.0).all()
 
 
+def test_training_aum_averages_the_margin_up_to_the_evidence_epoch(tmp_path, caplog):
+    from model.score import training_aum
+
+    dyn = pd.DataFrame({"epoch": [1, 2, 3, 1, 2, 3], "video_id": ["a", "a", "a", "b", "b", "b"],
+                        "logit_margin": [-2.0, 0.0, 9.0, 1.0, 3.0, -9.0]})
+    path = tmp_path / "dynamics.parquet"
+    dyn.to_parquet(path)
+    np.testing.assert_allclose(training_aum(path, ["b", "a"], 2), [2.0, -1.0])  # epoch 3 is after the evidence
+    assert training_aum(path, ["a", "c"], 2) is None and "no logit margin for 1 of the 2" in caplog.text
+    assert training_aum(tmp_path / "none.parquet", ["a"], 2) is None
+
+
+def test_write_scores_blends_the_training_aum(tmp_path, fake_run):
+    """Two train videos with the same clips: the one whose label had a negative AUM ranks higher."""
+    from curation.manifest import read_manifest
+
+    m = read_manifest(fake_run.path)
+    n = len(m.df)
+    tr = np.flatnonzero(m.df["split"] == "train")
+    probs = np.full((n, 2, 4), 0.25)
+    ids = m.df["video_id"].to_numpy()[tr].tolist()
+    ev = np.full((len(tr), 4, 4), 0.25)
+    aum = np.zeros(len(tr))
+    aum[0], aum[1] = -4.0, 4.0
+    sc = ScoreConfig(aum_weight=0.5)
+    df = write_scores(fake_run, m, probs, np.zeros((n, 4)), sc, evidence=Evidence(ids, ev, aum=aum))
+    off = write_scores(fake_run, m, probs, np.zeros((n, 4)), dataclasses.replace(sc, aum_weight=0.0),
+                       evidence=Evidence(ids, ev, aum=aum))
+    s, s0 = df["noise_score"].to_numpy(), off["noise_score"].to_numpy()
+    assert s0[tr[0]] == s0[tr[1]] and s[tr[0]] > s0[tr[0]] > s[tr[1]]
+    np.testing.assert_allclose(s[tr[0]], 0.5 * s0[tr[0]] + 0.5 / (1 + np.exp(-4.0)))
+
+
 def test_score_without_checkpoint_says_train(fake_run):
     with pytest.raises(RunError, match="dfer-curate train"):
         score(fake_run.path, progress=False)

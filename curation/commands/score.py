@@ -15,6 +15,8 @@ def add_arguments(parser):
     parser.add_argument("--rate-scale", type=float, default=1.0, help="scale the estimated per-class noise rates (flag more >1, fewer <1)")
     parser.add_argument("--video-weight", type=float, default=0.5,
                         help="share of the noise score from the video head's margin (rest: clip agreement; default 0.5)")
+    parser.add_argument("--aum-weight", type=float, default=0.33,
+                        help="share of the training videos' noise score from their area under the margin in training (default 0.33; 0 = off)")
     parser.add_argument("--min-agree", type=float, default=0.5, help="clip agreement on another class needed to call a video noisy")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
 
@@ -27,11 +29,13 @@ def run(args):
 
     sc = ScoreConfig(checkpoint=args.checkpoint, uniform_clips=args.clips, key_clips=args.key_clips,
                      single_clip=args.single_clip, use_dynamics=args.use_dynamics, rate_scale=args.rate_scale,
-                     min_agree=args.min_agree, video_weight=args.video_weight, device=args.device)
-    if sc.uniform_clips < 1 or sc.key_clips < 0 or not 0.0 <= sc.video_weight <= 1.0:
+                     min_agree=args.min_agree, video_weight=args.video_weight, aum_weight=args.aum_weight,
+                     device=args.device)
+    if (sc.uniform_clips < 1 or sc.key_clips < 0 or not 0.0 <= sc.video_weight <= 1.0
+            or not 0.0 <= sc.aum_weight <= 1.0):
         from curation.errors import ConfigError
 
-        raise ConfigError("--clips must be >= 1, --key-clips >= 0 and --video-weight in [0, 1]")
+        raise ConfigError("--clips must be >= 1, --key-clips >= 0, and --video-weight and --aum-weight in [0, 1]")
     df = score(args.run, sc, progress=True)
     _print_summary(summary(args.run, df))
     if (df["split"] == "test").any():
