@@ -1,7 +1,8 @@
 """`score`: per-video audit scores from M clips per video (uniform plus key-expression
 positions) of the best checkpoint, blended for training videos with the smoothed training
 dynamics (clip probabilities recorded before memorization, and the area under the margin),
-so in-sample fitting of noisy labels does not hide them. Writes scores.parquet, clip_probs.npy and video_logits.npy.
+so in-sample fitting of noisy labels does not hide them. Writes scores.parquet, clip_probs.npy
+and video_logits.npy.
 """
 
 from __future__ import annotations
