@@ -9,8 +9,9 @@ for issue 3's detection targets, and a learning curve that says whether data is 
    memorization, the apex known: an estimate of the best ranking a model of this size can give
    (the tool sees every frame, which one apex frame does not, so not a strict bound).
 2. Learning curve: the same classifier on true labels, trained on growing sets of a second
-   rendering (other seed), tested on held-out faces (1,000 by default). Accuracy that keeps rising with
-   the number of training faces means the set is too small for this encoder, not too hard.
+   rendering (other seed), tested on held-out faces (1,000 by default). Accuracy that keeps
+   rising with the number of training faces means the set is too small for this encoder, not
+   too hard.
 
     .venv/bin/python benchmarks/data_ceiling.py --md reports/DATA_CEILING.md
 """
@@ -57,8 +58,11 @@ def render_faces(cfg, size: int, workers: int):
 
     truth = synth.sample_truth(cfg)
     jobs = [(cfg, truth.iloc[i], i, size) for i in range(cfg.n)]
-    with ProcessPoolExecutor(workers) as ex:
-        out = list(ex.map(_apex_and_neutral, jobs, chunksize=32))
+    if workers <= 1:
+        out = [_apex_and_neutral(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(workers) as ex:
+            out = list(ex.map(_apex_and_neutral, jobs, chunksize=32))
     apex = np.stack([a for a, _ in out]) / 255.0
     neutral = np.stack([b for _, b in out]) / 255.0
     x = np.stack([(apex - 0.5) / 0.25, (apex - neutral) * 4.0], axis=1)  # as model.data.make_batch
@@ -177,18 +181,20 @@ def main(argv=None) -> int:
 
     from curation.synth import SynthConfig
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
     t0 = time.time()
     cfg = SynthConfig(n=args.n, seed=args.seed)
     classes = list(cfg.classes)
-    x, truth = render_faces(cfg, args.size, args.workers)
-    ceil = ceiling(x, truth, classes, seeds=args.seeds, steps=args.steps)
-    print("ceiling:", {k: round(v, 3) if isinstance(v, float) else v for k, v in ceil.items()}, flush=True)
     sizes = [int(s) for s in args.curve.split(",") if s]
-    curve = []
+    # render both sets before torch starts its threads (the render pool forks)
+    x, truth = render_faces(cfg, args.size, args.workers)
     if sizes:
         cfg2 = dataclasses.replace(cfg, n=max(sizes) + args.test_faces, seed=args.seed + 1000)
         x2, truth2 = render_faces(cfg2, args.size, args.workers)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    ceil = ceiling(x, truth, classes, seeds=args.seeds, steps=args.steps)
+    print("ceiling:", {k: round(v, 3) if isinstance(v, float) else v for k, v in ceil.items()}, flush=True)
+    curve = []
+    if sizes:
         curve = learning_curve(x2, truth2, classes, sizes, steps=args.steps, test_faces=args.test_faces)
         for row in curve:
             print("curve:", {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
