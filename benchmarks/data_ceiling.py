@@ -55,6 +55,7 @@ def _apex_and_neutral(job):
 def render_faces(cfg, size: int, workers: int):
     """(inputs (n, 2, size, size) float32 as the trainer builds them, truth table)."""
     from curation import synth
+    from model.data import input_channels
 
     truth = synth.sample_truth(cfg)
     jobs = [(cfg, truth.iloc[i], i, size) for i in range(cfg.n)]
@@ -65,7 +66,7 @@ def render_faces(cfg, size: int, workers: int):
             out = list(ex.map(_apex_and_neutral, jobs, chunksize=32))
     apex = np.stack([a for a, _ in out]) / 255.0
     neutral = np.stack([b for _, b in out]) / 255.0
-    x = np.stack([(apex - 0.5) / 0.25, (apex - neutral) * 4.0], axis=1)  # as model.data.make_batch
+    x = np.stack(input_channels(apex, neutral), axis=1)  # as the trainer's batches
     return x.astype(np.float32), truth
 
 
@@ -105,15 +106,8 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
         return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
 
 
-def noise_margin(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Best other class's probability minus the given label's: high = likely mislabelled."""
-    rows = np.arange(len(labels))
-    other = probs.copy()
-    other[rows, labels] = -np.inf
-    return other.max(1) - probs[rows, labels]
-
-
 def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:
+    from curation.agreement import video_margin_score
     from curation.metrics import detection_metrics
 
     index = {c: i for i, c in enumerate(classes)}
@@ -131,14 +125,14 @@ def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:
     p, lab = probs[train], given[train]
     noisy = truth["is_noisy"].to_numpy()[train].astype(bool)
     hard = truth["is_hard"].to_numpy()[train].astype(bool)
-    score = noise_margin(p, lab)
-    cuts = [detection_metrics(noisy, score > t, score, is_hard=hard) for t in np.linspace(-0.95, 0.95, 77)]
+    score = video_margin_score(p, lab)  # (1 + best other class prob - given label prob) / 2
+    cuts = [detection_metrics(noisy, score > t, score, is_hard=hard) for t in np.linspace(0.025, 0.975, 77)]
     best = max(cuts, key=lambda d: d["f1"])
     by_kind = {}
     kind = truth["noise_kind"].astype(str).to_numpy()[train]
     for k in ("uniform", "structured"):
         sel = (kind == k) | ~noisy
-        by_kind[k] = detection_metrics(noisy[sel], score[sel] > 0, score[sel])["auroc"]
+        by_kind[k] = detection_metrics(noisy[sel], score[sel] > 0.5, score[sel])["auroc"]
     return {"fit_faces": int(len(train) // 2 + len(other)), "oof_accuracy": float(np.mean(p.argmax(1) == true[train])),
             "auroc": best["auroc"], "best_f1": best["f1"], "best_precision": best["precision"],
             "best_recall": best["recall"], "best_hard_retention": best["hard_retention"],

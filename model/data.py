@@ -193,6 +193,15 @@ def neutral_frames(store: FrameStore, rows, n: int = 3) -> np.ndarray:
                      .astype(np.float32).mean(0) / 255.0 for r in rows])
 
 
+def input_channels(frames: np.ndarray, neutral: np.ndarray | None) -> list[np.ndarray]:
+    """The network's input channels from frames in [0, 1]: the frame, centred and scaled, and
+    (with a neutral reference) its difference from the neutral face, amplified."""
+    chans = [(frames - 0.5) / 0.25]
+    if neutral is not None:
+        chans.append((frames - neutral) * 4.0)
+    return chans
+
+
 def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, stride: int, *,
                neutral_ref: bool, rng: np.random.Generator | None = None, shift: int = 0) -> np.ndarray:
     """float32 (B, K, T, ch, H, W) network input. Channels: the frame, and (``neutral_ref``)
@@ -216,9 +225,7 @@ def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, s
             a, c = rng.uniform(0.8, 1.2), rng.uniform(-0.1, 0.1)
             x[i] = (xi - 0.5) * a + 0.5 + c
             neu[i] = (ni - 0.5) * a + 0.5 + c
-    chans = [(x - 0.5) / 0.25]
-    if neutral_ref:
-        chans.append((x - neu) * 4.0)
+    chans = input_channels(x, neu if neutral_ref else None)
     if x.ndim == 5:  # grey
         return np.ascontiguousarray(np.stack(chans, axis=3))
     return np.ascontiguousarray(np.concatenate([np.moveaxis(c, -1, 3) for c in chans], axis=3))

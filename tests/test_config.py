@@ -1,6 +1,7 @@
 """model.config: the typed train/score configuration and the CLI's mapping onto it."""
 
 import argparse
+import dataclasses
 
 import pytest
 
@@ -23,8 +24,6 @@ def test_validate_names_the_field(field, value, message):
 
 def test_defaults_are_valid_and_round_trip():
     cfg = TrainConfig().validate()
-    import dataclasses
-
     assert TrainConfig.from_dict(dataclasses.asdict(cfg)) == cfg
     with pytest.raises(ConfigError, match=r"unknown field\(s\) \['colour'\]"):
         TrainConfig.from_dict({**dataclasses.asdict(cfg), "colour": True})

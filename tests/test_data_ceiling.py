@@ -11,15 +11,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import data_ceiling  # noqa: E402
 
 
-def test_noise_margin_ranks_labels_the_model_contradicts():
-    probs = np.array([[0.8, 0.1, 0.1],   # agrees with label 0
-                      [0.1, 0.8, 0.1],   # confident in class 1, label 0
-                      [0.4, 0.5, 0.1]])  # torn
-    m = data_ceiling.noise_margin(probs, np.array([0, 0, 0]))
-    np.testing.assert_allclose(m, [-0.7, 0.7, 0.1])
-    assert np.argsort(-m).tolist() == [1, 2, 0]
-
-
 def test_fit_predict_learns_a_separable_problem():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 128)
