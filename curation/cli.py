@@ -12,13 +12,14 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 from curation.errors import CurationError, IngestError
 
 COMMANDS = (
     "synth", "ingest", "train", "score", "baselines", "push", "browse",
-    "review", "export", "report", "bench", "demo",
+    "review", "export", "report", "bench", "demo", "doctor",
 )
 _MAX_PROBLEM_ROWS = 50  # the whole table is in RUN/ingest_problems.csv
 
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
     if not args.command:
         parser.print_help()
         return 1
+    previous = _terminate_cleanly()
     try:
         code = args._module.run(args)
     except IngestError as exc:
@@ -77,10 +79,43 @@ def main(argv=None) -> int:
     except CurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except PermissionError as exc:
+        where = exc.filename or "a file"
+        print(f"error: cannot write {where}: permission denied. The run directory may be "
+              "read-only: copy it somewhere writable (cp -r RUN NEW) or, where the command has "
+              "it, pass --out to write elsewhere", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        hint = f": resume with `dfer-curate train {args.run} --resume`" if args.command == "train" else ""
+        print(f"interrupted{hint}", file=sys.stderr)
         return 130
+    except _Terminated:
+        hint = f": resume with `dfer-curate train {args.run} --resume`" if args.command == "train" else ""
+        print(f"terminated{hint}", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not _NOT_SET:
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
     return int(code or 0)
+
+
+class _Terminated(BaseException):
+    """SIGTERM as an exception, so that finally blocks (temp-file cleanup) run."""
+
+
+def _terminate_cleanly():
+    """Turn SIGTERM into _Terminated for the length of a command; returns the old handler
+    (_NOT_SET outside the main thread, where Python cannot set handlers)."""
+    def handler(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return _NOT_SET
+
+
+_NOT_SET = object()
 
 
 if __name__ == "__main__":

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+import os
 import re
 from pathlib import Path
 
 from curation.errors import RunError
 from curation.fileio import read_json, write_json
 
+
+log = logging.getLogger(__name__)
 
 TRAIN_LOG = "train_log.json"  # in checkpoints/ (and in each fold's checkpoint folder)
 
@@ -71,10 +75,31 @@ class RunDir:
             return None
 
     def load_config(self) -> dict:
-        return read_json(self.config) if self.config.exists() else {}
+        if not self.config.exists():
+            return {}
+        try:
+            data = read_json(self.config)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RunError(f"{self.config} is not valid JSON ({exc}); restore it, or delete it "
+                           "(it only records how the stages ran; the next stage writes a new one)") from exc
+        if not isinstance(data, dict):
+            raise RunError(f"{self.config} holds a {type(data).__name__}, not a mapping of stage "
+                           "to settings; restore it or delete it")
+        return data
+
+    def writable(self) -> bool:
+        """Whether files can be written into the run (a shared run may be read-only)."""
+        folder = self.path
+        while not folder.exists() and folder != folder.parent:  # not made yet: can it be?
+            folder = folder.parent
+        return os.access(folder, os.W_OK) and (not self.config.exists() or os.access(self.config, os.W_OK))
 
     def save_config(self, stage: str, config) -> None:
-        """Record one stage's resolved configuration under its name in config.json."""
+        """Record one stage's resolved configuration under its name in config.json; in a
+        read-only run (read, reported or exported elsewhere) it is skipped with a warning."""
+        if not self.writable():
+            log.warning("%s is read-only: the %s settings are not recorded in %s", self.path, stage, self.config)
+            return
         data = self.load_config()
         data[stage] = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
         write_json(self.config, data)

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -69,6 +70,10 @@ class DecisionError(CurationError):
     """A decision that cannot be recorded (unknown video, unknown class, bad action)."""
 
 
+class DamagedLogError(CurationError):
+    """The log file is not a SQLite database or fails its integrity check; it is left as is."""
+
+
 class ConflictError(CurationError):
     """Another annotator decided the video after this one loaded it; nothing was written.
 
@@ -100,7 +105,14 @@ class DecisionLog:
         self.classes = list(classes) if classes is not None else None
         self.suggestions = dict(suggestions) if suggestions is not None else {}
         self.timeout = timeout
+        self.readonly = _readonly(self.path)
+        if self.readonly:
+            if self.path.exists():
+                check_log_file(self.path)
+            return  # read through an immutable/read-only connection; nothing is written
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            check_log_file(self.path)
         with self._connect() as con:
             mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -128,13 +140,25 @@ class DecisionLog:
     # -- connections -------------------------------------------------------------------
     @contextlib.contextmanager
     def _connect(self):
-        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        if self.readonly and not self.path.exists():
+            con = sqlite3.connect(":memory:", isolation_level=None)  # no log yet: read as empty
+            con.executescript(_SCHEMA)
+        elif self.readonly:
+            # A read-only run: no WAL side files can (or may) be made beside the log.
+            con = sqlite3.connect(_ro_uri(self.path), uri=True, timeout=self.timeout, isolation_level=None)
+        else:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
-            # FULL: a commit is on disk before record() returns, so a kill (or power cut)
-            # right after loses nothing that was reported as recorded.
-            con.execute("PRAGMA synchronous=FULL")
+            if not self.readonly:
+                # FULL: a commit is on disk before record() returns, so a kill (or power cut)
+                # right after loses nothing that was reported as recorded.
+                con.execute("PRAGMA synchronous=FULL")
             con.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             yield con
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:  # damage, not a lock or a constraint
+                raise DamagedLogError(_damaged_message(self.path, str(exc))) from exc
+            raise
         finally:
             con.close()
 
@@ -150,6 +174,11 @@ class DecisionLog:
         ``exclude`` and ``undo`` carry no label. Raises DecisionError for bad input and
         ConflictError when the video changed since ``seen_version``.
         """
+        if self.readonly:
+            raise DecisionError(
+                f"{self.path} cannot be written (the run directory or the file is read-only); "
+                "decisions can only be read here: copy the run somewhere writable to review it"
+            )
         video_id = str(video_id)
         action = self._check_action(action)
         annotator = (annotator or "").strip()
@@ -282,6 +311,77 @@ class DecisionLog:
         """
         cols = [c for c in EVENT_COLUMNS if c not in ("scores", "seen_version")]
         return current_from_events(self.events(columns=cols))
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_checked: dict[tuple, None] = {}  # (path, sizes, mtimes) of log files already found sound
+
+
+def check_log_file(path) -> None:
+    """Raise DamagedLogError when ``path`` is not a SQLite database, fails ``PRAGMA
+    quick_check`` or holds tables but no decision events. Reads only: the file is never
+    modified and no side files are made. An unchanged file is checked once per process."""
+    path = Path(path)
+    key = (str(path.resolve()), *_stat_key(path), *_stat_key(path.with_name(path.name + "-wal")))
+    if key in _checked:
+        return
+    with open(path, "rb") as f:
+        head = f.read(len(_SQLITE_MAGIC))
+    if head and head != _SQLITE_MAGIC:
+        raise DamagedLogError(_damaged_message(path, "the file is not a SQLite database"))
+    if head:
+        try:
+            con = sqlite3.connect(_ro_uri(path), uri=True)
+            try:
+                rows = [r[0] for r in con.execute("PRAGMA quick_check").fetchall()]
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                return  # a writer holds it right now; it is checked on the next open
+            raise DamagedLogError(_damaged_message(path, str(exc))) from exc
+        if rows != ["ok"]:
+            raise DamagedLogError(_damaged_message(path, "integrity check failed: " + "; ".join(rows[:3])))
+        if tables and "events" not in tables:
+            raise DamagedLogError(_damaged_message(
+                path, f"it is a SQLite database of something else (tables {', '.join(sorted(tables))})"))
+    _checked[key] = None
+
+
+def _ro_uri(path: Path) -> str:
+    """A read-only URI that makes no side files: immutable when no -wal file exists (then no
+    connection is open: SQLite keeps -wal while one is), else mode=ro, which reads the
+    events still in -wal and honours the writers' locks."""
+    wal = path.with_name(path.name + "-wal")
+    how = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    return f"{path.resolve().as_uri()}?{how}"
+
+
+def _stat_key(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (None, None)
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _damaged_message(path: Path, detail: str) -> str:
+    run = path.parent
+    return (f"{path} is not a readable decision log ({detail}); it was left untouched. "
+            f"Restore it from a backup, or run `dfer-curate doctor {run} --fix` to move it aside "
+            f"(kept as {path.stem}.damaged-<time>{path.suffix}) so that a new, empty log starts beside it")
+
+
+def _readonly(path: Path) -> bool:
+    """True when the log cannot be written here: its folder (where SQLite puts the WAL side
+    files) or the file itself is not writable."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # a new run: its nearest parent
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return True
+    return path.exists() and not os.access(path, os.W_OK)
 
 
 def current_from_events(ev: pd.DataFrame) -> pd.DataFrame:

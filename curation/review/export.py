@@ -26,6 +26,7 @@ every split in scores.parquet.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import logging
@@ -45,6 +46,7 @@ from curation.errors import CurationError, RunError
 from curation.fileio import write_csv, write_json, write_text
 from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.runs import RunDir
+from curation.schema import scores_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,19 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
         if target.exists():
             raise ExportError(f"{target} already exists; exports never overwrite, choose a new --out")
     else:
+        if not run.writable():
+            raise ExportError(f"{run.path} is read-only: pass --out DIR to write the export elsewhere")
         target = _fresh_stamp_dir(run.exports, now)
 
     manifest = read_manifest(run.path)
     scores = pd.read_parquet(run.scores)
+    stale = scores_mismatch(manifest.df, scores)
+    if stale:
+        raise ExportError(
+            f"{run.scores} does not match {run.manifest} (stale scores from an earlier dataset: "
+            f"{stale}); run `dfer-curate train {run.path}` and `dfer-curate score {run.path}` "
+            "again before exporting"
+        )
     dlog = DecisionLog(run.review_db) if run.review_db.exists() else None
     events = dlog.events() if dlog else None
     current = dlog.current() if dlog else None
@@ -197,12 +208,14 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
         prov = _provenance(run, manifest, kept, excluded, events, config, now)
         prov["files"] = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         write_json(tmp / "provenance.json", prov)
-        if target.exists():  # someone else took the name meanwhile
-            raise ExportError(f"{target} already exists; exports never overwrite, choose a new --out")
-        os.rename(tmp, target)
+        target = _move_into_place(tmp, target, fixed=out is not None)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if target != Path(config.out):  # another export took the stamp meanwhile: record the real one
+        config.out = str(target)
+        prov["export_config"] = asdict(config)
+        write_json(target / "provenance.json", prov)
     run.save_config("export", config)
     log.info("exported %d videos (%d excluded) to %s", len(kept), len(excluded), target)
     return target
@@ -309,8 +322,26 @@ def review_command(run_dir) -> str:
     return f"dfer-curate review {run_dir}"
 
 
-def _fresh_stamp_dir(exports: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+def _move_into_place(tmp: Path, target: Path, *, fixed: bool) -> Path:
+    """Rename the finished ``tmp`` folder to ``target`` and return where it went. A default
+    (stamped) target taken by another export in the same second moves on to the next free
+    name; a chosen ``--out`` that appeared meanwhile is refused."""
+    while True:
+        try:
+            if target.exists():
+                raise FileExistsError(target)
+            os.rename(tmp, target)  # fails on a non-empty target, so two exports never mix
+            return target
+        except OSError as exc:
+            if not (isinstance(exc, FileExistsError) or exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):
+                raise
+            if fixed:
+                raise ExportError(f"{target} already exists; exports never overwrite, choose a new --out") from exc
+            target = _fresh_stamp_dir(target.parent, None, base=target.name.split("-")[0])
+
+
+def _fresh_stamp_dir(exports: Path, now: datetime | None, *, base: str | None = None) -> Path:
+    stamp = base or now.strftime("%Y%m%dT%H%M%SZ")
     target = exports / stamp
     n = 2
     while target.exists():

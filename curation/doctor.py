@@ -1,0 +1,203 @@
+"""What interrupted writes, crashed processes and a re-ingest leave in a run directory, and
+how to clear it (`dfer-curate doctor RUN [--fix]`).
+
+Leftovers found:
+- temp files and folders of atomic writes (``.<name>.<random>.tmp``, e.g.
+  ``checkpoints/.last.pt.x1y2.tmp`` from a killed checkpoint write, or an export's temp
+  folder): removed by ``fix`` once older than ``min_age`` seconds (a younger one may belong
+  to a command still running);
+- SQLite side files (``review.sqlite-wal``/``-shm``) that no process holds: ``fix`` opens
+  and closes the log, so SQLite itself folds the ``-wal`` events into the file and removes
+  them (deleting a ``-wal`` by hand would lose decisions);
+- a damaged decision log: ``fix`` moves it aside (``review.damaged-<time>.sqlite``, never
+  deleted), so that a new log starts beside it;
+- stale results: scores that do not describe the manifest (a new ingest into a scored run).
+  Not fixed here: the message names the commands that make them again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from curation.errors import CurationError, RunError
+from curation.review.decisions import DamagedLogError, check_log_file
+from curation.runs import RunDir
+from curation.schema import scores_mismatch
+
+TEMP_NAME = re.compile(r"^\..+\.tmp$")  # curation.fileio.atomic_path and export temp folders
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+@dataclass
+class Finding:
+    kind: str        # temp-file | sqlite-side-file | damaged-log | stale-results | note
+    path: Path
+    problem: str
+    fix: str         # what `fix` does, or what to run
+    fixable: bool    # whether `fix` clears it
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind != "note"
+
+
+def find_leftovers(run_dir, *, min_age: float = 60.0) -> list[Finding]:
+    """Everything worth clearing in ``run_dir`` (reads only)."""
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        raise RunError(f"{run.path} is not a run directory (no such folder)")
+    return [*_temp_files(run.path, min_age), *_logs(run), *_stale(run)]
+
+
+def fix(findings: list[Finding]) -> list[str]:
+    """Clear the fixable findings; returns one line per action taken."""
+    done = []
+    for f in findings:
+        if not f.fixable:
+            continue
+        if f.kind == "temp-file":
+            if f.path.is_dir() and not f.path.is_symlink():
+                shutil.rmtree(f.path)
+            else:
+                f.path.unlink(missing_ok=True)
+            done.append(f"removed {f.path}")
+        elif f.kind == "sqlite-side-file":
+            done.append(_close_log(f.path))
+        elif f.kind == "damaged-log":
+            done.append(_move_aside(f.path))
+    return done
+
+
+# -- finders -------------------------------------------------------------------------------
+def _temp_files(root: Path, min_age: float) -> list[Finding]:
+    out = []
+    now = time.time()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            if not TEMP_NAME.match(name):
+                continue
+            p = Path(dirpath) / name
+            age = now - p.lstat().st_mtime
+            if age >= min_age:
+                out.append(Finding("temp-file", p, f"temp file of an interrupted write ({_age(age)} old)",
+                                   "remove it", True))
+            else:
+                out.append(Finding("temp-file", p, f"temp file only {_age(age)} old: a command may still be writing it",
+                                   "run doctor again when no command runs on this run", False))
+        dirnames[:] = [d for d in dirnames if not TEMP_NAME.match(d)]
+    return out
+
+
+def _logs(run: RunDir) -> list[Finding]:
+    db = run.review_db
+    out = []
+    sides = [db.with_name(db.name + s) for s in SIDE_SUFFIXES if db.with_name(db.name + s).exists()]
+    if db.exists():
+        try:
+            check_log_file(db)
+        except DamagedLogError as exc:
+            held = _holders(db)
+            return [Finding("damaged-log", db, str(exc).split("; it was left")[0],
+                            "move it aside and start a new log beside it" if not held
+                            else f"stop process(es) {', '.join(map(str, held))} first, then run doctor --fix",
+                            not held)]
+    for side in sides:
+        if not db.exists():
+            out.append(Finding("sqlite-side-file", side, f"side file without its database {db.name}",
+                               "remove it", True))
+            continue
+        held = _holders(db)
+        if held:
+            out.append(Finding("note", side, f"in use by process(es) {', '.join(map(str, held))}",
+                               "nothing to do while the dashboard or a command runs", False))
+        else:
+            out.append(Finding("sqlite-side-file", side, "left by a process that did not close the log",
+                               "open and close the log (SQLite folds the -wal events in)", True))
+    return out
+
+
+def _stale(run: RunDir) -> list[Finding]:
+    if not (run.manifest.exists() and run.scores.exists()):
+        return []
+    from curation.data.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(run.path)
+        scores = pd.read_parquet(run.scores)
+    except (CurationError, OSError, ValueError) as exc:
+        return [Finding("stale-results", run.scores, f"cannot compare with the manifest: {exc}",
+                        f"run `dfer-curate score {run.path}` again", False)]
+    why = scores_mismatch(manifest.df, scores)
+    if why:
+        return [Finding("stale-results", run.scores, f"scores do not match the manifest: {why}",
+                        f"run `dfer-curate train {run.path}` and `dfer-curate score {run.path}` again", False)]
+    if run.manifest.stat().st_mtime > run.scores.stat().st_mtime + 1:
+        return [Finding("note", run.scores, "manifest.parquet is newer than scores.parquet (same videos and labels)",
+                        f"if the videos changed, run `dfer-curate score {run.path}` again", False)]
+    return []
+
+
+# -- fixes ---------------------------------------------------------------------------------
+def _close_log(side: Path) -> str:
+    db = side.with_name(side.name[: -len(next(s for s in SIDE_SUFFIXES if side.name.endswith(s)))])
+    if not side.exists():
+        return f"{side} was already gone"
+    con = sqlite3.connect(db, isolation_level=None)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    left = [s for s in SIDE_SUFFIXES if db.with_name(db.name + s).exists()]
+    if left:
+        return f"{db}: side file(s) {', '.join(left)} remain (another process opened the log meanwhile)"
+    return f"closed {db}: its side files are gone, every event is in the file"
+
+
+def _move_aside(db: Path) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = db.with_name(f"{db.stem}.damaged-{stamp}{db.suffix}")
+    n = 2
+    while target.exists():
+        target = db.with_name(f"{db.stem}.damaged-{stamp}-{n}{db.suffix}")
+        n += 1
+    for s in SIDE_SUFFIXES:
+        side = db.with_name(db.name + s)
+        if side.exists():
+            os.rename(side, target.with_name(target.name + s))
+    os.rename(db, target)
+    return f"moved the damaged log to {target} (kept); a new log starts at {db}"
+
+
+def _holders(path: Path) -> list[int]:
+    """Process ids holding ``path`` (or its side files) open, from /proc; [] where unknown."""
+    names = {str(path.resolve())} | {str(path.resolve()) + s for s in SIDE_SUFFIXES}
+    pids = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return pids
+    for p in proc.iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) in names for fd in (p / "fd").iterdir()):
+                pids.append(int(p.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
