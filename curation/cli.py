@@ -67,6 +67,7 @@ def main(argv=None) -> int:
         return 1
     previous = _terminate_cleanly()
     try:
+        _check_writable(args)
         code = args._module.run(args)
     except IngestError as exc:
         if exc.problems is not None and len(exc.problems):
@@ -97,6 +98,22 @@ def main(argv=None) -> int:
         if previous is not _NOT_SET:
             signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
     return int(code or 0)
+
+
+def _check_writable(args) -> None:
+    """Commands that write into RUN stop at once, with a clear message, on a read-only run."""
+    what = _WRITES_RUN.get(args.command)
+    run = getattr(args, "run", None)
+    if what and run and os.path.isdir(run):
+        from curation.runs import RunDir
+
+        if not RunDir(run).writable():
+            raise CurationError(f"{run} is read-only and `{args.command}` writes {what} into it: copy the "
+                                f"run somewhere writable (cp -r {run} NEW) and run it there")
+
+
+_WRITES_RUN = {"train": "checkpoints and dynamics.parquet", "score": "scores.parquet",
+               "baselines": "baselines.parquet"}
 
 
 class _Terminated(BaseException):

@@ -110,8 +110,14 @@ def read_manifest(run_dir) -> Manifest:
             f"{path} does not exist: create it with `dfer-curate synth --out {run_dir}` "
             f"or `dfer-curate ingest --format F --root DIR --out {run_dir}`"
         )
-    table = pq.read_table(path)
-    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    try:
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ManifestError(
+            f"{path} cannot be read ({exc}); restore it from a copy or write it again with "
+            f"`dfer-curate ingest ... --out {run_dir}`"
+        ) from exc
     classes = meta.get("classes")
     if classes is None and (run_dir / "classes.json").exists():
         classes = read_json(run_dir / "classes.json")

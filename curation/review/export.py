@@ -40,13 +40,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+from pyarrow import ArrowException
 
 from curation.review.decisions import DecisionLog
 from curation.errors import CurationError, RunError
 from curation.fileio import write_csv, write_json, write_text
 from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.runs import RunDir
-from curation.schema import scores_mismatch
+from curation.schema import SCORES_COLUMNS, conform, scores_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
         target = _fresh_stamp_dir(run.exports, now)
 
     manifest = read_manifest(run.path)
-    scores = pd.read_parquet(run.scores)
+    scores = _read_scores(run)
     stale = scores_mismatch(manifest.df, scores)
     if stale:
         raise ExportError(
@@ -219,6 +220,18 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
     run.save_config("export", config)
     log.info("exported %d videos (%d excluded) to %s", len(kept), len(excluded), target)
     return target
+
+
+def _read_scores(run: RunDir) -> pd.DataFrame:
+    """scores.parquet checked against its declared columns (a clear error, not a silent export)."""
+    try:
+        scores = pd.read_parquet(run.scores)
+    except (ArrowException, OSError, ValueError) as exc:
+        raise ExportError(f"{run.scores} cannot be read ({exc}); run `dfer-curate score {run.path}` again") from exc
+    try:
+        return conform(scores, SCORES_COLUMNS, table=str(run.scores))
+    except CurationError as exc:
+        raise ExportError(f"{exc}; run `dfer-curate score {run.path}` again") from exc
 
 
 def _write_all(tmp: Path, run: RunDir, manifest: Manifest, kept: pd.DataFrame,

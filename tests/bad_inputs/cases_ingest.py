@@ -1,0 +1,190 @@
+"""Bad datasets and label files for `dfer-curate ingest`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+
+from curation.data.manifest import read_manifest
+from tests.bad_inputs import Assets, Case, csv_root, ingest_args
+from tests.dataset_trees import dfew_tree, ferv39k_tree, frames, mafw_tree, write_split
+
+GOOD = "ok.mp4,happy,train,ok"
+GOOD2 = "ok2.mp4,sad,test,ok2"
+
+
+def _csv_case(rows, *extra, header="path,label,split,video_id", setup=None):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = csv_root(tmp, a, rows, header=header)
+        if setup:
+            setup(root, a)
+        return ingest_args(root, tmp, "csv", *extra)
+    return build
+
+
+def _manifest_ids(expected):
+    def check(tmp: Path) -> None:
+        assert sorted(read_manifest(tmp / "run").df["video_id"]) == sorted(expected)
+    return check
+
+
+def _zero_frames(root: Path, a: Assets) -> None:
+    c = av.open(str(root / "z.mp4"), "w", format="mp4")
+    s = c.add_stream("libx264", rate=8)
+    s.width = s.height = 16
+    s.pix_fmt = "yuv420p"
+    c.start_encoding()
+    c.close()
+
+
+def _dfew(mutate):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "dfew"
+        dfew_tree(root, n=10)
+        extra = mutate(root)
+        return ingest_args(root, tmp, "dfew", *(extra if isinstance(extra, list) else []))
+    return build
+
+
+def _dfew_set(root: Path, kind: str = "train", k: int = 1) -> Path:
+    return root / "EmoLabel_DataSplit" / f"{kind}(single-labeled)" / f"set_{k}.csv"
+
+
+def _replace_line(path: Path, index: int, text: str) -> None:
+    lines = path.read_text().splitlines()
+    lines[index] = text
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _ferv(mutate):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "ferv"
+        ferv39k_tree(root, n=8)
+        mutate(root)
+        return ingest_args(root, tmp, "ferv39k")
+    return build
+
+
+def _mafw(mutate):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "mafw"
+        mafw_tree(root, n=11)
+        mutate(root)
+        return ingest_args(root, tmp, "mafw")
+    return build
+
+
+def _dfer_clip(lines_train, lines_test, *extra, frames_n=3):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "dc"
+        for i in range(4):
+            frames(root / f"v{i}", n=frames_n)
+        write_split(root / "train.txt", lines_train)
+        write_split(root / "test.txt", lines_test)
+        return ingest_args(root, tmp, "dfer-clip", *extra)
+    return build
+
+
+def _folder(setup):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "fold"
+        root.mkdir()
+        setup(root, a)
+        return ingest_args(root, tmp, "folder")
+    return build
+
+
+def _folder_good(root: Path, a: Assets) -> None:
+    for cls in ("happy", "sad"):
+        for i in range(2):
+            a.copy_video(root / cls / f"{cls}{i}.mp4")
+
+
+CASES = [
+    # -- the generic CSV layout ---------------------------------------------------------
+    Case("ingest-csv-file-missing", _csv_case([GOOD], "--csv", "nope.csv"), 2,
+         ("nope.csv", "CSV file does not exist", "--csv")),
+    Case("ingest-csv-empty-file", _csv_case([], header=""), 2, ("labels.csv", "empty", "header path,label")),
+    Case("ingest-csv-wrong-columns", _csv_case(["ok.mp4,happy"], header="file,emotion"), 2,
+         ("labels.csv", "lacks path, label")),
+    Case("ingest-csv-missing-video", _csv_case([GOOD, "gone.mp4,sad,train,gone"]), 2,
+         ("labels.csv", "gone.mp4 does not exist", "restore the file")),
+    Case("ingest-csv-garbage-video", _csv_case([GOOD, "junk.mp4,sad,train,junk"],
+                                               setup=lambda r, a: (r / "junk.mp4").write_bytes(b"not a video" * 50)), 2,
+         ("junk.mp4", "cannot be decoded", "re-encode")),
+    Case("ingest-csv-zero-byte-video", _csv_case([GOOD, "z.mp4,sad,train,z"],
+                                                 setup=lambda r, a: (r / "z.mp4").write_bytes(b"")), 2,
+         ("z.mp4", "zero")),
+    Case("ingest-csv-zero-frame-video", _csv_case([GOOD, "z.mp4,sad,train,z"], setup=_zero_frames), 2,
+         ("z.mp4", "zero")),
+    Case("ingest-csv-truncated-video", _csv_case(
+        [GOOD, "cut.mp4,sad,train,cut"],
+        setup=lambda r, a: (r / "cut.mp4").write_bytes(a.video.read_bytes()[: a.video.stat().st_size // 3])), 2,
+        ("cut.mp4", "re-encode")),
+    Case("ingest-csv-empty-frame-folder", _csv_case([GOOD, "empty,sad,train,e"],
+                                                    setup=lambda r, a: (r / "empty").mkdir()), 2,
+         ("empty", "no jpg/png frames")),
+    Case("ingest-csv-path-escapes-root", _csv_case([GOOD, "../x.mp4,sad,train,esc"]), 2,
+         ("../x.mp4", "escapes the dataset root")),
+    Case("ingest-csv-absolute-path-outside", _csv_case([GOOD, "/etc/passwd,sad,train,esc"]), 2,
+         ("/etc/passwd", "escapes the dataset root")),
+    Case("ingest-csv-duplicate-id", _csv_case([GOOD, "ok2.mp4,sad,train,ok"]), 2, ("labels.csv", "ok", "duplicate")),
+    Case("ingest-csv-unknown-split", _csv_case([GOOD, "ok2.mp4,sad,holdout,ok2"]), 2, ("labels.csv", "holdout", "split")),
+    Case("ingest-csv-split-alias", _csv_case([GOOD, "ok2.mp4,sad,Training,ok2"]), 0, ("train 2",),
+         check=_manifest_ids(["ok", "ok2"])),
+    Case("ingest-csv-label-not-in-classes", _csv_case([GOOD, "ok2.mp4,sadd,test,ok2"], "--classes", "happy,sad"), 2,
+         ("labels.csv", "'sadd' is not a known class")),
+    Case("ingest-csv-empty-label", _csv_case([GOOD, "ok2.mp4,,test,ok2"]), 2, ("labels.csv", "label")),
+    Case("ingest-csv-skip-bad", _csv_case([GOOD, GOOD2, "gone.mp4,sad,train,gone", "../x.mp4,sad,train,esc",
+                                           "ok2.mp4,sadd,train,typo"], "--classes", "happy,sad", "--skip-bad"), 0,
+         ("ingested 2 videos", "quarantined"), check=_manifest_ids(["ok", "ok2"]), rows=5),
+    Case("ingest-root-missing", lambda tmp, a: ingest_args(tmp / "nowhere", tmp), 2, ("nowhere", "--root")),
+    Case("ingest-csv-fine", _csv_case([GOOD, GOOD2]), 0, ("ingested 2 videos",), check=_manifest_ids(["ok", "ok2"])),
+    # -- DFEW ----------------------------------------------------------------------------
+    Case("ingest-dfew-label-out-of-range", _dfew(lambda r: _replace_line(_dfew_set(r), 1, "00002,9")), 2,
+         ("set_1.csv", "9")),
+    Case("ingest-dfew-label-not-a-number", _dfew(lambda r: _replace_line(_dfew_set(r), 1, "00002,happy")), 2,
+         ("set_1.csv", "happy")),
+    Case("ingest-dfew-zero-indexed", _dfew(lambda r: _dfew_set(r).write_text(
+        "video_name,label\n" + "".join(f"{ln.split(',')[0]},{int(ln.split(',')[1]) - 1}\n"
+                                       for ln in _dfew_set(r).read_text().splitlines()[1:]))), 2,
+         ("set_1.csv", "0-indexed", "add 1")),
+    Case("ingest-dfew-split-file-missing", _dfew(lambda r: _dfew_set(r, "test").unlink()), 2,
+         ("set_1.csv", "missing")),
+    Case("ingest-dfew-fold-6", _dfew(lambda r: ["--fold", "6"]), 2, ("--fold 6", "1..5")),
+    Case("ingest-dfew-frame-folder-missing", _dfew(lambda r: shutil.rmtree(r / "Clip/clip_224x224/00004")), 2,
+         ("00004", "set_")),
+    Case("ingest-dfew-skip-bad", _dfew(lambda r: (shutil.rmtree(r / "Clip/clip_224x224/00004"), ["--skip-bad"])[1]),
+         0, ("ingested 9 videos", "quarantined"), rows=10),
+    Case("ingest-dfew-wrong-header", _dfew(lambda r: _dfew_set(r, "test").write_text(
+        _dfew_set(r, "test").read_text().replace("video_name,label", "name;emotion"))), 2,
+         ("set_1.csv", "video_name,label")),
+    # -- FERV39K, MAFW ---------------------------------------------------------------------
+    Case("ingest-ferv39k-unknown-class", _ferv(lambda r: _replace_line(
+        r / "4_setups/All_scenes/train_All.csv", 0,
+        (r / "4_setups/All_scenes/train_All.csv").read_text().splitlines()[0].split()[0] + " Joy")),
+        2, ("train_All.csv", "Joy")),
+    Case("ingest-ferv39k-setup-missing", _ferv(lambda r: (r / "4_setups/All_scenes/test_All.csv").unlink()), 2,
+         ("test_All.csv", "missing")),
+    Case("ingest-ferv39k-wrong-columns", _ferv(lambda r: (r / "4_setups/All_scenes/test_All.csv").write_text(
+        "Action/Happy/0003,Happy,extra,cols\n")), 2, ("test_All.csv", "wrong columns")),
+    Case("ingest-mafw-unknown-class", _mafw(lambda r: (r / "split/single/no_caption/set_1/test.txt").write_text(
+        "00001.mp4 rage\n")), 2, ("test.txt", "rage")),
+    # -- DFER-CLIP annotation files ----------------------------------------------------------
+    Case("ingest-dfer-clip-wrong-field-count", _dfer_clip(["v0 3 0", "v1 3"], ["v2 3 1"]), 2, ("train.txt", "v1")),
+    Case("ingest-dfer-clip-label-index-out-of-range", _dfer_clip(["v0 3 0", "v1 3 12"], ["v2 3 1"]), 2,
+         ("train.txt", "12")),
+    Case("ingest-dfer-clip-missing-path", _dfer_clip(["v0 3 0", "gone 3 1"], ["v2 3 1"]), 2,
+         ("train.txt", "gone", "does not exist")),
+    Case("ingest-dfer-clip-given-file-missing", lambda tmp, a: ingest_args(
+        (tmp / "dc").mkdir() or tmp / "dc", tmp, "dfer-clip", "--train", str(tmp / "dc/nope.txt")), 2, ("nope.txt",)),
+    # -- folder layout -------------------------------------------------------------------------
+    Case("ingest-folder-fine", _folder(_folder_good), 0, ("ingested 4 videos",),
+         check=_manifest_ids(["happy_happy0", "happy_happy1", "sad_sad0", "sad_sad1"])),
+    Case("ingest-folder-empty-root", _folder(lambda r, a: None), 2, ("fold",)),
+    Case("ingest-folder-garbage-video", _folder(lambda r, a: (_folder_good(r, a),
+                                                              (r / "sad/bad.mp4").write_bytes(b"x" * 300))), 2,
+         ("bad.mp4", "cannot be decoded")),
+]
