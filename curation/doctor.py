@@ -185,7 +185,7 @@ def _holders(path: Path) -> list[int]:
     if not proc.is_dir():
         return pids
     for p in proc.iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
+        if not p.name.isdigit():
             continue
         try:
             if any(os.readlink(fd) in names for fd in (p / "fd").iterdir()):

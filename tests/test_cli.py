@@ -54,3 +54,14 @@ def test_help_is_fast_without_heavy_imports():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_interrupted_train_names_the_resume_command(monkeypatch, capsys):
+    from curation.commands import train
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "run", interrupted)
+    assert cli.main(["train", "runs/x"]) == 130
+    assert "interrupted: resume with `dfer-curate train runs/x --resume`" in capsys.readouterr().err

@@ -210,3 +210,75 @@ def test_for_run_checks_against_the_manifest_and_takes_suggestions(fake_run):
 def test_current_from_events_handles_an_empty_log(dlog):
     cur = current_from_events(dlog.events())
     assert cur.empty and "version" in cur.columns and dlog.stamp() == (0, 0)
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "garbage":
+        path.write_bytes(b"these are notes, not a database\n" * 40)
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "bad-page":
+        b = bytearray(data)
+        b[4096 + 8: 4096 + 12] = b"\xff\xff\xff\xff"  # the second page's cell count
+        path.write_bytes(bytes(b))
+    else:  # another program's database
+        path.unlink()
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE photos (id INTEGER)")
+        con.commit()
+        con.close()
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncated", "bad-page", "foreign"])
+def test_a_damaged_log_is_refused_and_left_byte_for_byte(tmp_path, how):
+    from curation.review.decisions import DamagedLogError
+
+    path = tmp_path / "review.sqlite"
+    DecisionLog(path).record(video_id="v1", action="exclude", annotator="ann")
+    con = sqlite3.connect(path)  # a few pages more, in one transaction (fast)
+    con.executemany("INSERT INTO events (video_id, action, annotator, time, note, seen_version, version) "
+                    "VALUES (?, 'exclude', 'ann', 't', ?, 0, 1)", [(f"w{i}", "n" * 100) for i in range(200)])
+    con.commit()
+    con.close()
+    _damage(path, how)
+    before = path.read_bytes()
+    with pytest.raises(DamagedLogError, match=r"review.sqlite is not a readable decision log.*Restore it.*doctor"):
+        DecisionLog(path, labels=LABELS).current()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.sqlite"]  # no side files made
+
+
+def test_a_read_only_log_is_read_without_side_files_and_refuses_writes(tmp_path, monkeypatch):
+    """A writer killed before closing leaves events in -wal; a read-only reader still sees them."""
+    import shutil
+
+    import curation.review.decisions as decisions
+
+    live = tmp_path / "live"
+    d = DecisionLog(live / "review.sqlite")
+    d.record(video_id="v1", action="exclude", annotator="ann")
+    con = sqlite3.connect(live / "review.sqlite", isolation_level=None)
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("INSERT INTO events (video_id, action, annotator, time, seen_version, version) "
+                "VALUES ('v2', 'exclude', 'late', 't', 0, 1)")
+    shutil.copytree(live, tmp_path / "shared")  # the files as a killed writer left them
+    con.close()
+    shared = tmp_path / "shared"
+    # -shm is SQLite's transient index of -wal, rebuilt by a reader where it may write (as
+    # root here); the data files must stay as they were.
+    data_files = lambda: {p.name: p.read_bytes() for p in shared.iterdir() if not p.name.endswith("-shm")}  # noqa: E731
+    before = data_files()
+    assert "review.sqlite-wal" in before
+    monkeypatch.setattr(decisions.os, "access", lambda p, mode: mode != decisions.os.W_OK)
+    ro = DecisionLog(shared / "review.sqlite", labels=LABELS)
+    assert ro.readonly
+    assert sorted(ro.current()["video_id"]) == ["v1", "v2"]
+    with pytest.raises(DecisionError, match="read-only"):
+        ro.record(video_id="v3", action="exclude", annotator="ann")
+    assert data_files() == before
+    assert sorted(p.name for p in shared.iterdir()) == ["review.sqlite", "review.sqlite-shm", "review.sqlite-wal"]
+
+    (tmp_path / "empty").mkdir()  # no log yet in a read-only run: read as empty, create nothing
+    assert DecisionLog(tmp_path / "empty/review.sqlite").current().empty
+    assert list((tmp_path / "empty").iterdir()) == []

@@ -181,3 +181,28 @@ def test_missing_frame_counts_are_counted_from_the_video(fake_run, tmp_path):
     line = next(ln for ln in (out / f"dfer-clip/{df.loc[0, 'split']}.txt").read_text().splitlines()
                 if ln.startswith(first + " "))
     assert line.split()[1] == "16"
+
+
+def test_two_exports_choosing_the_same_stamp_both_land(fake_run, monkeypatch):
+    """Two processes in the same second pick the same default name; the later rename moves on
+    to the next free one and its provenance names the folder it really went to."""
+    import curation.review.export as ex
+
+    real = ex._fresh_stamp_dir
+    monkeypatch.setattr(ex, "_fresh_stamp_dir", lambda exports, now, **kw: (
+        real(exports, now, **kw) if kw else exports / "20260101T000000Z"))
+    a = export(fake_run.path, formats="parquet")
+    b = export(fake_run.path, formats="parquet")
+    assert (a.name, b.name) == ("20260101T000000Z", "20260101T000000Z-2")
+    assert json.loads((b / "provenance.json").read_text())["export_config"]["out"] == str(b)
+    assert [p.name for p in fake_run.exports.iterdir() if p.name.startswith(".")] == []
+
+
+def test_stale_scores_are_refused(fake_run):
+    from curation.data.manifest import read_manifest, write_manifest
+
+    m = read_manifest(fake_run.path)
+    write_manifest(fake_run.path, type(m)(m.df.iloc[:-1], m.classes, m.root))
+    with pytest.raises(ExportError, match=r"does not match .*manifest.parquet.*1 scored video\(s\) are not in the manifest"):
+        export(fake_run.path)
+    assert not fake_run.exports.exists()

@@ -66,3 +66,27 @@ def test_atomic_writes_get_the_usual_file_mode_not_0600(tmp_path):
         importlib.reload(fileio)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     del write_text
+
+
+def test_sigterm_inside_a_write_removes_the_temp_file(tmp_path):
+    """The CLI turns SIGTERM into an exception, so atomic writes clean up as on Ctrl-C."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from curation import cli\n"
+        "from curation.fileio import atomic_path\n"
+        "cli._terminate_cleanly()\n"
+        "try:\n"
+        f"    with atomic_path(Path({str(tmp_path)!r}) / 'out.bin') as tmp:\n"
+        "        tmp.write_bytes(b'half')\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(10)\n"
+        "except cli._Terminated:\n"
+        "    sys.exit(143)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 143, proc.stderr
+    assert list(tmp_path.iterdir()) == []

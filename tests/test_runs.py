@@ -28,3 +28,28 @@ def test_model_warning_reads_the_train_log(tmp_path):
     assert run.model_warning(2) is not None and run.model_warning(7) is not None
     run.train_log.write_text("{not json")
     assert run.model_warning(7) is None
+
+
+def test_a_damaged_config_names_the_file_and_the_fix(tmp_path):
+    from curation.errors import RunError
+
+    run = RunDir(tmp_path)
+    run.config.write_text("{not json")
+    with pytest.raises(RunError, match=r"config.json is not valid JSON.*delete it"):
+        run.load_config()
+    run.config.write_text("[1, 2]")
+    with pytest.raises(RunError, match="not a mapping"):
+        run.load_config()
+
+
+def test_save_config_in_a_read_only_run_warns_and_writes_nothing(tmp_path, monkeypatch, caplog):
+    import curation.runs as runs
+
+    run = RunDir(tmp_path / "run")
+    run.save_config("score", {"clips": 8})
+    before = run.config.read_bytes()
+    monkeypatch.setattr(runs.os, "access", lambda p, mode: mode != runs.os.W_OK)
+    assert not run.writable()
+    run.save_config("export", {"policy": "keep-given"})
+    assert run.config.read_bytes() == before
+    assert "read-only: the export settings are not recorded" in caplog.text
