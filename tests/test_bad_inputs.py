@@ -53,6 +53,8 @@ def test_bad_input(case, assets, tmp_path, capsys, caplog):
         code = cli.main(argv)
         captured = capsys.readouterr()
         output = captured.out + captured.err + caplog.text
+    if os.environ.get("BAD_INPUTS_TABLE"):  # the corpus as a table (case, command, code, message)
+        _append_row(Path(os.environ["BAD_INPUTS_TABLE"]), case.id, argv, code, output, tmp_path)
     assert "Traceback" not in output
     assert code == case.code, output[-3000:]
     if code == 2:
@@ -67,6 +69,15 @@ def test_bad_input(case, assets, tmp_path, capsys, caplog):
         good = len(read_manifest(tmp_path / "run").df)
         q = pd.read_csv(tmp_path / "run/quarantine.csv", dtype=str, keep_default_na=False)
         assert good + int((q["row"] != "all").sum()) == case.rows
+
+
+def _append_row(table: Path, case_id: str, argv: list[str], code: int, output: str, tmp: Path) -> None:
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    message = (errors[-1] if errors else next((ln for ln in lines if not ln.startswith(("INFO", "WARNING"))), ""))
+    command = " ".join(a.replace(str(tmp), "T") for a in argv)
+    with open(table, "a", encoding="utf-8") as f:
+        f.write(f"| {case_id} | `{command}` | {code} | {message.replace(str(tmp), 'T').replace('|', '/')[:220]} |\n")
 
 
 def _run_readonly(argv: list[str], folder: Path) -> tuple[int, str]:

@@ -234,3 +234,30 @@ CASES = [
     Case("doctor-fix-leftovers", _on_run("doctor", _leftovers), 0, ("removed", ".last.pt.k2j4x8.tmp", "closed"),
          check=_leftovers_cleared),
 ]
+
+# -- options out of range (refused before anything is written) -----------------------------
+def _synth(*opts):
+    return lambda tmp, a: ["synth", "--out", str(tmp / "s"), "--n", "4", *opts]
+
+
+def _nothing_written(name):
+    def check(tmp: Path) -> None:
+        assert not (tmp / name / "manifest.parquet").exists()
+    return check
+
+
+CASES += [
+    Case("synth-n-zero", lambda tmp, a: ["synth", "--out", str(tmp / "s"), "--n", "0"], 2, ("n=0", "--n 20")),
+    Case("synth-one-class", _synth("--classes", "Happy"), 2, ("classes", "at least 2")),
+    Case("synth-duplicate-class", _synth("--classes", "Happy,Happy"), 2, ("Happy", "twice")),
+    Case("synth-one-frame", _synth("--num-frames", "1"), 2, ("num_frames=1", "8 to 1000")),
+    Case("synth-noise-above-one", _synth("--noise-rate", "1.5"), 2, ("noise_rate=1.5", "between 0 and 1")),
+    Case("synth-no-train-share", _synth("--val", "0.9", "--test", "0.9"), 2, ("val=0.9", "below 1")),
+    Case("synth-unknown-hard-kind", _synth("--hard-kinds", "bogus"), 2, ("bogus", "subtle")),
+    Case("train-epochs-zero", _on_run("train", None, "--epochs", "0"), 2, ("epochs", ">= 1")),
+    Case("train-clips-zero", _on_run("train", None, "--clips", "0"), 2, ("clips", ">= 1")),
+    Case("train-clip-longer-than-videos", _on_run("train", None, "--frames", "64", "--epochs", "1"), 2,
+         ("v0000", "8 frames", "--pad-short")),
+    Case("train-missing-gpu", _on_run("train", None, "--device", "cuda:3"), 2, ("cuda:3", "--device cpu")),
+    Case("score-clips-zero", _on_run("score", None, "--clips", "0"), 2, ("--clips", ">= 1")),
+]
