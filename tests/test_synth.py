@@ -21,7 +21,7 @@ from curation.data.video import read_video, segment_clip_starts, video_codec
 
 @pytest.fixture(scope="module")
 def synth300(tmp_path_factory):
-    """The acceptance set of issue 2 (300 videos, default rates), at 32 px to stay fast."""
+    """The acceptance set (300 videos, default rates), at 32 px to stay fast."""
     run = tmp_path_factory.mktemp("synth300")
     generate(run, SynthConfig(n=300, size=32, seed=11), progress=False)
     return run
