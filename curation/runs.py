@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 from curation.errors import RunError
@@ -78,3 +79,24 @@ class RunDir:
         data = self.load_config()
         data[stage] = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
         write_json(self.config, data)
+
+    # What the stages write after the manifest: stale, and misleading, once the dataset changes.
+    DERIVED = ("checkpoints", "dynamics", "scores", "clip_probs", "clip_starts", "video_logits",
+               "saliency", "dynamics_probs", "baselines", "report", "previews")
+    # Annotators' work (decision log, exports): no tool deletes it.
+    HUMAN_WORK = ("review_db", "exports")
+
+    def derived_artifacts(self) -> list[Path]:
+        """The derived artifacts (``DERIVED``) that exist."""
+        return [p for p in (getattr(self, name) for name in self.DERIVED) if p.exists()]
+
+    def human_work(self) -> list[Path]:
+        """The annotators' artifacts (``HUMAN_WORK``) that exist."""
+        return [p for p in (getattr(self, name) for name in self.HUMAN_WORK) if p.exists()]
+
+    def remove_derived(self) -> list[Path]:
+        """Delete every derived artifact; return the paths deleted. Never touches human work."""
+        removed = self.derived_artifacts()
+        for p in removed:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        return removed

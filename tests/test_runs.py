@@ -28,3 +28,23 @@ def test_model_warning_reads_the_train_log(tmp_path):
     assert run.model_warning(2) is not None and run.model_warning(7) is not None
     run.train_log.write_text("{not json")
     assert run.model_warning(7) is None
+
+
+def test_every_stage_output_is_derived_or_human_work(tmp_path):
+    # inputs written with the manifest, and the train log inside checkpoints/
+    inputs = {"manifest", "classes", "config", "quarantine", "train_log"}
+    artifacts = {k for k, v in vars(RunDir).items() if isinstance(v, property)}
+    assert artifacts - inputs == set(RunDir.DERIVED) | set(RunDir.HUMAN_WORK)
+    assert not set(RunDir.DERIVED) & set(RunDir.HUMAN_WORK)
+
+
+def test_remove_derived_keeps_human_work(tmp_path):
+    run = RunDir(tmp_path)
+    run.checkpoints.mkdir()
+    (run.checkpoints / "last.pt").write_text("w")
+    for p in (run.scores, run.saliency, run.review_db, run.manifest):
+        p.write_text("x")
+    run.exports.mkdir()
+    assert set(run.remove_derived()) == {run.checkpoints, run.scores, run.saliency}
+    assert run.derived_artifacts() == []
+    assert run.human_work() == [run.review_db, run.exports] and run.manifest.exists()
