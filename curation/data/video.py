@@ -222,7 +222,9 @@ def write_video(path, frames: np.ndarray, *, fps: int = 16, codec: str | None = 
             stream.width, stream.height = pw, ph
             stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
             if codec == "libx264":
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                # macroblock-tree rate control made libx264 give different files for the same
+                # frames from one call to the next; without it the same frames encode the same.
+                stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "no-mbtree=1"}
             elif codec.startswith("libvpx"):
                 stream.options = {"crf": str(crf + 10), "b": "0", "deadline": "realtime", "cpu-used": "8"}
             elif codec in ("mjpeg", "mpeg4"):
