@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def resolve_dataset_name(target: str) -> str:
     """A run directory (its pushed dataset, from config.json) or a dataset name."""
-    from curation.fiftyone.push import dataset_name_for
+    from curation.fiftyone.prepare import dataset_name_for
 
     p = Path(target)
     if p.is_dir() and (p / "manifest.parquet").exists():
