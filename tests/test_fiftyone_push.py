@@ -276,7 +276,7 @@ def test_cli_push_prints_next_step(fake_run, capsys):
 
 
 def test_unreachable_database_gives_a_clean_error(fake_run):
-    from curation.fiftyone.db import free_port
+    from curation.servers import free_port
 
     env = {**os.environ, "FIFTYONE_DATABASE_URI": f"mongodb://127.0.0.1:{free_port()}"}
     proc = subprocess.run([sys.executable, "-m", "curation.cli", "push", str(fake_run.path)],
