@@ -126,7 +126,7 @@ def _header(inputs: Inputs, s: dict, det: pd.DataFrame | None) -> str:
 
 def _summary_section(inputs: Inputs, s: dict) -> str:
     pc = s["per_class"].copy()
-    cols = ["class", "videos", "clean", "hard", "noisy", "noise_rate"]
+    cols = ["class", "videos", *VERDICTS, "noise_rate"]
     if "true_noise_rate" in pc:
         cols.append("true_noise_rate")
     pc["most common suggestion"] = [
@@ -137,8 +137,8 @@ def _summary_section(inputs: Inputs, s: dict) -> str:
                      f'<div class="bar" style="flex:1"><span style="width:{0 if not np.isfinite(x) else min(100, 100 * x):.1f}%"></span></div></div>')
     table = _table(pc[cols], formats={"noise_rate": bar, "true_noise_rate": _pct,
                                       "most common suggestion": lambda x: x,
-                                      "videos": _int, "clean": _int, "hard": _int, "noisy": _int},
-                   numeric={"videos", "clean", "hard", "noisy"}, row_attr="class")
+                                      "videos": _int} | {v: _int for v in VERDICTS},
+                   numeric={"videos", *VERDICTS}, row_attr="class")
     text = (f'<p class="how">Over all {_int(s["videos"])} scored videos (every split). A video is <b>clean</b> when '
             'its clips agree with its label, <b>noisy</b> when its clips agree with each other on another class '
             '(its label is probably wrong), <b>hard</b> when its clips disagree among themselves (keep it; it is '
