@@ -37,7 +37,6 @@ class ReportConfig:
     seed: int = 0                   # every random choice (samples, jitter)
 
 
-
 @dataclass
 class Inputs:
     """Everything the report reads from a run, loaded once."""

@@ -56,7 +56,6 @@ def _f(x, digits: int = 3) -> str:
     return "–" if x is None or not np.isfinite(float(x)) else f"{float(x):.{digits}f}"
 
 
-
 def _missing(text: str) -> str:
     return f'<p class="missing">{text}</p>'
 
@@ -94,7 +93,6 @@ class Figures:
                           config={"displaylogo": False, "responsive": True})
         return f'<figure class="fig" data-fig="{_e(key)}">{div}</figure>' + (
             f'<p class="how">{caption}</p>' if caption else "")
-
 
 
 # --------------------------------------------------------------------------- sections
@@ -309,7 +307,6 @@ def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: d
         out.append(f"<tr data-video='{_e(vid)}'>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
-
 
 
 def _videos_section(inputs: Inputs, cfg: ReportConfig, progress: bool) -> str:

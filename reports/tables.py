@@ -80,7 +80,7 @@ def overlap_table(table: pd.DataFrame) -> pd.DataFrame:
                      "ours_only": int(np.sum(ours & ~theirs)), "theirs_only": int(np.sum(theirs & ~ours)),
                      "jaccard": both / union if union else float("nan")})
     df = pd.DataFrame(rows, columns=["method", "flagged", "both", "ours_only", "theirs_only", "jaccard"])
-    # cleanlab's methods first: the brief's comparison of record
+    # cleanlab's methods first: the comparison the audit is judged by
     return df.sort_values("method", key=lambda s: ~s.map(is_cleanlab), kind="stable").reset_index(drop=True)
 
 

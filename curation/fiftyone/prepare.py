@@ -43,7 +43,6 @@ class PushConfig:
     cleanlab_method: str | None = None  # baseline the disagreement views compare with; None = auto
 
 
-
 @dataclass
 class PushPlan:
     """Everything a push writes, computed and validated before touching the database."""
@@ -73,7 +72,6 @@ def dataset_name_for(run_dir) -> str:
     run = RunDir(run_dir)
     name = run.load_config().get("push", {}).get("dataset")
     return name or default_dataset_name(run_dir)
-
 
 
 def prepare(run_dir, config: PushConfig | None = None, *, progress: bool = True) -> PushPlan:
@@ -135,7 +133,6 @@ def prepare(run_dir, config: PushConfig | None = None, *, progress: bool = True)
                     metadata=metadata, frames=frames, baseline_methods=methods, cleanlab_method=cleanlab,
                     saliency_source=saliency_source, has_truth=has_truth, has_decisions=has_decisions,
                     previews_rendered=rendered, previews_cached=cached)
-
 
 
 def _merge_baselines(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -217,7 +214,6 @@ def _parse_time(t):
     return ts.to_pydatetime()
 
 
-
 def render_previews(run: RunDir, video_ids, sources, cfg: PushConfig, *, progress: bool):
     """The file each sample shows (curation.data.previews: the source when browsers play it,
     else its H.264 preview), with its metadata and the counts rendered and cached."""
@@ -247,23 +243,6 @@ def _metadata(shown: Shown) -> dict:
     fps = info.fps or float(FOLDER_FPS)
     return {"width": info.width, "height": info.height, "fps": fps, "frames": info.num_frames,
             "duration": info.duration or info.num_frames / fps, "size": shown.path.stat().st_size}
-
-
-
-def frame_clip_index(num_frames: int, num_clips: int) -> np.ndarray:
-    """(num_frames,) index of the clip covering each frame: one clip per equal segment."""
-    f = np.arange(num_frames)
-    return np.minimum((f * num_clips) // max(num_frames, 1), num_clips - 1)
-
-
-def frame_clip_index_from_starts(num_frames: int, starts) -> np.ndarray:
-    """(num_frames,) index of the clip covering each frame when the model recorded where its
-    clips start: the clip that started most recently (earlier frames: the first clip)."""
-    starts = np.asarray(starts, dtype=np.int64)
-    order = np.argsort(starts, kind="stable")
-    pos = np.searchsorted(starts[order], np.arange(num_frames), side="right") - 1
-    return order[np.clip(pos, 0, len(order) - 1)]
-
 
 
 def frame_clip_index(num_frames: int, num_clips: int) -> np.ndarray:

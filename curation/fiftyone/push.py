@@ -111,7 +111,6 @@ def push(run_dir, config: PushConfig | None = None, *, progress: bool = True) ->
     return result
 
 
-
 def _sample_values(fo, plan: PushPlan) -> dict[str, list]:
     """Sample-level field -> one value per table row."""
     t = plan.table
