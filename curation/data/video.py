@@ -53,9 +53,9 @@ class VideoInfo:
     height: int
     width: int
     codec: str  # 'h264', 'vp9', 'mjpeg', or 'frames' for a frame folder
-    pix_fmt: str = ""  # 'yuv420p', ...; '' for a frame folder
-    fps: float | None = None  # None: a frame folder, or a file that states no rate
-    duration: float | None = None  # seconds, None when the container does not state it
+    fps: float = 0.0       # frames per second the container states; 0 = unknown (frame folders)
+    pix_fmt: str = ""      # pixel format of the stream ('yuv420p', ...); "" for frame folders
+    duration: float = 0.0  # seconds the container states; 0 = unknown
 
 
 def probe_video(path, *, full: bool = False) -> VideoInfo:
@@ -79,9 +79,10 @@ def probe_video(path, *, full: bool = False) -> VideoInfo:
             if not container.streams.video:
                 raise VideoError(f"{path}: file has no video stream (zero frames)")
             stream = container.streams.video[0]
-            codec, pix_fmt = stream.codec_context.name, stream.codec_context.pix_fmt or ""
-            rate = stream.average_rate or stream.guessed_rate
-            duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+            codec = stream.codec_context.name
+            pix_fmt = stream.codec_context.pix_fmt or ""
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
             if full:
                 n, first = 0, None
                 for frame in container.decode(stream):
@@ -99,8 +100,8 @@ def probe_video(path, *, full: bool = False) -> VideoInfo:
         raise VideoError(f"{path}: video stream holds zero decodable frames")
     if n == 0:
         n = _count_packets(path)
-    return VideoInfo(num_frames=n, height=first.height, width=first.width, codec=codec,
-                     pix_fmt=pix_fmt, fps=float(rate) if rate else None, duration=duration)
+    return VideoInfo(num_frames=n, height=first.height, width=first.width, codec=codec, fps=fps,
+                     pix_fmt=pix_fmt, duration=duration)
 
 
 def _probe_folder(path: Path, *, full: bool) -> VideoInfo:
