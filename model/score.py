@@ -7,7 +7,6 @@ and video_logits.npy.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +23,12 @@ from curation.runs import RunDir
 from curation.schema import SCORES_COLUMNS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
-from model.network import build_network
-from model.train import _batch_starts, load_checkpoint, load_weights, predict, resolve_device
+from model.inference import load_model, predict, resolve_device
 
 log = logging.getLogger(__name__)
 
 
-def _load_model(path, classes, device):
-    ck = load_checkpoint(path, classes=classes)
-    cfg = TrainConfig.from_dict(ck["config"])
-    net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None)).to(device)
-    load_weights(net, ck, path)
-    net.eval()
-    return net, cfg, ck
-
-
-def _clip_counts(sc: ScoreConfig, tcfg: TrainConfig) -> tuple[int, int]:
+def clip_counts(sc: ScoreConfig, tcfg: TrainConfig) -> tuple[int, int]:
     if sc.single_clip:
         return 1, 0
     return sc.uniform_clips, (sc.key_clips if tcfg.resample else 0)
@@ -57,12 +46,12 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
         raise RunError(f"{ck_path} does not exist: run `dfer-curate train {run.path}` first")
     torch.manual_seed(0)
     device = resolve_device(sc.device)
-    net, tcfg, ck = _load_model(ck_path, manifest.classes, device)
+    net, tcfg, ck = load_model(ck_path, manifest.classes, device)
     store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
                              cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
     rows = np.arange(len(manifest.df))
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
-    n_u, n_k = _clip_counts(sc, tcfg)
+    n_u, n_k = clip_counts(sc, tcfg)
     starts: list = []
     clip_probs, video_logits = predict(net, store, rows, tcfg, device, n_uniform=n_u, n_key=n_k,
                                        batch_size=sc.batch_size, progress=progress, starts_out=starts)
@@ -199,33 +188,6 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, arr)
-
-
-def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = True,
-                config: ScoreConfig | None = None) -> pd.DataFrame:
-    """Out-of-fold scores: each fold's train videos by the model trained without them;
-    every other video by the mean of the fold models."""
-    sc = config or ScoreConfig()
-    device = resolve_device(sc.device)
-    n = len(manifest.df)
-    is_train = manifest.df["split"].to_numpy() == "train"
-    clip_probs = video_logits = None
-    others = np.flatnonzero(~is_train)
-    for path, fold_rows in models:
-        net, tcfg, _ = _load_model(path, manifest.classes, device)
-        n_u, n_k = _clip_counts(sc, tcfg)
-        if clip_probs is None:
-            clip_probs = np.zeros((n, n_u + n_k, len(manifest.classes)), np.float32)
-            video_logits = np.zeros((n, len(manifest.classes)), np.float32)
-        p, v = predict(net, store, fold_rows, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
-        clip_probs[fold_rows], video_logits[fold_rows] = p, v
-        p, v = predict(net, store, others, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
-        clip_probs[others] += p / len(models)
-        video_logits[others] += v / len(models)
-    starts = _batch_starts(store, np.arange(n), tcfg, None, train=False, n_uniform=n_u, n_key=n_k)
-    write_clip_layout(run, manifest, store, np.stack(starts))
-    run.save_config("score", sc)
-    return write_scores(run, manifest, clip_probs, video_logits, sc)
 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:

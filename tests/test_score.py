@@ -146,7 +146,7 @@ def test_cli_train_then_score(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_train_folds_scores_out_of_fold(tmp_path):
-    from model.train import train_folds
+    from model.folds import train_folds
     from tests.fakerun import make_fake_run
 
     run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)

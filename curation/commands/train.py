@@ -55,7 +55,7 @@ def run(args):
     run_dir = RunDir(args.run)
     if args.folds and args.folds > 1:
         from model.score import summary
-        from model.train import train_folds
+        from model.folds import train_folds
 
         scores = train_folds(args.run, folds=args.folds, config=cfg)
         s = summary(args.run, scores)

@@ -203,7 +203,7 @@ def step_score(run_dir: str) -> None:
 
 
 def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
-    from model.train import train_folds
+    from model.folds import train_folds
 
     train_folds(run_dir, folds=folds, config=_train_config(cfg))
 
