@@ -20,7 +20,7 @@ from curation.errors import RunError
 from curation.fileio import atomic_path, write_parquet
 from curation.data.manifest import read_manifest
 from curation.runs import RunDir
-from curation.schema import SCORES_COLUMNS, conform
+from curation.schema import SCORES_COLUMNS, VERDICTS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
 from model.inference import load_model, predict, resolve_device
@@ -191,23 +191,25 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
-    """Verdict counts and, with ground truth, detection metrics on the train split."""
-    from curation.audit.metrics import detection_metrics, relabel_accuracy
+    """Verdict counts and, with ground truth, detection metrics on the train split
+    (``curation.audit.metrics.detection_table``; relabel_accuracy counts flagged, truly noisy
+    videos, relabel_accuracy_flagged every flagged one)."""
+    from curation.audit.metrics import detection_table, ours_columns, relabel_accuracy
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     scores = scores if scores is not None else pd.read_parquet(run.require("scores", "score"))
-    out = {"counts": scores["verdict"].value_counts().reindex(["clean", "hard", "noisy"], fill_value=0).to_dict()}
+    out = {"counts": scores["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0).to_dict()}
     out["warning"] = run.model_warning(len(manifest.classes))
     if manifest.has_ground_truth:
-        m = manifest.df.set_index("video_id").loc[scores["video_id"]].reset_index()
-        tr = (scores["split"] == "train").to_numpy()
-        flag = (scores["verdict"] == "noisy").to_numpy()[tr]
-        det = detection_metrics(m["is_noisy"].to_numpy()[tr], flag, scores["noise_score"].to_numpy()[tr],
-                                is_hard=m["is_hard"].to_numpy()[tr])
-        det["relabel_accuracy"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
-                                                   m["true_label"].to_numpy()[tr], is_noisy=m["is_noisy"].to_numpy()[tr])
-        det["relabel_accuracy_flagged"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
-                                                           m["true_label"].to_numpy()[tr])
+        tr = scores[scores["split"] == "train"]
+        ours = ours_columns(tr)
+        row = detection_table(ours, manifest.df, names=["ours"]).iloc[0]
+        det = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.drop("method").items()}
+        det["relabel_accuracy"] = det.pop("relabel_acc")
+        true = manifest.df.set_index("video_id").loc[tr["video_id"], "true_label"].to_numpy()
+        det["relabel_accuracy_flagged"] = relabel_accuracy(ours["ours_flag"].to_numpy(), tr["suggested_label"].to_numpy(),
+                                                           true)
         out["detection"] = det
     return out
+

@@ -24,7 +24,7 @@ def add_arguments(parser):
 def run(args):
     from model.config import ScoreConfig
     from model.score import score, summary
-    from curation.commands.train import _print_summary
+    from curation.commands.summary import print_summary
     from curation.runs import RunDir
 
     sc = ScoreConfig(checkpoint=args.checkpoint, uniform_clips=args.clips, key_clips=args.key_clips,
@@ -37,7 +37,7 @@ def run(args):
 
         raise ConfigError("--clips must be >= 1, --key-clips >= 0, and --video-weight and --aum-weight in [0, 1]")
     df = score(args.run, sc, progress=True)
-    _print_summary(summary(args.run, df))
+    print_summary(summary(args.run, df))
     if (df["split"] == "test").any():
         from model.evaluate import evaluate
 

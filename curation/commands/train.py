@@ -54,13 +54,14 @@ def run(args):
     cfg = build_config(args)
     run_dir = RunDir(args.run)
     if args.folds and args.folds > 1:
+        from curation.commands.summary import print_summary
         from model.score import summary
         from model.folds import train_folds
 
         scores = train_folds(args.run, folds=args.folds, config=cfg)
         s = summary(args.run, scores)
         print(f"trained {args.folds} fold models; out-of-fold scores in {run_dir.scores}")
-        _print_summary(s)
+        print_summary(s)
         print(f"next: dfer-curate baselines {args.run}")
         return 0
     from model.train import train
@@ -78,14 +79,3 @@ def run(args):
     print(f"next: dfer-curate score {args.run}")
     return 0
 
-
-def _print_summary(s):
-    c = s["counts"]
-    print(f"verdicts: clean {c['clean']}, hard {c['hard']}, noisy {c['noisy']}")
-    if s.get("warning"):
-        print(f"WARNING: {s['warning']}")
-    d = s.get("detection")
-    if d:
-        print(f"noise detection (train split): precision {d['precision']:.3f} recall {d['recall']:.3f} "
-              f"F1 {d['f1']:.3f} AUROC {d['auroc']:.3f} | hard retention {d['hard_retention']:.3f} "
-              f"| relabel accuracy {d['relabel_accuracy']:.3f}")
