@@ -68,7 +68,7 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
                                     training_aum(run.dynamics, ev_ids, int(z["epoch"])))
             else:
                 log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
-    run.save_config("score", sc)
+    run.save_config("score", sc.to_dict())
     return write_scores(run, manifest, clip_probs, video_logits, sc, evidence=evidence)
 
 
@@ -125,7 +125,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     consensus = np.zeros(n, np.int64)
     suggested = np.zeros(n, np.int64)
     verdict = np.full(n, "clean", dtype=object)
-    tri = sc.triage_config()
+    tri = sc.triage
     groups = []
     if len(ev_rows):
         ev_video = video_probs[ev_rows]
