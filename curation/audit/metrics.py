@@ -99,7 +99,8 @@ def ours_columns(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _detection_row(m: str, methods: pd.DataFrame, ok, is_noisy, is_hard, true) -> dict:
-    score = np.nan_to_num(methods[f"{m}_score"].to_numpy(dtype=float)[ok], nan=-np.inf)
+    score = methods[f"{m}_score"].to_numpy(dtype=float)[ok]
+    score = np.where(np.isnan(score), np.finfo(float).min, score)  # NaN ranks lowest (sklearn refuses inf)
     has_flag = f"{m}_flag" in methods.columns
     flag = (methods[f"{m}_flag"].fillna(False).to_numpy().astype(bool)[ok] if has_flag
             else np.zeros(len(score), bool))
