@@ -12,6 +12,7 @@ from curation.errors import ConfigError, ManifestError, VideoError
 from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.schema import DYNAMICS_COLUMNS
 from model.config import TrainConfig
+from model.inference import load_checkpoint, load_weights
 
 TINY = TrainConfig(size=16, width=8, dim=16, clips=2, frames=4, stride=1, epochs=3, warmup=2, window=2,
                    batch_size=8, threads=1, patience=10)
@@ -106,7 +107,7 @@ def test_short_video_error_names_it(tiny_run):
 def test_checkpoint_of_other_classes_refused(tiny_run):
     T.train(tiny_run.path, dataclasses.replace(TINY, epochs=1), progress=False)
     with pytest.raises(ConfigError, match="trained on classes"):
-        T.load_checkpoint(tiny_run.checkpoints / "best.pt", classes=["a", "b"])
+        load_checkpoint(tiny_run.checkpoints / "best.pt", classes=["a", "b"])
 
 
 def test_plan_uses_val_split_when_present(tiny_run):
@@ -130,6 +131,6 @@ def test_checkpoint_of_an_older_network_layout_is_a_clear_error(tiny_run):
     torch.save(ck, path)
     net = build_network(len(ck["classes"]), T.TrainConfig.from_dict(ck["config"]))
     with pytest.raises(ConfigError, match="another version of the network.*train again"):
-        T.load_weights(net, ck, path)
+        load_weights(net, ck, path)
     with pytest.raises(ConfigError, match="another version of the network"):
         score(tiny_run.path, progress=False)
