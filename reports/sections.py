@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from curation.schema import VERDICTS
-from reports.detection import detection_table
+from curation.audit.metrics import detection_table
 from reports.images import collect_strips
 from reports.inputs import Inputs, ReportConfig, software_versions
 from reports.tables import OURS, baseline_methods, method_table, overlap_table
@@ -209,7 +209,8 @@ def _baselines_section(inputs: Inputs, figs: Figures) -> tuple[str, pd.DataFrame
     from reports import figures as F
 
     table, split = method_table(inputs.scores, inputs.baselines)
-    det = detection_table(table, inputs.truth) if inputs.truth is not None else None
+    names = [OURS] + baseline_methods(table.drop(columns=[f"{OURS}_score"]))
+    det = detection_table(table, inputs.truth, names=names) if inputs.truth is not None else None
     parts = []
     if inputs.baselines is None:
         parts.append(_missing(
@@ -239,11 +240,14 @@ def _baselines_section(inputs: Inputs, figs: Figures) -> tuple[str, pd.DataFrame
                      f"{'training ' if split == 'train' else ''}videos (curation.audit.metrics). "
                      "<b>hard_retention</b> = share of hard but correctly labelled videos <i>not</i> flagged: "
                      "the higher, the fewer good difficult videos are thrown away. AUROC and AP rank by the "
-                     "continuous score, independent of the cut.</p>")
-        shown = det[["method", "precision", "recall", "f1", "auroc", "ap", "hard_retention", "n_flagged"]]
-        parts.append(_table(shown, formats={c: _f for c in ("precision", "recall", "f1", "auroc", "ap", "hard_retention")}
+                     "continuous score, independent of the cut. <b>noisy_vs_hard_auroc</b> ranks only truly "
+                     "mislabelled against hard but correctly labelled videos: does the score tell a wrong label "
+                     "from a difficult video? It is the number this tool exists for.</p>")
+        rated = ("precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc", "ap", "hard_retention")
+        shown = det[["method", *rated, "n_flagged"]]
+        parts.append(_table(shown, formats={c: _f for c in rated}
                             | {"n_flagged": lambda x: "–" if not np.isfinite(x) else _int(x)},
-                            numeric={"precision", "recall", "f1", "auroc", "ap", "hard_retention", "n_flagged"},
+                            numeric={*rated, "n_flagged"},
                             row_attr="method"))
         t = inputs.truth.set_index("video_id").reindex(table["video_id"])
         ok = t["is_noisy"].notna().to_numpy()
