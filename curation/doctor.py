@@ -26,12 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
-
 from curation.errors import CurationError, RunError
 from curation.review.decisions import DamagedLogError, check_log_file
 from curation.runs import RunDir
-from curation.schema import scores_mismatch
 
 TEMP_NAME = re.compile(r"^\..+\.tmp$")  # curation.fileio.atomic_path and export temp folders
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -128,18 +125,12 @@ def _logs(run: RunDir) -> list[Finding]:
 def _stale(run: RunDir) -> list[Finding]:
     if not (run.manifest.exists() and run.scores.exists()):
         return []
-    from curation.data.manifest import read_manifest
-
     try:
-        manifest = read_manifest(run.path)
-        scores = pd.read_parquet(run.scores)
-    except (CurationError, OSError, ValueError) as exc:
-        return [Finding("stale-results", run.scores, f"cannot compare with the manifest: {exc}",
-                        f"run `dfer-curate score {run.path}` again", False)]
-    why = scores_mismatch(manifest.df, scores)
-    if why:
-        return [Finding("stale-results", run.scores, f"scores do not match the manifest: {why}",
-                        f"run `dfer-curate train {run.path}` and `dfer-curate score {run.path}` again", False)]
+        run.read_scores()
+    except CurationError as exc:
+        return [Finding("stale-results", run.scores, str(exc).split("; re-run")[0],
+                        f"run `dfer-curate train {run.path}` and `dfer-curate score {run.path}` again "
+                        f"(`dfer-curate ingest ... --overwrite` removes every derived artifact)", False)]
     if run.manifest.stat().st_mtime > run.scores.stat().st_mtime + 1:
         return [Finding("note", run.scores, "manifest.parquet is newer than scores.parquet (same videos and labels)",
                         f"if the videos changed, run `dfer-curate score {run.path}` again", False)]

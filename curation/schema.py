@@ -84,28 +84,3 @@ def conform(df: pd.DataFrame, columns: dict[str, str], *, table: str, optional: 
             raise ManifestError(f"{table}: column {name!r} cannot be read as {dtype}: {exc}") from exc
     return out
 
-
-def scores_mismatch(manifest: pd.DataFrame, scores: pd.DataFrame) -> str | None:
-    """Why ``scores`` do not describe ``manifest`` (stale results after a new ingest), or None.
-
-    Scores belong to a manifest when they hold the same video ids with the same given labels."""
-    m_ids = pd.Index(manifest["video_id"].astype(str))
-    s = scores.drop_duplicates("video_id")
-    s_ids = pd.Index(s["video_id"].astype(str))
-    unscored, extra = m_ids.difference(s_ids), s_ids.difference(m_ids)
-    if len(unscored) or len(extra):
-        parts = []
-        if len(unscored):
-            parts.append(f"{len(unscored)} manifest video(s) have no score (e.g. {unscored[0]})")
-        if len(extra):
-            parts.append(f"{len(extra)} scored video(s) are not in the manifest (e.g. {extra[0]})")
-        return "; ".join(parts)
-    if "label" in s.columns:
-        given = pd.Series(manifest["label"].astype(str).to_numpy(), index=m_ids)
-        scored = pd.Series(s["label"].astype(str).to_numpy(), index=s_ids).reindex(m_ids)
-        diff = given.ne(scored)
-        if diff.any():
-            vid = diff.idxmax()
-            return (f"{int(diff.sum())} video(s) were scored with another label than the manifest's "
-                    f"(e.g. {vid}: scored as {scored[vid]!r}, manifest says {given[vid]!r})")
-    return None

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from curation.review.decisions import DecisionLog
+from curation.errors import RunError
 from curation.review.export import ExportError, curate, export, list_exports
 from curation.data.manifest import read_manifest
 
@@ -203,6 +204,6 @@ def test_stale_scores_are_refused(fake_run):
 
     m = read_manifest(fake_run.path)
     write_manifest(fake_run.path, type(m)(m.df.iloc[:-1], m.classes, m.root))
-    with pytest.raises(ExportError, match=r"does not match .*manifest.parquet.*1 scored video\(s\) are not in the manifest"):
+    with pytest.raises(RunError, match=r"does not match manifest.parquet: 1 scored video\(s\) are not in the manifest"):
         export(fake_run.path)
     assert not fake_run.exports.exists()

@@ -40,14 +40,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from pyarrow import ArrowException
 
 from curation.review.decisions import DecisionLog
 from curation.errors import CurationError, RunError
 from curation.fileio import write_csv, write_json, write_text
-from curation.data.manifest import Manifest, read_manifest, write_manifest
+from curation.data.manifest import Manifest, write_manifest
 from curation.runs import RunDir
-from curation.schema import SCORES_COLUMNS, conform, scores_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -187,15 +185,8 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
             raise ExportError(f"{run.path} is read-only: pass --out DIR to write the export elsewhere")
         target = _fresh_stamp_dir(run.exports, now)
 
-    manifest = read_manifest(run.path)
-    scores = _read_scores(run)
-    stale = scores_mismatch(manifest.df, scores)
-    if stale:
-        raise ExportError(
-            f"{run.scores} does not match {run.manifest} (stale scores from an earlier dataset: "
-            f"{stale}); run `dfer-curate train {run.path}` and `dfer-curate score {run.path}` "
-            "again before exporting"
-        )
+    manifest = run.read_manifest()
+    scores = run.read_scores(manifest)  # the same videos and labels as the manifest, or a RunError
     dlog = DecisionLog(run.review_db) if run.review_db.exists() else None
     events = dlog.events() if dlog else None
     current = dlog.current() if dlog else None
@@ -220,18 +211,6 @@ def export(run_dir, *, policy: str = DEFAULT_POLICY, formats=FORMATS, out=None,
     run.save_config("export", config)
     log.info("exported %d videos (%d excluded) to %s", len(kept), len(excluded), target)
     return target
-
-
-def _read_scores(run: RunDir) -> pd.DataFrame:
-    """scores.parquet checked against its declared columns (a clear error, not a silent export)."""
-    try:
-        scores = pd.read_parquet(run.scores)
-    except (ArrowException, OSError, ValueError) as exc:
-        raise ExportError(f"{run.scores} cannot be read ({exc}); run `dfer-curate score {run.path}` again") from exc
-    try:
-        return conform(scores, SCORES_COLUMNS, table=str(run.scores))
-    except CurationError as exc:
-        raise ExportError(f"{exc}; run `dfer-curate score {run.path}` again") from exc
 
 
 def _write_all(tmp: Path, run: RunDir, manifest: Manifest, kept: pd.DataFrame,

@@ -214,9 +214,9 @@ CASES = [
          ("moved the damaged log",), check=_damaged_moved_aside),
     # -- stale results -------------------------------------------------------------------------
     Case("export-stale-scores-new-ingest", _on_run("export", _reingested), 2,
-         ("scores.parquet", "stale", "dfer-curate score")),
+         ("scores.parquet", "does not match manifest.parquet", "dfer-curate score")),
     Case("export-stale-scores-relabelled", _on_run("export", _relabelled), 2,
-         ("scores.parquet", "another label", "dfer-curate score")),
+         ("scores.parquet", "the scores are stale", "dfer-curate score")),
     # -- exports -------------------------------------------------------------------------------
     Case("export-out-exists", _on_run("export", lambda r: (r.path / "taken").mkdir() or ["--out", str(r.path / "taken")]),
          2, ("taken", "choose a new --out")),
