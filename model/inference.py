@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from curation.errors import ConfigError, RunError
-from model import data
+from model import data, safe_load
 from model.config import TrainConfig
 from model.network import build_network
 
@@ -69,17 +69,21 @@ def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key
 
 # ---------------------------------------------------------------- checkpoints
 
+CHECKPOINT_FORMAT = 2  # 1: numpy arrays pickled in the training state (not loadable weights-only)
+
+
 def load_checkpoint(path, *, classes=None, config: TrainConfig | None = None) -> dict:
-    """Read a checkpoint and check it fits these classes and this network shape."""
+    """Read a checkpoint as data only (``model.safe_load``: nothing in the file can run) and
+    check it fits these classes and this network shape."""
     path = Path(path)
+    run = path.parent.parent
     if not path.exists():
-        raise RunError(f"checkpoint {path} does not exist: run `dfer-curate train {path.parent.parent}` first")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ConfigError(f"checkpoint {path} cannot be read ({exc}); train again") from exc
-    if not isinstance(ck, dict) or ck.get("format") != 1:
-        raise ConfigError(f"checkpoint {path} is not a dfer-curate checkpoint; train again")
+        raise RunError(f"checkpoint {path} does not exist: run `dfer-curate train {run}` first")
+    ck = safe_load.load(path, what="checkpoint", fix=f"train again: `dfer-curate train {run}`")
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or "model" not in ck:
+        raise ConfigError(f"checkpoint {path} is not a checkpoint of this dfer-curate version "
+                          f"(format {ck.get('format') if isinstance(ck, dict) else None!r}, expected "
+                          f"{CHECKPOINT_FORMAT}); train again: `dfer-curate train {run}`")
     if classes is not None and list(ck["classes"]) != list(classes):
         raise ConfigError(
             f"checkpoint {path} was trained on classes {ck['classes']} but the manifest has {list(classes)}; "

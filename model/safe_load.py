@@ -29,9 +29,9 @@ def to_safe(obj):
     return obj
 
 
-def arrays_from_safe(d: dict, names) -> dict:
-    """``d`` with the tensors under ``names`` back as numpy arrays (same dtype, same values)."""
-    return {k: (v.numpy() if k in names and isinstance(v, torch.Tensor) else v) for k, v in d.items()}
+def arrays_from_safe(d: dict) -> dict:
+    """``d`` with its (top-level) tensors back as numpy arrays (same dtype, same values)."""
+    return {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d.items()}
 
 
 def load(path, *, what: str = "checkpoint", fix: str = "train again") -> object:
@@ -45,6 +45,11 @@ def load(path, *, what: str = "checkpoint", fix: str = "train again") -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "unsupported global" not in str(exc).lower():  # garbage, not objects: not a torch file
+            reason = next((t.strip() for t in str(exc).split("WeightsUnpickler error:")[-1].split("\n\n")
+                           if t.strip()), str(exc))
+            raise ConfigError(f"{what} {path} cannot be read as weights (not a torch checkpoint: {reason}); "
+                              f"nothing in it was run; {fix}") from exc
         raise ConfigError(
             f"{what} {path} holds Python objects besides weights and settings (a checkpoint of an "
             f"older version, a file from another program, or a crafted one); it was not loaded, "

@@ -35,8 +35,9 @@ from curation.runs import TRAIN_LOG, RunDir
 from curation.schema import DYNAMICS_COLUMNS, VERDICTS, conform
 from model import data
 from model.config import TrainConfig
-from model.inference import batch_starts, load_checkpoint, load_weights, predict, resolve_device
+from model.inference import CHECKPOINT_FORMAT, batch_starts, load_checkpoint, load_weights, predict, resolve_device
 from model.network import build_network
+from model.safe_load import arrays_from_safe, to_safe
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +171,14 @@ def _window(state: TrainState, cfg: TrainConfig, upto: int) -> np.ndarray:
 def _checkpoint_payload(net, opt, state: TrainState, cfg, plan: Plan, rng, train_ids) -> dict:
     module = net.module if hasattr(net, "module") else net
     return {
-        "format": 1,
+        "format": CHECKPOINT_FORMAT,  # tensors and plain values only: read with weights_only=True
         "model": module.state_dict(),
         "optimizer": opt.state_dict(),
         "config": dataclasses.asdict(cfg),
         "classes": list(plan.classes),
         "train_ids": list(train_ids),
         "heldout_kind": plan.heldout_kind,
-        "state": {k: v for k, v in dataclasses.asdict(state).items()},
+        "state": to_safe(dataclasses.asdict(state)),  # numpy arrays as tensors
         "np_rng": rng.bit_generator.state,
         "torch_rng": torch.get_rng_state(),
     }
@@ -238,7 +239,7 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
             raise ConfigError(f"{ckpt_dir / 'last.pt'} was trained on other videos; train again without --resume")
         load_weights(net, ck, ckpt_dir / "last.pt")
         opt.load_state_dict(ck["optimizer"])
-        state = TrainState(**ck["state"])
+        state = TrainState(**arrays_from_safe(ck["state"]))
         rng.bit_generator.state = ck["np_rng"]
         torch.set_rng_state(ck["torch_rng"])
         log.info("resumed from %s after epoch %d", ckpt_dir / "last.pt", state.epoch)

@@ -29,7 +29,7 @@ def tiny_run(tmp_path):
 
 
 def _weights(path):
-    return torch.load(path, weights_only=False)["model"]
+    return torch.load(path, weights_only=True)["model"]
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tiny_run, monkeypatch):
     monkeypatch.setattr(T, "_end_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         T.train(tiny_run.path, TINY, progress=False)
-    assert torch.load(tiny_run.checkpoints / "last.pt", weights_only=False)["state"]["epoch"] == 2
+    assert torch.load(tiny_run.checkpoints / "last.pt", weights_only=True)["state"]["epoch"] == 2
     monkeypatch.setattr(T, "_end_epoch", real)
     out = T.train(tiny_run.path, TINY, progress=False, resume=True)
     assert out["epochs"] == 3
@@ -126,7 +126,7 @@ def test_checkpoint_of_an_older_network_layout_is_a_clear_error(tiny_run):
 
     T.train(tiny_run.path, dataclasses.replace(TINY, epochs=1), progress=False)
     path = tiny_run.checkpoints / "best.pt"
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = torch.load(path, map_location="cpu", weights_only=True)
     ck["model"] = {k.replace("features.4", "features.9"): v for k, v in ck["model"].items()}  # a renamed layer
     torch.save(ck, path)
     net = build_network(len(ck["classes"]), T.TrainConfig.from_dict(ck["config"]))

@@ -261,3 +261,57 @@ CASES += [
     Case("train-missing-gpu", _on_run("train", None, "--device", "cuda:3"), 2, ("cuda:3", "--device cpu")),
     Case("score-clips-zero", _on_run("score", None, "--clips", "0"), 2, ("--clips", ">= 1")),
 ]
+
+
+# -- checkpoints are data, never code ---------------------------------------------------------
+class Payload:
+    """Unpickling this creates the file ``marker``: what a crafted checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _checkpoint(name, make):
+    def mutate(run: RunDir):
+        import torch
+
+        run.checkpoints.mkdir(exist_ok=True)
+        obj = make(run)
+        path = run.checkpoints / name
+        if isinstance(obj, bytes):
+            path.write_bytes(obj)
+        else:
+            torch.save(obj, path)
+    return mutate
+
+
+def _planted(run: RunDir):
+    return {"format": 2, "model": Payload(run.path.parent / "ran"), "classes": ["happy"]}
+
+
+def _format1(run: RunDir):
+    import numpy as np
+
+    return {"format": 1, "model": {}, "state": {"history": np.zeros((1, 2), np.float16)}}
+
+
+def _nothing_ran(tmp: Path) -> None:
+    assert not (tmp / "ran").exists()
+
+
+CASES += [
+    Case("score-planted-pickle-best", _on_run("score", _checkpoint("best.pt", _planted)), 2,
+         ("best.pt", "not loaded, because loading it could run code", "dfer-curate train"), check=_nothing_ran),
+    Case("train-resume-planted-pickle-last", _on_run("train", _checkpoint("last.pt", _planted), "--resume",
+                                                     "--epochs", "1", "--frames", "4"), 2,
+         ("last.pt", "not loaded, because loading it could run code"), check=_nothing_ran),
+    Case("score-garbage-checkpoint", _on_run("score", _checkpoint("best.pt", lambda r: b"\x89PNG not weights" * 20)),
+         2, ("best.pt", "cannot be read", "dfer-curate train")),
+    Case("score-old-format-checkpoint", _on_run("score", _checkpoint("best.pt", _format1)), 2,
+         ("best.pt", "older version", "dfer-curate train")),
+    Case("score-foreign-checkpoint", _on_run("score", _checkpoint("best.pt", lambda r: {"foo": __import__("torch").zeros(3)})),
+         2, ("best.pt", "not a checkpoint of this dfer-curate version", "dfer-curate train")),
+]
