@@ -12,6 +12,7 @@ Video checks are cheap on purpose (header + first frame, ``check="header"``): a 
 
 from __future__ import annotations
 
+import codecs
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class IngestConfig:
     label_base: int = 0              # dfer-clip: the number of the first class (0 or 1)
     check: str = "header"            # header: header + first frame; full: decode every frame
     workers: int = 4                 # threads probing videos (PyAV releases the GIL)
+    encoding: str | None = None      # of the label files; None = detect (curation.data.textfiles)
 
 
 @dataclass
@@ -76,7 +78,7 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
     root = root.resolve()
     listing = _list(config, root)
     classes = _classes(config, listing)
-    notes: list[str] = []
+    notes: list[str] = list(listing.notes)
     _check_rows(listing, classes, root)
     _check_videos(listing, root, full=config.check == "full", workers=config.workers,
                   progress=progress, notes=notes)
@@ -159,18 +161,25 @@ def _check_config(config: IngestConfig) -> None:
         raise ConfigError(f"--label-base {config.label_base}: use 0 or 1")
     if config.workers < 1:
         raise ConfigError(f"--workers {config.workers}: must be >= 1")
+    if config.encoding:
+        try:
+            codecs.lookup(config.encoding)
+        except LookupError as exc:
+            raise ConfigError(f"--encoding {config.encoding!r} is not an encoding Python knows; "
+                              "use e.g. utf-8, utf-16, latin-1, cp1252, gbk") from exc
 
 
 def _list(config: IngestConfig, root: Path) -> Listing:
     fmt = config.format
     if fmt == "dfew":
-        return formats.dfew(root, fold=config.fold)
+        return formats.dfew(root, fold=config.fold, encoding=config.encoding)
     if fmt == "ferv39k":
-        return formats.ferv39k(root)
+        return formats.ferv39k(root, encoding=config.encoding)
     if fmt == "mafw":
-        return formats.mafw(root, fold=config.fold)
+        return formats.mafw(root, fold=config.fold, encoding=config.encoding)
     if fmt == "csv":
-        return formats.generic_csv(root, Path(config.csv) if config.csv else root / "labels.csv")
+        return formats.generic_csv(root, Path(config.csv) if config.csv else root / "labels.csv",
+                                   encoding=config.encoding)
     if fmt == "folder":
         return formats.folder(root)
     # dfer-clip
@@ -184,7 +193,7 @@ def _list(config: IngestConfig, root: Path) -> Listing:
     if config.classes and set(order) != set(config.classes):
         raise ConfigError(f"--class-order {config.class_order} does not name the same classes as --classes {config.classes}")
     return formats.dfer_clip(root, files, order, strip_prefix=config.strip_prefix,
-                             label_base=config.label_base)
+                             label_base=config.label_base, encoding=config.encoding)
 
 
 def _classes(config: IngestConfig, listing: Listing) -> list[str]:

@@ -188,3 +188,45 @@ CASES = [
                                                               (r / "sad/bad.mp4").write_bytes(b"x" * 300))), 2,
          ("bad.mp4", "cannot be decoded")),
 ]
+
+
+# -- label files in other encodings ----------------------------------------------------------
+def _encoded_csv(encoding, *extra, data=None):
+    """labels.csv naming a video with accents (été.mp4), written in ``encoding``."""
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = csv_root(tmp, a, [], videos=("ok.mp4", "été.mp4"))
+        text = "path,label,split,video_id\nok.mp4,happy,train,ok\nété.mp4,sad,test,ete\n"
+        (root / "labels.csv").write_bytes(data if data is not None else text.encode(encoding))
+        return ingest_args(root, tmp, "csv", *extra)
+    return build
+
+
+def _accented_paths(tmp: Path) -> None:
+    m = read_manifest(tmp / "run").df.set_index("video_id")
+    assert m.loc["ete", "path"] == "été.mp4" and m.loc["ete", "label"] == "sad"
+
+
+def _dfew_encoded(encoding):
+    def mutate(root):
+        for f in (root / "EmoLabel_DataSplit").rglob("*.csv"):
+            f.write_bytes(f.read_text().encode(encoding))
+    return _dfew(mutate)
+
+
+CASES += [
+    Case("ingest-csv-utf8-bom", _encoded_csv("utf-8-sig"), 0, ("ingested 2 videos",), check=_accented_paths),
+    Case("ingest-csv-utf16", _encoded_csv("utf-16"), 0, ("ingested 2 videos",), check=_accented_paths),
+    Case("ingest-csv-utf16-no-bom", _encoded_csv("utf-16-le"), 0, ("ingested 2 videos", "read as utf-16-le"),
+         check=_accented_paths),
+    Case("ingest-csv-latin1", _encoded_csv("latin-1"), 0, ("ingested 2 videos", "is not UTF-8", "--encoding"),
+         check=_accented_paths),
+    Case("ingest-csv-latin1-given", _encoded_csv("latin-1", "--encoding", "latin-1"), 0, ("ingested 2 videos",),
+         check=_accented_paths),
+    Case("ingest-csv-wrong-encoding-given", _encoded_csv("latin-1", "--encoding", "utf-8"), 2,
+         ("labels.csv", "cannot be read as utf-8", "--encoding")),
+    Case("ingest-csv-unknown-encoding", _encoded_csv("utf-8", "--encoding", "klingon"), 2,
+         ("klingon", "utf-8, utf-16")),
+    Case("ingest-csv-binary-garbage", _encoded_csv("utf-8", data=bytes(range(256)) * 8), 2,
+         ("labels.csv", "is not text", "--encoding")),
+    Case("ingest-dfew-utf16-split-files", _dfew_encoded("utf-16"), 0, ("ingested 10 videos",)),
+]

@@ -13,11 +13,13 @@ Row numbers are line numbers of the file as an editor shows them (the header is 
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from curation.data.textfiles import TextDecodeError, read_text
 from curation.data.video import VIDEO_EXTENSIONS
 from curation.errors import ConfigError
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES
@@ -62,6 +64,8 @@ class Listing:
     # the rows' labels are matched to ``classes`` ignoring case (fixed-class formats)
     fold_case: bool = False
     unread: list[Problem] = field(default_factory=list)
+    encoding: str | None = None  # of the label files (None: detect, curation.data.textfiles)
+    notes: list[str] = field(default_factory=list)  # what ingest prints besides problems
 
     def flag(self, cand: Candidate, problem: str, fix: str) -> None:
         """A problem of one row: one line in the table, the row quarantined."""
@@ -84,10 +88,25 @@ class Listing:
 
 
 
-def read_lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, stripped text) of the non-blank lines of a text file."""
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        return [(i, ln.strip()) for i, ln in enumerate(fh, start=1) if ln.strip()]
+def read_lines(path: Path, listing: Listing) -> list[tuple[int, str]]:
+    """(line number, stripped text) of the non-blank lines of a label file, in its encoding
+    (``listing.encoding``, else detected); a file that cannot be decoded is a problem of the
+    whole file and gives no lines."""
+    text = read_label_text(path, listing)
+    return [] if text is None else [(i, ln.strip()) for i, ln in enumerate(io.StringIO(text), start=1) if ln.strip()]
+
+
+def read_label_text(path: Path, listing: Listing) -> str | None:
+    """The text of a label file, or None (with a whole-file problem) when it cannot be decoded;
+    a file that is not UTF-8 gets a note saying how it was read."""
+    try:
+        text, used = read_text(path, listing.encoding)
+    except TextDecodeError as exc:
+        listing.file_problem(path, str(exc).split("; ")[0], "save it as UTF-8, or pass its --encoding")
+        return None
+    if not listing.encoding and used not in ("utf-8", "utf-8-sig"):
+        listing.notes.append(f"{path} is not UTF-8; it was read as {used} (pass --encoding if its labels look wrong)")
+    return text
 
 
 def split_fields(text: str) -> list[str]:
@@ -160,7 +179,7 @@ def resolve_class_order(spec: str | None, names: list[str] | tuple[str, ...]) ->
 def read_fields(listing: Listing, f: Path, ncols: int, expected: str) -> list[tuple[int, str, list[str]]]:
     """Lines split into fields. If most lines have the wrong number of fields, one
     whole-file problem (wrong columns) instead of a problem on every line."""
-    out = [(row, text, split_fields(text)) for row, text in read_lines(f)]
+    out = [(row, text, split_fields(text)) for row, text in read_lines(f, listing)]
     wrong = [r for r in out if len(r[2]) != ncols]
     if out and len(wrong) > len(out) / 2:
         row, text, fields = wrong[0]

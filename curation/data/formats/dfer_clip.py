@@ -34,7 +34,7 @@ def find_dfer_clip_files(root, fold: int = 1) -> dict[str, Path]:
 
 
 def dfer_clip(root, files: dict[str, Path], classes: list[str], *,
-              strip_prefix: str | None = None, label_base: int = 0) -> Listing:
+              strip_prefix: str | None = None, label_base: int = 0, encoding: str | None = None) -> Listing:
     """DFER-CLIP style annotations: lines `path num_frames label`, label ``label_base`` is
     ``classes[0]`` (0-indexed by default; loaders that subtract 1 read 1-indexed files);
     ``files`` maps split -> txt file. Absolute paths inside ``root`` are made relative;
@@ -42,7 +42,7 @@ def dfer_clip(root, files: dict[str, Path], classes: list[str], *,
     root = Path(root)
     n = len(classes)
     lo, hi = label_base, label_base + n - 1
-    listing = Listing(source="dfer-clip", classes=list(classes),
+    listing = Listing(source="dfer-clip", classes=list(classes), encoding=encoding,
                       label_fix=f"use an index {lo}..{hi} into the class order {classes}")
     for split, f in files.items():
         f = Path(f)

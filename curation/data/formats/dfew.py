@@ -12,12 +12,12 @@ DFEW_SPLIT_DIR = "EmoLabel_DataSplit"
 DFEW_FRAMES_DIR = "Clip/clip_224x224"
 
 
-def dfew(root, *, fold: int = 1) -> Listing:
+def dfew(root, *, fold: int = 1, encoding: str | None = None) -> Listing:
     """DFEW: EmoLabel_DataSplit/{train,test}(single-labeled)/set_1..5.csv (header
     video_name,label; labels 1..7 in DFEW order), frames in Clip/clip_224x224/<5-digit id>/."""
     check_fold(fold)
     root = Path(root)
-    listing = Listing(source="dfew", classes=list(DFEW_CLASSES), fold_case=True,
+    listing = Listing(source="dfew", classes=list(DFEW_CLASSES), fold_case=True, encoding=encoding,
                       label_fix="use a label 1..7 (Happy, Sad, Neutral, Angry, Surprise, Disgust, Fear)")
     return read_folds(
         listing, fold,
@@ -28,7 +28,7 @@ def dfew(root, *, fold: int = 1) -> Listing:
 
 
 def _read_dfew_csv(listing: Listing, f: Path, kind: str) -> list[Candidate]:
-    lines = read_lines(f)
+    lines = read_lines(f, listing)
     if not lines:
         listing.file_problem(f, "split file is empty", "restore it from the DFEW download")
         return []

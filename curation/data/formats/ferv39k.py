@@ -11,11 +11,11 @@ FERV39K_SPLIT_DIR = "4_setups/All_scenes"
 FERV39K_FRAMES_DIR = "2_ClipsforFaceCrop"
 
 
-def ferv39k(root) -> Listing:
+def ferv39k(root, *, encoding: str | None = None) -> Listing:
     """FERV39K: 4_setups/All_scenes/{train,test}_All.csv with lines `Scene/Emotion/id Label`,
     frames in 2_ClipsforFaceCrop/<Scene>/<Emotion>/<id>/."""
     root = Path(root)
-    listing = Listing(source="ferv39k", classes=list(FERV39K_CLASSES), fold_case=True,
+    listing = Listing(source="ferv39k", classes=list(FERV39K_CLASSES), fold_case=True, encoding=encoding,
                       label_fix=f"use one of {', '.join(FERV39K_CLASSES)}")
     for split in ("train", "test"):
         f = root / FERV39K_SPLIT_DIR / f"{split}_All.csv"

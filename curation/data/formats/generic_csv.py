@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 
-from curation.data.formats.common import Candidate, Listing, unique_ids_from_paths
+from curation.data.formats.common import Candidate, Listing, read_label_text, unique_ids_from_paths
 
 log = logging.getLogger(__name__)
 
@@ -14,15 +15,18 @@ _SPLIT_ALIASES = {"training": "train", "validation": "val", "valid": "val", "dev
                   "testing": "test", "": "train"}
 
 
-def generic_csv(root, csv_file) -> Listing:
+def generic_csv(root, csv_file, *, encoding: str | None = None) -> Listing:
     """A CSV with columns path,label[,split][,video_id][,fold]; paths relative to ``root``;
     a missing split means train; a missing video_id is derived from the path."""
     f = Path(csv_file)
-    listing = Listing(source="csv", classes=[])
+    listing = Listing(source="csv", classes=[], encoding=encoding)
     if not f.exists():
         listing.file_problem(f, "CSV file does not exist", "pass --csv FILE (default: <root>/labels.csv)")
         return listing
-    with open(f, encoding="utf-8-sig", newline="") as fh:
+    text = read_label_text(f, listing)
+    if text is None:
+        return listing
+    with io.StringIO(text.lstrip("\ufeff"), newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = [h.strip().lower() for h in next(reader)]

@@ -13,12 +13,12 @@ MAFW_FRAMES_DIR = "data/frames"
 MAFW_CLIPS_DIR = "data/clips"
 
 
-def mafw(root, *, fold: int = 1) -> Listing:
+def mafw(root, *, fold: int = 1, encoding: str | None = None) -> Listing:
     """MAFW: split/single/no_caption/set_1..5/{train,test}.txt with lines `03747.mp4 anger`,
     frames in data/frames/<id>/ (or the clip data/clips/<id>.mp4 when no frame folder)."""
     check_fold(fold)
     root = Path(root)
-    listing = Listing(source="mafw", classes=list(MAFW_CLASSES), fold_case=True,
+    listing = Listing(source="mafw", classes=list(MAFW_CLASSES), fold_case=True, encoding=encoding,
                       label_fix=f"use one of the 11 MAFW classes: {', '.join(MAFW_CLASSES)}")
     return read_folds(
         listing, fold,
