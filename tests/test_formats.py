@@ -177,7 +177,7 @@ def test_generic_csv_defaults_split_and_derives_unique_ids(tmp_path):
         "a/b.mp4,joy,\n"
         "a_b.webm,anger,validation\n"
         "c/d,joy,test\n")
-    res = collect(IngestConfig("csv", str(tmp_path)))
+    res = collect(IngestConfig("csv", str(tmp_path), min_class_videos=1))
     assert len(res.problems) == 0
     df = res.manifest.df.set_index("path")
     assert res.manifest.classes == ["anger", "joy"]
@@ -199,7 +199,7 @@ def test_folder_per_class_with_videos_and_frame_folders(tmp_path):
     video(tmp_path / "happy/002.avi", n=6)
     video(tmp_path / "sad/001.webm", n=4)
     frames(tmp_path / "sad/003", n=7)
-    res = collect(IngestConfig("folder", str(tmp_path)))
+    res = collect(IngestConfig("folder", str(tmp_path), min_class_videos=1))
     assert len(res.problems) == 0
     df = res.manifest.df.set_index("video_id")
     assert res.manifest.classes == ["happy", "sad"]
@@ -211,7 +211,7 @@ def test_folder_per_class_with_videos_and_frame_folders(tmp_path):
 def test_folder_with_split_level(tmp_path):
     video(tmp_path / "train/a/1.mp4")
     video(tmp_path / "test/b/1.mp4")
-    df = collect(IngestConfig("folder", str(tmp_path))).manifest.df
+    df = collect(IngestConfig("folder", str(tmp_path), min_class_videos=1)).manifest.df
     assert dict(zip(df["label"], df["split"])) == {"a": "train", "b": "test"}
 
 

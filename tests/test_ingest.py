@@ -18,7 +18,7 @@ from tests.dataset_trees import dfew_tree, ferv39k_tree, frames, video, write_sp
 
 def _csv_dataset(root, rows):
     (root / "labels.csv").write_text("path,label,split,video_id\n" + "".join(r + "\n" for r in rows))
-    return IngestConfig("csv", str(root))
+    return IngestConfig("csv", str(root), min_class_videos=1)  # tiny classes on purpose
 
 
 def _problems(root, config=None, rows=None):

@@ -41,7 +41,7 @@ def normalise(labels: Iterable[str | None], known: Sequence[str] | None = None) 
 def did_you_mean(label: str, classes: Sequence[str]) -> str | None:
     """The known class closest to ``label`` when it is close (a typo), else None."""
     by_key = {key(c): c for c in classes}
-    match = difflib.get_close_matches(key(label), list(by_key), n=1, cutoff=0.75)
+    match = difflib.get_close_matches(key(label), list(by_key), n=1, cutoff=0.6)
     return by_key[match[0]] if match else None
 
 

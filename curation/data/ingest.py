@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from curation.data import formats
+from curation.data import classnames, formats
 from curation.data.formats import Candidate, Listing, Problem
 from curation.errors import ConfigError, IngestError, ManifestError, VideoError
 from curation.fileio import write_csv
@@ -56,6 +56,7 @@ class IngestConfig:
     check: str = "header"            # header: header + first frame; full: decode every frame
     workers: int = 4                 # threads probing videos (PyAV releases the GIL)
     encoding: str | None = None      # of the label files; None = detect (curation.data.textfiles)
+    min_class_videos: int = 5        # csv/folder without --classes: a smaller class is a problem (a typo?)
 
 
 @dataclass
@@ -77,8 +78,10 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
         raise ConfigError(f"--root {root}: no such folder; point it at the dataset's top folder")
     root = root.resolve()
     listing = _list(config, root)
-    classes = _classes(config, listing)
     notes: list[str] = list(listing.notes)
+    _normalise_labels(config, listing, notes)
+    _check_small_classes(config, listing)
+    classes = _classes(config, listing)
     _check_rows(listing, classes, root)
     _check_videos(listing, root, full=config.check == "full", workers=config.workers,
                   progress=progress, notes=notes)
@@ -215,9 +218,42 @@ def _classes(config: IngestConfig, listing: Listing) -> list[str]:
     order = formats.resolve_class_order(config.class_order, names)
     if config.classes and set(order) != set(names):
         raise ConfigError(f"--class-order {config.class_order} does not name the same classes as --classes")
-    if not order and listing.candidates:
+    if not order and listing.candidates and not listing.problems:
         raise IngestError("no valid label found, so no class list can be built", None)
     return order
+
+
+def _normalise_labels(config: IngestConfig, listing: Listing, notes: list[str]) -> None:
+    """Read class names once: trimmed, compared without case (curation.data.classnames); the
+    spellings merged are reported. dfer-clip labels are indices, already class names."""
+    if config.format == "dfer-clip":
+        return
+    known = config.classes or (listing.classes if listing.fold_case else None)
+    mapping, merges = classnames.normalise([c.label for c in listing.candidates], known=known)
+    for c in listing.candidates:
+        if c.label is not None:
+            c.label = mapping.get(c.label, c.label.strip())
+    notes.extend(f"class names merged: {m}" for m in merges)
+    if not listing.fold_case:
+        listing.classes = sorted({c.label for c in listing.candidates if c.label and not c.issues})
+
+
+def _check_small_classes(config: IngestConfig, listing: Listing) -> None:
+    """In the generic layouts a class is whatever a row says, so a typo makes a new class: a
+    class with fewer than ``min_class_videos`` videos is a problem on each of its rows."""
+    if config.format not in ("csv", "folder") or config.classes or config.min_class_videos <= 1:
+        return
+    rows = [c for c in listing.candidates if c.label and not c.issues]
+    small = classnames.small_classes([c.label for c in rows], config.min_class_videos)
+    big = [k for k in listing.classes if k not in small]
+    for c in rows:
+        if c.label in small:
+            guess = classnames.did_you_mean(c.label, big)
+            listing.flag(c, f"class {c.label!r} has only {small[c.label]} video(s), fewer than "
+                            f"--min-class-videos {config.min_class_videos}: a typo, or too few to learn",
+                         (f"did you mean {guess!r}? " if guess else "") + "correct the label, name the "
+                         "classes with --classes, or lower --min-class-videos")
+    listing.classes = big
 
 
 def _check_rows(listing: Listing, classes: list[str], root: Path) -> None:
@@ -230,8 +266,9 @@ def _check_rows(listing: Listing, classes: list[str], root: Path) -> None:
         if c.label is not None and listing.fold_case:
             c.label = lookup.get(c.label.lower(), c.label)
         if c.label not in known:
-            listing.flag(c, f"label {c.label!r} is not a known class ({', '.join(classes)})",
-                         listing.label_fix)
+            guess = classnames.did_you_mean(c.label, classes) if c.label else None
+            listing.flag(c, f"label {c.label!r} is not a known class ({', '.join(classes)})"
+                         + (f"; did you mean {guess!r}?" if guess else ""), listing.label_fix)
         if c.split not in SPLITS:
             listing.flag(c, f"split {c.split!r} is not one of {', '.join(SPLITS)}",
                          "use train, val or test (or leave it empty for train)")

@@ -87,12 +87,12 @@ def _dfer_clip(lines_train, lines_test, *extra, frames_n=3):
     return build
 
 
-def _folder(setup):
+def _folder(setup, *extra):
     def build(tmp: Path, a: Assets) -> list[str]:
         root = tmp / "fold"
         root.mkdir()
         setup(root, a)
-        return ingest_args(root, tmp, "folder")
+        return ingest_args(root, tmp, "folder", *extra)
     return build
 
 
@@ -229,4 +229,40 @@ CASES += [
     Case("ingest-csv-binary-garbage", _encoded_csv("utf-8", data=bytes(range(256)) * 8), 2,
          ("labels.csv", "is not text", "--encoding")),
     Case("ingest-dfew-utf16-split-files", _dfew_encoded("utf-16"), 0, ("ingested 10 videos",)),
+]
+
+
+# -- class names ------------------------------------------------------------------------------
+def _many(label_rows):
+    """A csv dataset: one good video per row, labels as given (row i -> v{i}.mp4)."""
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = csv_root(tmp, a, [f"v{i}.mp4,{lab},train,v{i}" for i, lab in enumerate(label_rows)],
+                        videos=[f"v{i}.mp4" for i in range(len(label_rows))])
+        return ingest_args(root, tmp, "csv", "--min-class-videos", "5")
+    return build
+
+
+def _classes_are(expected):
+    def check(tmp: Path) -> None:
+        m = read_manifest(tmp / "run")
+        assert m.classes == expected and set(m.df["label"]) == set(expected)
+    return check
+
+
+CASES += [
+    Case("ingest-csv-case-and-space-variants", _many(["Happy", "happy ", "HAPPY", "Happy", "Happy",
+                                                      "sad", "Sad", "sad", "sad", " sad"]), 0,
+         ("'Happy', 'happy' and 'HAPPY' read as Happy: 5 rows", "'sad' and 'Sad' read as sad: 5 rows"),
+         check=_classes_are(["Happy", "sad"])),
+    Case("ingest-csv-typo-is-a-small-class", _many(["happy"] * 5 + ["sad"] * 5 + ["hapy"]), 2,
+         ("labels.csv", "'hapy' has only 1 video(s)", "did you mean 'happy'", "--min-class-videos")),
+    Case("ingest-csv-typo-skip-bad", lambda tmp, a: _many(["happy"] * 5 + ["sad"] * 5 + ["hapy"])(tmp, a) + ["--skip-bad"],
+         0, ("ingested 10 videos", "quarantined"), check=_classes_are(["happy", "sad"]), rows=11),
+    Case("ingest-csv-unknown-label-did-you-mean", _csv_case([GOOD, "ok2.mp4,sda,test,ok2"], "--classes", "happy,sad"), 2,
+         ("labels.csv", "'sda' is not a known class", "did you mean 'sad'")),
+    Case("ingest-csv-classes-option-spelling-wins", _csv_case(["ok.mp4,HAPPY ,train,ok", GOOD2], "--classes", "happy,sad"),
+         0, ("ingested 2 videos",), check=_classes_are(["happy", "sad"])),
+    Case("ingest-folder-small-class", _folder(lambda r, a: (_folder_good(r, a), a.copy_video(r / "Hapy/x.mp4")),
+                                             "--min-class-videos", "2"), 2,
+         ("'Hapy' has only 1 video(s)",)),
 ]
