@@ -68,6 +68,7 @@ def main(argv=None) -> int:
     previous = _terminate_cleanly()
     try:
         _check_writable(args)
+        _check_root(args)
         code = args._module.run(args)
     except IngestError as exc:
         if exc.problems is not None and len(exc.problems):
@@ -112,6 +113,19 @@ def _check_writable(args) -> None:
                                 f"run somewhere writable (cp -r {run} NEW) and run it there")
 
 
+def _check_root(args) -> None:
+    """Commands that read videos first check the run's stored dataset root (moved runs,
+    crafted manifests), with the command that relocates it."""
+    run = getattr(args, "run", None)
+    if args.command in _READS_VIDEOS and run and os.path.isfile(os.path.join(run, "manifest.parquet")):
+        from curation.doctor import root_problem
+
+        why = root_problem(run)
+        if why:
+            raise CurationError(why)
+
+
+_READS_VIDEOS = ("train", "score", "push", "review", "report")
 _WRITES_RUN = {"train": "checkpoints and dynamics.parquet", "score": "scores.parquet",
                "baselines": "baselines.parquet"}
 

@@ -192,3 +192,51 @@ def _age(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.0f} h"
+
+
+# -- the dataset root ----------------------------------------------------------------------
+SAMPLE = 5  # videos looked up to tell a moved dataset from a few missing files
+
+
+def root_problem(run_dir) -> str | None:
+    """Why the run's stored dataset root cannot serve its videos here, or None.
+
+    Checked before commands that read videos: the root must be a folder other than the
+    filesystem root (a crafted manifest could otherwise name any file), and some of the
+    first listed videos must be found in it."""
+    from curation.data.manifest import read_manifest
+
+    run = RunDir(run_dir)
+    m = read_manifest(run.path)
+    root = m.root
+    fix = f"if the videos moved, point the run at them: `dfer-curate doctor {run.path} --root NEW_ROOT`"
+    if root.resolve() == Path(root.anchor or "/"):
+        return (f"the dataset root stored in {run.manifest} is {root}, the filesystem root: its paths "
+                f"could name any file on this machine; ingest the dataset again with --root its folder")
+    if not root.is_dir():
+        return f"the dataset root {root} stored in {run.manifest} does not exist on this machine; {fix}"
+    paths = m.df["path"].astype(str).head(SAMPLE).tolist()
+    if paths and not any((root / p).exists() for p in paths):
+        return (f"none of the first {len(paths)} videos of {run.manifest} is under its dataset root {root} "
+                f"(e.g. {paths[0]}); {fix}")
+    return None
+
+
+def relocate(run_dir, new_root) -> str:
+    """Point the run's manifest at the dataset in ``new_root`` (checked first); returns what was done."""
+    from curation.data.manifest import Manifest, read_manifest, write_manifest
+
+    run = RunDir(run_dir)
+    m = read_manifest(run.path)
+    new = Path(new_root).expanduser().resolve()
+    if not new.is_dir():
+        raise RunError(f"--root {new}: no such folder")
+    paths = m.df["path"].astype(str).tolist()
+    sample = paths[:: max(1, len(paths) // 50)][:50]
+    missing = [p for p in sample if not (new / p).exists()]
+    if len(missing) == len(sample) and sample:
+        raise RunError(f"--root {new} does not hold the run's videos (e.g. {new / missing[0]} does not exist); "
+                       "pass the folder the manifest paths are relative to")
+    write_manifest(run.path, Manifest(m.df, m.classes, new))
+    note = f" ({len(missing)} of {len(sample)} sampled videos missing there)" if missing else ""
+    return f"the dataset root of {run.path} is now {new} (was {m.root}){note}"

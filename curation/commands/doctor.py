@@ -10,14 +10,18 @@ def add_arguments(parser):
     parser.add_argument("--fix", action="store_true",
                         help="remove temp files, close the decision log's side files, move a damaged "
                              "log aside (kept, never deleted); stale scores are only reported")
+    parser.add_argument("--root", default=None, metavar="DIR",
+                        help="the dataset moved: point the run's manifest at DIR (checked first)")
     parser.add_argument("--min-age", type=float, default=60.0, metavar="SECONDS",
                         help="temp files younger than this may belong to a running command and are "
                              "left alone (default 60)")
 
 
 def run(args):
-    from curation.doctor import find_leftovers, fix
+    from curation.doctor import find_leftovers, fix, relocate
 
+    if args.root:
+        print(relocate(args.run, args.root))
     findings = find_leftovers(args.run, min_age=args.min_age)
     for f in findings:
         print(f"{f.kind:17s} {f.path}: {f.problem} -> {f.fix}")

@@ -278,6 +278,13 @@ def _check_rows(listing: Listing, classes: list[str], root: Path) -> None:
             listing.flag(c, f"path {c.path!r} escapes the dataset root {root}",
                          "give paths relative to --root, inside it (dfer-clip: --strip-prefix "
                          "drops the old absolute prefix)")
+            continue
+        real = (root / c.path).resolve()  # symbolic links followed: where the file really is
+        if real != root and root not in real.parents:
+            listing.flag(c, f"path {c.path!r} leads outside the dataset root {root} through a "
+                            f"symbolic link (to {real})",
+                         "copy the video into the root, or pass the folder that really holds the "
+                         "videos as --root")
     _check_duplicates(listing)
 
 

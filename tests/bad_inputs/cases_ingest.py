@@ -266,3 +266,21 @@ CASES += [
                                              "--min-class-videos", "2"), 2,
          ("'Hapy' has only 1 video(s)",)),
 ]
+
+
+# -- symbolic links ---------------------------------------------------------------------------
+def _link_outside(root: Path, a: Assets) -> None:
+    a.copy_video(root.parent / "outside/secret.mp4")
+    (root / "evil.mp4").symlink_to(root.parent / "outside/secret.mp4")
+
+
+def _link_inside(root: Path, a: Assets) -> None:
+    (root / "alias.mp4").symlink_to(root / "ok2.mp4")
+
+
+CASES += [
+    Case("ingest-csv-symlink-outside-root", _csv_case([GOOD, "evil.mp4,sad,test,evil"], setup=_link_outside), 2,
+         ("evil.mp4", "symbolic link", "--root")),
+    Case("ingest-csv-symlink-inside-root", _csv_case([GOOD, "alias.mp4,sad,test,alias"], setup=_link_inside), 0,
+         ("ingested 2 videos",), check=_manifest_ids(["ok", "alias"])),
+]

@@ -315,3 +315,33 @@ CASES += [
     Case("score-foreign-checkpoint", _on_run("score", _checkpoint("best.pt", lambda r: {"foo": __import__("torch").zeros(3)})),
          2, ("best.pt", "not a checkpoint of this dfer-curate version", "dfer-curate train")),
 ]
+
+
+# -- the stored dataset root ---------------------------------------------------------------------
+def _videos_moved(run: RunDir):
+    os.rename(run.path / "videos", run.path.parent / "moved")
+
+
+def _root_is_slash(run: RunDir):
+    from curation.data.manifest import Manifest
+
+    m = read_manifest(run.path)
+    df = m.df.copy()
+    df["path"] = "etc/passwd"
+    df["video_id"] = [f"x{i}" for i in range(len(df))]
+    write_manifest(run.path, Manifest(df, m.classes, Path("/")))
+
+
+def _relocated(tmp: Path) -> None:
+    assert read_manifest(tmp / "run").root == (tmp / "moved").resolve()
+
+
+CASES += [
+    *[Case(f"{cmd}-dataset-root-moved", _on_run(cmd, _videos_moved), 2,
+           ("does not exist on this machine", "dfer-curate doctor", "--root")) for cmd in ("train", "score", "report")],
+    Case("report-root-is-filesystem-root", _on_run("report", _root_is_slash), 2, ("filesystem root", "--root")),
+    Case("doctor-relocate-root", lambda tmp, a: _on_run("doctor", _videos_moved)(tmp, a) + ["--root", str(tmp / "moved")],
+         0, ("dataset root", "is now"), check=_relocated),
+    Case("doctor-relocate-root-wrong-folder", lambda tmp, a: _on_run("doctor", _videos_moved)(tmp, a) + ["--root", str(tmp)],
+         2, ("does not hold the run's videos", "0000.mp4")),
+]
