@@ -71,6 +71,8 @@ def main(argv=None) -> int:
         _check_root(args)
         code = args._module.run(args)
     except IngestError as exc:
+        if exc.summary:
+            print(f"error: {exc.summary}", file=sys.stderr)
         if exc.problems is not None and len(exc.problems):
             shown = exc.problems.head(_MAX_PROBLEM_ROWS)
             print(shown.to_string(index=False), file=sys.stderr)

@@ -14,9 +14,10 @@ class ManifestError(CurationError):
 class IngestError(CurationError):
     """Ingest found problems; ``problems`` is a DataFrame (file, row, problem, fix)."""
 
-    def __init__(self, message, problems=None):
+    def __init__(self, message, problems=None, summary: str | None = None):
         super().__init__(message)
         self.problems = problems
+        self.summary = summary  # one line said before the table (e.g. most paths missing)
 
 
 class VideoError(CurationError):

@@ -11,6 +11,9 @@ import pandas as pd
 from curation.errors import ManifestError
 
 SPLITS = ("train", "val", "test")
+# Frames per clip of the default training (model.config.TrainConfig.frames): ingest notes
+# shorter videos, which train only with --pad-short.
+DEFAULT_CLIP_FRAMES = 4
 VERDICTS = ("clean", "hard", "noisy")
 HARD_KINDS = ("subtle", "brief", "blend", "occluded", "distractor")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from curation.audit.agreement import TriageConfig
 from curation.errors import ConfigError
+from curation.schema import DEFAULT_CLIP_FRAMES
 
 
 def opt(default, help: str, **meta):
@@ -22,7 +23,7 @@ class TrainConfig:
     grey: bool = True  # one channel (3x cheaper first conv; faces carry little colour signal)
     neutral_ref: bool = True  # extra input channel: frame minus the video's first (neutral) frames
     clips: int = opt(4, "clips per video per step, K (one per segment)")
-    frames: int = opt(4, "frames per clip, T")
+    frames: int = opt(DEFAULT_CLIP_FRAMES, "frames per clip, T")
     stride: int = 3  # frame step inside a clip (covers stride*T source frames)
     pad_short: bool = opt(False, "pad videos shorter than one clip by repeating the last frame (else an error)")
     # augmentation (flip and brightness always). Off by default: in the full video model it slowed learning,

@@ -124,7 +124,8 @@ def test_dfer_clip_zero_indexed_with_found_files(tmp_path):
     write_split(tmp_path / "DFEW_set_1_train.txt", lines["train"])
     write_split(tmp_path / "DFEW_set_1_test.txt", lines["test"])
     res = collect(IngestConfig("dfer-clip", str(tmp_path)))
-    assert len(res.problems) == 0 and not res.notes
+    # the tree's 3-frame clips are shorter than one default training clip: the only note
+    assert len(res.problems) == 0 and [n for n in res.notes if "fewer than 4 frames" not in n] == []
     df = _by_id(res)
     assert {v: (df.loc[v, "label"], df.loc[v, "split"]) for v in df.index} == truth
 

@@ -59,6 +59,9 @@ def add_arguments(parser):
                         help="header: open each video and decode its first frame (fast, default); "
                         "full: decode every frame (slow, also catches damage later in a file)")
     parser.add_argument("--workers", type=int, default=4, help="threads that probe videos (default 4)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="ingest into a run that has results (checkpoints, scores...): remove every "
+                             "derived artifact first; the decision log and exports are kept")
     parser.add_argument("--min-class-videos", type=int, default=5, metavar="N",
                         help="csv/folder without --classes: a class with fewer than N videos is a problem "
                              "(usually a typo in a label; default 5)")
@@ -75,7 +78,7 @@ def run(args):
         format=args.format, root=args.root, fold=args.fold, class_order=args.class_order,
         classes=classes, skip_bad=args.skip_bad, csv=args.csv, train=args.train, val=args.val,
         test=args.test, strip_prefix=args.strip_prefix, label_base=args.label_base, check=args.check, workers=args.workers,
-        encoding=args.encoding, min_class_videos=args.min_class_videos,
+        encoding=args.encoding, min_class_videos=args.min_class_videos, overwrite=args.overwrite,
     )
     result = ingest(args.out, config, progress=True)
     df = result.manifest.df

@@ -25,8 +25,9 @@ from curation.data.formats import Candidate, Listing, Problem
 from curation.errors import ConfigError, IngestError, ManifestError, VideoError
 from curation.fileio import write_csv
 from curation.data.manifest import Manifest, check_relative, write_manifest
+from curation.data.pathhints import missing_paths_hint
 from curation.runs import RunDir
-from curation.schema import DFEW_CLASSES, SPLITS
+from curation.schema import DEFAULT_CLIP_FRAMES, DFEW_CLASSES, SPLITS
 from curation.data.video import probe_video
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class IngestConfig:
     workers: int = 4                 # threads probing videos (PyAV releases the GIL)
     encoding: str | None = None      # of the label files; None = detect (curation.data.textfiles)
     min_class_videos: int = 5        # csv/folder without --classes: a smaller class is a problem (a typo?)
+    overwrite: bool = False          # ingest into a run with results: remove every derived artifact first
 
 
 @dataclass
@@ -66,6 +68,7 @@ class IngestResult:
     quarantine: pd.DataFrame
     listing_size: int
     notes: list[str] = field(default_factory=list)
+    summary: str | None = None  # one line before the table: most listed paths are missing
 
 
 def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
@@ -85,6 +88,9 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
     _check_rows(listing, classes, root)
     _check_videos(listing, root, full=config.check == "full", workers=config.workers,
                   progress=progress, notes=notes)
+    summary = missing_paths_hint(root, [c.path for c in listing.candidates if c.missing], len(listing.candidates))
+    if summary:
+        notes.insert(0, summary)
     good = [c for c in listing.candidates if not c.issues]
     bad = [c for c in listing.candidates if c.issues]
     problems = pd.DataFrame([vars(p) for p in sorted(listing.problems, key=_problem_order)],
@@ -110,7 +116,7 @@ def collect(config: IngestConfig, *, progress: bool = False) -> IngestResult:
         empty = [s for s in SPLITS if s != "val" and not (df["split"] == s).any()]
         if empty:
             notes.append(f"split(s) {', '.join(empty)} have no videos")
-    return IngestResult(manifest, problems, quarantine, len(listing.candidates), notes)
+    return IngestResult(manifest, problems, quarantine, len(listing.candidates), notes, summary)
 
 
 def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
@@ -119,6 +125,13 @@ def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
     quarantine.csv. Raises IngestError with the problems table if any problem is found and
     ``skip_bad`` is off, or if no usable video is left."""
     run = RunDir(out)
+    derived = run.derived_artifacts()
+    if derived and not config.overwrite:
+        names = ", ".join(p.name for p in derived)
+        raise IngestError(
+            f"{run.path} already holds results of an earlier dataset ({names}); a new manifest would "
+            f"leave them stale. Pass --overwrite to remove them first (the decision log and exports "
+            f"are kept), or choose a new --out")
     result = collect(config, progress=progress)
     problems_path = run.path / PROBLEMS_FILE
     n_bad = int((result.quarantine["row"] != "all").sum()) if len(result.quarantine) else 0
@@ -135,11 +148,13 @@ def ingest(out, config: IngestConfig, *, progress: bool = True) -> IngestResult:
             f"{len(result.problems)} problem(s) found ({n_bad} of {result.listing_size} videos "
             f"affected); nothing was ingested. The table is also in {problems_path}. Fix them, or "
             f"re-run with --skip-bad to write the {n_good} good videos and quarantine the rest.",
-            result.problems)
+            result.problems, summary=result.summary)
     if result.manifest is None:
         raise IngestError(
             f"no usable video found under {config.root} ({len(result.problems)} problem(s), "
-            f"table in {problems_path})", result.problems)
+            f"table in {problems_path})", result.problems, summary=result.summary)
+    if derived:
+        log.info("--overwrite: removing %s", ", ".join(str(p) for p in run.remove_derived()))
     if len(result.quarantine) or len(result.problems):
         write_csv(run.quarantine, result.quarantine)
     write_manifest(run.path, result.manifest)
@@ -275,6 +290,7 @@ def _check_rows(listing: Listing, classes: list[str], root: Path) -> None:
         try:
             check_relative(c.path)
         except ManifestError:
+            c.missing = True
             listing.flag(c, f"path {c.path!r} escapes the dataset root {root}",
                          "give paths relative to --root, inside it (dfer-clip: --strip-prefix "
                          "drops the old absolute prefix)")
@@ -337,6 +353,11 @@ def _check_videos(listing: Listing, root: Path, *, full: bool, workers: int, pro
                 c.num_frames = res.num_frames
     if bar is not None:
         bar.close()
+    short = [c for c in todo if c.num_frames is not None and 0 < c.num_frames < DEFAULT_CLIP_FRAMES]
+    if short:
+        notes.append(f"{len(short)} video(s) have fewer than {DEFAULT_CLIP_FRAMES} frames, one clip of the "
+                     f"default training (e.g. {short[0].video_id}: {short[0].num_frames}); train them with "
+                     f"--pad-short (repeats the last frame) or remove them")
     mismatched = _declared_frame_mismatch(todo) if listing.source == "dfer-clip" else 0
     if mismatched:
         notes.append(f"{mismatched} video(s) have a different frame count than their annotation "
@@ -347,6 +368,7 @@ def _flag_video(listing: Listing, c: Candidate, root: Path, exc: VideoError) -> 
     p = root / c.path
     msg = str(exc).replace(str(p), c.path)
     if not p.exists():
+        c.missing = True
         listing.flag(c, f"video {c.path} does not exist under {root}",
                      "fix the path, restore the file, or remove the row")
     elif p.is_dir():

@@ -21,20 +21,22 @@ def missing_paths_hint(root: Path, missing: list[str], total: int) -> str | None
     root = Path(root)
     example = missing[0]
     prefix = _common_prefix(missing)
+    shared = f"; the listed paths share the prefix {prefix!r}" if prefix else ""
     head = (f"{len(missing)} of {total} listed paths are not found under the dataset root {root} "
-            f"(e.g. {example!r}; the listed paths share the prefix {prefix!r})")
+            f"(e.g. {example!r}{shared})")
     return f"{head}: {_fix(root, example)}"
 
 
 def _common_prefix(paths: list[str]) -> str:
+    """The longest common folder of the paths ('' when they share none)."""
     norm = [p.replace("\\", "/") for p in paths]
     try:
         common = os.path.commonpath(norm)
     except ValueError:  # absolute and relative mixed
-        common = ""
-    if common and all(p.startswith(common + "/") or p == common for p in norm) and common != "/":
-        return common + "/" if len(norm) > 1 or common != norm[0] else common
-    return os.path.commonprefix(norm)
+        return ""
+    if common in ("", "/") or common in norm:
+        return common if common in norm and len(set(norm)) == 1 else ""
+    return common + "/"
 
 
 def _fix(root: Path, example: str) -> str:

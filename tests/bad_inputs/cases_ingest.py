@@ -284,3 +284,55 @@ CASES += [
     Case("ingest-csv-symlink-inside-root", _csv_case([GOOD, "alias.mp4,sad,test,alias"], setup=_link_inside), 0,
          ("ingested 2 videos",), check=_manifest_ids(["ok", "alias"])),
 ]
+
+
+# -- numbers, short videos, most paths missing, a run with results -------------------------------
+def _dfer_clip_abs(prefix, *extra):
+    """DFER-CLIP lists with absolute paths from another machine (prefix) over a real tree."""
+    def build(tmp: Path, a: Assets) -> list[str]:
+        root = tmp / "DFEW"
+        for i in range(6):
+            frames(root / "Clip/clip_224x224" / f"{i:05d}", n=4)
+        write_split(root / "train.txt", [f"{prefix}/Clip/clip_224x224/{i:05d} 4 {i % 2}" for i in range(4)])
+        write_split(root / "test.txt", [f"{prefix}/Clip/clip_224x224/{i:05d} 4 1" for i in (4, 5)])
+        return ingest_args(root, tmp, "dfer-clip", *extra)
+    return build
+
+
+def _root_too_high(tmp: Path, a: Assets) -> list[str]:
+    """--root one folder above the videos (tmp instead of tmp/data)."""
+    csv_root(tmp, a, [GOOD, GOOD2, "ok.mp4,sad,val,ok3"])
+    return ingest_args(tmp, tmp, "csv", "--csv", str(tmp / "data/labels.csv"))
+
+
+def _over_scored_run(*extra):
+    def build(tmp: Path, a: Assets) -> list[str]:
+        a.copy_run(tmp / "run")
+        root = csv_root(tmp, a, [GOOD, GOOD2])
+        return ingest_args(root, tmp, "csv", *extra)
+    return build
+
+
+def _derived_removed(tmp: Path) -> None:
+    run = tmp / "run"
+    assert not (run / "scores.parquet").exists() and not (run / "clip_probs.npy").exists()
+    assert (run / "review.sqlite").exists()  # the annotators' work is kept
+    assert sorted(read_manifest(run).df["video_id"]) == ["ok", "ok2"]
+
+
+CASES += [
+    Case("ingest-dfer-clip-num-frames-not-a-number", _dfer_clip(["v0 3 0", "v1 abc 1"], ["v2 3 1"]), 2,
+         ("train.txt", "num_frames 'abc' is not a whole number")),
+    Case("ingest-csv-one-frame-video", _csv_case([GOOD, "one.mp4,sad,test,one"], setup=lambda r, a: __import__(
+        "tests.dataset_trees", fromlist=["video"]).video(r / "one.mp4", n=1)), 0,
+         ("fewer than 4 frames", "one: 1", "--pad-short")),
+    Case("ingest-dfer-clip-wrong-prefix", _dfer_clip_abs("/home/author/data/DFEW"), 2,
+         ("6 of 6 listed paths are not found under the dataset root", "/home/author/data/DFEW/Clip",
+          "--strip-prefix /home/author/data/DFEW/")),
+    Case("ingest-dfer-clip-prefix-stripped", _dfer_clip_abs("/home/author/data/DFEW", "--strip-prefix",
+                                                            "/home/author/data/DFEW"), 0, ("ingested 6 videos",)),
+    Case("ingest-csv-root-one-level-too-high", _root_too_high, 2, ("3 of 3 listed paths are not found", "--root")),
+    Case("ingest-into-scored-run", _over_scored_run(), 2, ("already holds results", "scores.parquet", "--overwrite")),
+    Case("ingest-into-scored-run-overwrite", _over_scored_run("--overwrite"), 0, ("ingested 2 videos",),
+         check=_derived_removed),
+]

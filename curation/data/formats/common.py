@@ -50,6 +50,7 @@ class Candidate:
     raw: str = ""
     issues: list[str] = field(default_factory=list)
     num_frames: int | None = None  # filled by ingest's video check
+    missing: bool = False  # its path is not found under the dataset root (or leads outside it)
 
 
 @dataclass

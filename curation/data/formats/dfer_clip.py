@@ -58,6 +58,10 @@ def dfer_clip(root, files: dict[str, Path], classes: list[str], *,
                 listing.flag(cand, f"wrong columns: {len(fields)} field(s) in {text!r}, expected "
                              "`path num_frames label`", "write the line as <path> <num_frames> <label index>")
                 continue
+            if not fields[1].isdigit():
+                listing.flag(cand, f"num_frames {fields[1]!r} is not a whole number",
+                             "write the video's frame count in the second field (as DFER-CLIP's loader reads it)")
+                continue
             try:
                 numbers[id(cand)] = int(fields[2])
             except ValueError:
