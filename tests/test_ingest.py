@@ -142,7 +142,7 @@ def test_duplicated_video_id(tmp_path, good):
     # the two rows disagree: both are flagged, and both rows are named
     assert p["video_id"].tolist() == ["dup", "dup"]
     assert set(p["row"]) == {"3", "4"}
-    assert all("rows" not in x and "row 3, row 4" in x for x in p["problem"])
+    assert all("labels.csv row 3 (train), labels.csv row 4 (train)" in x for x in p["problem"])
 
 
 def test_exact_duplicate_row_flags_only_the_copy(tmp_path, good):

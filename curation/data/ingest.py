@@ -314,7 +314,7 @@ def _check_duplicates(listing: Listing) -> None:
     for vid, group in seen.items():
         if len(group) < 2:
             continue
-        where = ", ".join(f"row {g.row}" if g.row else g.file for g in group)
+        where = ", ".join(f"{Path(g.file).name} row {g.row} ({g.split})" if g.row else g.file for g in group)
         same = len({(g.label, g.path, g.split) for g in group}) == 1
         targets = group[1:] if same else group
         what = "listed again with the same label" if same else "listed with different label/path/split"

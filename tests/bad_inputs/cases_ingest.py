@@ -336,3 +336,11 @@ CASES += [
     Case("ingest-into-scored-run-overwrite", _over_scored_run("--overwrite"), 0, ("ingested 2 videos",),
          check=_derived_removed),
 ]
+
+
+# -- messages that must say what is wrong ---------------------------------------------------------
+CASES += [
+    Case("ingest-csv-header-only", _csv_case([]), 2, ("labels.csv", "the CSV has no rows", "add one row per video")),
+    Case("ingest-dfer-clip-video-in-train-and-test", _dfer_clip(["v0 3 0", "v1 3 1"], ["v2 3 1", "v1 3 1"]), 2,
+         ("duplicated video id v1", "train.txt row 2 (train)", "test.txt row 2 (test)")),
+]

@@ -345,3 +345,16 @@ CASES += [
     Case("doctor-relocate-root-wrong-folder", lambda tmp, a: _on_run("doctor", _videos_moved)(tmp, a) + ["--root", str(tmp)],
          2, ("does not hold the run's videos", "0000.mp4")),
 ]
+
+
+def _no_train_split(run: RunDir):
+    m = read_manifest(run.path)
+    write_manifest(run.path, type(m)(m.df.assign(split="test"), m.classes, m.root))
+    for p in run.derived_artifacts():
+        p.unlink() if p.is_file() else None
+
+
+CASES += [
+    Case("train-no-train-split", _on_run("train", _no_train_split), 2,
+         ("train split is empty", "split train", "ingest again")),
+]

@@ -34,6 +34,10 @@ def generic_csv(root, csv_file, *, encoding: str | None = None) -> Listing:
             listing.file_problem(f, "CSV file is empty", "write a header path,label[,split][,video_id]")
             return listing
         records = [(reader.line_num, r) for r in reader]
+    if header and not any(any(x.strip() for x in r) for _, r in records):
+        listing.file_problem(f, "the CSV has no rows, only its header",
+                             "add one row per video: path,label[,split][,video_id]")
+        return listing
     missing = [c for c in ("path", "label") if c not in header]
     known = {"path", "label", "split", "video_id", "fold"}
     if missing:
