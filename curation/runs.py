@@ -132,7 +132,7 @@ class RunDir:
         """clip_probs.npy, (N, M, C) rows aligned to scores.parquet; RunError when absent, of
         another shape than (num_videos, M, num_classes), or not finite."""
         self.require("clip_probs", "score")
-        probs = np.load(self.clip_probs, mmap_mode="r" if mmap else None)
+        probs = read_array(self.clip_probs, f"re-run `dfer-curate score {self.path}`", mmap=mmap)
         if probs.ndim != 3 or probs.shape[0] != num_videos or probs.shape[2] != num_classes:
             raise RunError(f"{self.clip_probs} has shape {probs.shape} but {self.scores.name} has {num_videos} "
                            f"videos and {self.classes.name} {num_classes} classes; re-run "
@@ -146,7 +146,7 @@ class RunDir:
         or its shape does not fit clip_probs (then clips are taken as uniform, with a warning)."""
         if not self.clip_starts.exists():
             return None
-        starts = np.load(self.clip_starts, mmap_mode="r" if mmap else None)
+        starts = read_array(self.clip_starts, f"re-run `dfer-curate score {self.path}`", mmap=mmap)
         if starts.shape != (num_videos, num_clips):
             log.warning("%s has shape %s but clip_probs.npy has %s clips per video; assuming uniform clips",
                         self.clip_starts, starts.shape, (num_videos, num_clips))
@@ -213,3 +213,14 @@ class RunDir:
         for p in removed:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
         return removed
+
+
+def read_array(path: Path, fix: str, *, mmap: bool = False) -> np.ndarray:
+    """An .npy array of numbers (never pickled objects); RunError naming the file otherwise."""
+    try:
+        arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise RunError(f"{path} cannot be read as an array of numbers ({exc}); {fix}") from exc
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise RunError(f"{path} does not hold an array of numbers; {fix}")
+    return arr

@@ -30,7 +30,7 @@ from curation.errors import ConfigError, RunError
 from curation.fileio import read_json, write_parquet
 from curation.audit.metrics import detection_table, ours_columns
 from curation.data.manifest import read_manifest
-from curation.runs import RunDir
+from curation.runs import RunDir, read_array
 
 log = logging.getLogger(__name__)
 
@@ -261,16 +261,11 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     """Read scores, clip probabilities, dynamics and (if any) out-of-fold probabilities of one
     run, restricted to ``split`` and aligned by video_id."""
     run = RunDir(run_dir)
-    scores = pd.read_parquet(run.require("scores", "score"))
-    clip_probs = np.load(run.require("clip_probs", "score"))
-    if clip_probs.ndim != 3 or clip_probs.shape[0] != len(scores):
-        raise RunError(
-            f"{run.clip_probs} has shape {clip_probs.shape} but {run.scores} has {len(scores)} "
-            f"rows; re-run `dfer-curate score {run.path}`"
-        )
-    classes = list(read_json(run.require("classes", "ingest")))
-    if clip_probs.shape[2] != len(classes):
-        raise RunError(f"{run.clip_probs} has {clip_probs.shape[2]} classes but classes.json lists {len(classes)}")
+    run.require("scores", "score")
+    manifest = run.read_manifest()
+    scores = run.read_scores(manifest)  # validated against the manifest (RunError naming the file)
+    classes = list(manifest.classes)
+    clip_probs = run.read_clip_probs(len(scores), len(classes))
     keep = (scores["split"] == split).to_numpy()
     if not keep.any():
         raise RunError(f"{run.scores} has no {split!r} videos to audit")
@@ -285,7 +280,7 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     own = own[keep]
     oof_path = run.path / OOF_FILE
     if probs != "insample" and oof_path.exists():
-        oof = np.load(oof_path)
+        oof = read_array(oof_path, f"train again with `dfer-curate train {run.path} --folds K`")
         if oof.shape[0] == len(scores):
             oof = oof[keep]
         if oof.shape != (len(sc), len(classes)):
@@ -322,13 +317,13 @@ def run_probs(run_dir, *, scores: pd.DataFrame | None = None, clip_probs: np.nda
     when the run was trained with ``train --folds K`` (config.json train.folds >= 2)."""
     run = RunDir(run_dir)
     scores = pd.read_parquet(run.scores) if scores is None else scores
-    clip_probs = np.load(run.clip_probs) if clip_probs is None else clip_probs
+    clip_probs = read_array(run.clip_probs, f"re-run `dfer-curate score {run.path}`") if clip_probs is None else clip_probs
     n, m, c = clip_probs.shape
     logits_path = run.video_logits
     what = f"mean of {m} clips"
     probs = clip_probs.mean(1)
     if logits_path.exists():
-        logits = np.load(logits_path).astype(np.float64)
+        logits = read_array(logits_path, f"re-run `dfer-curate score {run.path}`").astype(np.float64)
         if logits.shape == (n, c) and np.all(np.isfinite(logits)):
             z = np.exp(logits - logits.max(1, keepdims=True))
             probs, what = z / z.sum(1, keepdims=True), "video head"

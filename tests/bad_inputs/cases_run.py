@@ -358,3 +358,21 @@ CASES += [
     Case("train-no-train-split", _on_run("train", _no_train_split), 2,
          ("train split is empty", "split train", "ingest again")),
 ]
+
+
+def _object_array(run: RunDir):
+    import numpy as np
+
+    np.save(run.clip_probs, np.array([Payload(run.path.parent / "ran")], dtype=object), allow_pickle=True)
+
+
+CASES += [
+    Case("baselines-clip-probs-garbage", _on_run("baselines", _garbage("clip_probs"), "--methods", "cl_both"), 2,
+         ("clip_probs.npy", "cannot be read", "dfer-curate score")),
+    Case("baselines-clip-probs-pickled-objects", _on_run("baselines", _object_array, "--methods", "cl_both"), 2,
+         ("clip_probs.npy", "dfer-curate score"), check=_nothing_ran),
+    Case("baselines-scores-garbage", _on_run("baselines", _garbage("scores"), "--methods", "cl_both"), 2,
+         ("scores.parquet", "cannot be read", "dfer-curate score")),
+    Case("report-clip-probs-garbage", _on_run("report", _garbage("clip_probs")), 2,
+         ("clip_probs.npy", "cannot be read", "dfer-curate score")),
+]
