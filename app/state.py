@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from curation.review.decisions import DecisionLog
+from curation.review.decisions import DamagedLogError, DecisionLog, check_log_file
 from curation.errors import CurationError
 from curation.review.queue import (
     QueueFilter,
@@ -80,7 +80,31 @@ def run_dir() -> RunDir:
     except CurationError as exc:
         st.error(str(exc))
         st.stop()
+    if run.review_db.exists():
+        try:
+            check_log_file(run.review_db)  # once per change of the file (cached by its stat)
+        except DamagedLogError as exc:
+            damaged_log_page(run, exc)
+            st.stop()
+    if reader(run).readonly:
+        st.warning(f"{run.path} is read-only here: decisions can be browsed, not recorded. "
+                   "Copy the run somewhere writable to review it.")
     return run
+
+
+def damaged_log_page(run: RunDir, exc: DamagedLogError) -> None:
+    """What to do when review.sqlite cannot be read (instead of a database error)."""
+    st.title("The decision log cannot be read")
+    st.error(str(exc).split("; it was left")[0])
+    st.markdown(
+        f"The file was left exactly as it is; nothing was written to it.\n\n"
+        f"1. Stop every dashboard and command that works on this run.\n"
+        f"2. Restore `{run.review_db}` from a backup, **or**\n"
+        f"3. start a new log beside it: `dfer-curate doctor {run.path} --fix` moves the damaged "
+        f"file aside (as `review.damaged-<time>.sqlite`, kept for recovery) and the next decision "
+        f"starts a new log.\n\n"
+        f"Then reload this page."
+    )
 
 
 def _mtime(p: Path) -> float:

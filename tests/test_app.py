@@ -215,3 +215,35 @@ def test_a_weak_model_is_called_out_on_queue_and_overview(monkeypatch, fake_run)
     assert any("best val UAR is 0.28 against chance 0.25" in w.value for w in at.warning)
     at.switch_page("pages_overview.py").run()
     assert not at.exception and any("barely learned" in w.value for w in at.warning)
+
+
+def test_a_damaged_log_gets_a_page_saying_what_to_do(monkeypatch, fake_run):
+    DecisionLog.for_run(fake_run.path).record(video_id="v0001", action="exclude", annotator="ann")
+    fake_run.review_db.write_bytes(b"this log was overwritten by a text editor\n" * 50)
+    before = fake_run.review_db.read_bytes()
+    monkeypatch.setenv("DFER_CURATE_RUN", str(fake_run.path))
+    for page in ("pages_queue.py", "pages_video.py", "pages_overview.py", "pages_export.py"):
+        at = AppTest.from_file(str(MAIN), default_timeout=60).run()
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == "The decision log cannot be read"
+        assert "not a SQLite database" in at.error[0].value
+        text = " ".join(md.value for md in at.markdown)
+        assert f"dfer-curate doctor {fake_run.path} --fix" in text and "Restore" in text
+    assert fake_run.review_db.read_bytes() == before
+
+
+def test_a_read_only_run_is_browsed_and_decisions_are_refused(monkeypatch, fake_run):
+    """os.access reports the run read-only (as for a non-root user on a shared copy)."""
+    import curation.review.decisions as decisions
+
+    DecisionLog.for_run(fake_run.path).record(video_id="v0001", action="exclude", annotator="ann")
+    monkeypatch.setattr(decisions.os, "access", lambda p, mode: mode != decisions.os.W_OK)
+    at = _app(monkeypatch, fake_run)
+    assert any("read-only here" in w.value for w in at.warning)
+    vid = _queue_ids(fake_run)[0]
+    _open(at, vid)
+    at.button(key="v_exclude").click().run()
+    assert not at.exception, at.exception
+    assert any("cannot be written" in e.value for e in at.error)
+    assert len(DecisionLog(fake_run.review_db).events()) == 1
