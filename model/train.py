@@ -116,9 +116,8 @@ def make_plan(manifest, cfg: TrainConfig, *, exclude_rows: np.ndarray | None = N
     if exclude_rows is not None:
         train_rows = np.setdiff1d(train_rows, exclude_rows)
     if len(train_rows) == 0:
-        raise ManifestError("the manifest's train split is empty: nothing to train on; "
-                            "give videos the split train in the label file (csv: the split column; "
-                            "dfer-clip: --train FILE) and ingest again")
+        raise ManifestError("the manifest's train split is empty: nothing to train on; give videos the split "
+                            "train in the label file (csv: the split column; dfer-clip: --train FILE) and ingest again")
     present = set(labels[train_rows].tolist())
     missing = [c for i, c in enumerate(classes) if i not in present]
     if missing:

@@ -38,7 +38,7 @@ def assets(tmp_path_factory) -> Assets:
 def test_the_corpus_is_large_and_ids_unique():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
-    assert len(ids) >= 50
+    assert len(ids) >= 60
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -74,7 +74,11 @@ def test_bad_input(case, assets, tmp_path, capsys, caplog):
 def _append_row(table: Path, case_id: str, argv: list[str], code: int, output: str, tmp: Path) -> None:
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("error:")]
-    message = (errors[-1] if errors else next((ln for ln in lines if not ln.startswith(("INFO", "WARNING"))), ""))
+    message = errors[0] if errors else next((ln for ln in lines if not ln.startswith(("INFO", "WARNING"))), "")
+    problems = tmp / "run" / "ingest_problems.csv"
+    if code == 2 and "problem(s) found" in message and problems.exists():  # the first problem and its fix
+        p = pd.read_csv(problems, dtype=str, keep_default_na=False).iloc[0]
+        message = f"{Path(p['file']).name} row {p['row']}: {p['problem']} -> {p['fix']}"
     command = " ".join(a.replace(str(tmp), "T") for a in argv)
     with open(table, "a", encoding="utf-8") as f:
         f.write(f"| {case_id} | `{command}` | {code} | {message.replace(str(tmp), 'T').replace('|', '/')[:220]} |\n")

@@ -342,7 +342,8 @@ def check_log_file(path) -> None:
                 return  # a writer holds it right now; it is checked on the next open
             raise DamagedLogError(_damaged_message(path, str(exc))) from exc
         if rows != ["ok"]:
-            raise DamagedLogError(_damaged_message(path, "integrity check failed: " + "; ".join(rows[:3])))
+            detail = " ".join(" ".join(rows[:3]).split())  # SQLite's report spans lines
+            raise DamagedLogError(_damaged_message(path, f"integrity check failed: {detail[:200]}"))
         if tables and "events" not in tables:
             raise DamagedLogError(_damaged_message(
                 path, f"it is a SQLite database of something else (tables {', '.join(sorted(tables))})"))
