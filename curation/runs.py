@@ -217,6 +217,9 @@ class RunDir:
 
 def read_array(path: Path, fix: str, *, mmap: bool = False) -> np.ndarray:
     """An .npy array of numbers (never pickled objects); RunError naming the file otherwise."""
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise RunError(f"{path} is not a .npy array file; {fix}")
     try:
         arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:

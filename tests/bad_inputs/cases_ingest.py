@@ -52,6 +52,13 @@ def _dfew_set(root: Path, kind: str = "train", k: int = 1) -> Path:
     return root / "EmoLabel_DataSplit" / f"{kind}(single-labeled)" / f"set_{k}.csv"
 
 
+def _relabel_line(path: Path, index: int, label: str) -> None:
+    """Give line ``index`` of a DFEW split file another label, keeping its video."""
+    lines = path.read_text().splitlines()
+    lines[index] = f"{lines[index].split(',')[0]},{label}"
+    path.write_text("\n".join(lines) + "\n")
+
+
 def _replace_line(path: Path, index: int, text: str) -> None:
     lines = path.read_text().splitlines()
     lines[index] = text
@@ -143,10 +150,10 @@ CASES = [
     Case("ingest-root-missing", lambda tmp, a: ingest_args(tmp / "nowhere", tmp), 2, ("nowhere", "--root")),
     Case("ingest-csv-fine", _csv_case([GOOD, GOOD2]), 0, ("ingested 2 videos",), check=_manifest_ids(["ok", "ok2"])),
     # -- DFEW ----------------------------------------------------------------------------
-    Case("ingest-dfew-label-out-of-range", _dfew(lambda r: _replace_line(_dfew_set(r), 1, "00002,9")), 2,
-         ("set_1.csv", "9")),
-    Case("ingest-dfew-label-not-a-number", _dfew(lambda r: _replace_line(_dfew_set(r), 1, "00002,happy")), 2,
-         ("set_1.csv", "happy")),
+    Case("ingest-dfew-label-out-of-range", _dfew(lambda r: _relabel_line(_dfew_set(r), 1, "9")), 2,
+         ("set_1.csv", "label 9 is outside 1..7")),
+    Case("ingest-dfew-label-not-a-number", _dfew(lambda r: _relabel_line(_dfew_set(r), 1, "joyful")), 2,
+         ("set_1.csv", "'joyful'")),
     Case("ingest-dfew-zero-indexed", _dfew(lambda r: _dfew_set(r).write_text(
         "video_name,label\n" + "".join(f"{ln.split(',')[0]},{int(ln.split(',')[1]) - 1}\n"
                                        for ln in _dfew_set(r).read_text().splitlines()[1:]))), 2,

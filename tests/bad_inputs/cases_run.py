@@ -368,11 +368,11 @@ def _object_array(run: RunDir):
 
 CASES += [
     Case("baselines-clip-probs-garbage", _on_run("baselines", _garbage("clip_probs"), "--methods", "cl_both"), 2,
-         ("clip_probs.npy", "cannot be read", "dfer-curate score")),
+         ("clip_probs.npy", "is not a .npy array file", "dfer-curate score")),
     Case("baselines-clip-probs-pickled-objects", _on_run("baselines", _object_array, "--methods", "cl_both"), 2,
          ("clip_probs.npy", "dfer-curate score"), check=_nothing_ran),
     Case("baselines-scores-garbage", _on_run("baselines", _garbage("scores"), "--methods", "cl_both"), 2,
          ("scores.parquet", "cannot be read", "dfer-curate score")),
     Case("report-clip-probs-garbage", _on_run("report", _garbage("clip_probs")), 2,
-         ("clip_probs.npy", "cannot be read", "dfer-curate score")),
+         ("clip_probs.npy", "is not a .npy array file", "dfer-curate score")),
 ]
