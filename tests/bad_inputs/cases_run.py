@@ -376,3 +376,21 @@ CASES += [
     Case("report-clip-probs-garbage", _on_run("report", _garbage("clip_probs")), 2,
          ("clip_probs.npy", "is not a .npy array file", "dfer-curate score")),
 ]
+
+CASES += [
+    Case("push-decisions-log-garbage", _on_run("push", _garbage("review_db"), "--decisions"), 2,
+         ("review.sqlite", "not a SQLite database", "Restore it", "doctor")),
+]
+
+
+def _planted_encoder(run: RunDir):
+    import torch
+
+    torch.save({"encoder": Payload(run.path.parent / "ran")}, run.path.parent / "encoder.pt")
+    return ["--encoder-weights", str(run.path.parent / "encoder.pt")]
+
+
+CASES += [
+    Case("train-planted-pickle-encoder-weights", _on_run("train", _planted_encoder, "--epochs", "1", "--frames", "4"), 2,
+         ("encoder.pt", "weights-only"), check=_nothing_ran),
+]
