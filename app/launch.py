@@ -70,8 +70,6 @@ def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
     The signal is turned into a flag (not an exception at a random point), the server is
     asked to stop, and the exit code is 0 once it has. Returns the exit code."""
     proc, url = start(run_dir, port=port, annotator=annotator, address=address)
-    print(f"review dashboard for {run_dir} at {url}  (annotator {annotator or _user()}; Ctrl-C to stop)",
-          flush=True)
     stopping: list[float] = []
 
     def on_signal(signum, frame):
@@ -80,7 +78,10 @@ def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
             if proc.poll() is None:
                 proc.terminate()
 
+    # the handlers first: a Ctrl-C right after the URL is shown must stop cleanly too
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(f"review dashboard for {run_dir} at {url}  (annotator {annotator or _user()}; Ctrl-C to stop)",
+          flush=True)
     try:
         while True:
             try:
