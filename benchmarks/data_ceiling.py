@@ -74,6 +74,16 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
     """Softmax probabilities on x_eval of the shipped frame encoder + a linear head, trained
     with AdamW and flips for ``steps`` batches of 32."""
     import torch
+
+    net = fit_net(x_fit, y_fit, classes, steps=steps, seed=seed)
+    with torch.no_grad():
+        return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
+
+
+def fit_net(x_fit, y_fit, classes: int, *, steps: int, seed: int):
+    """The shipped frame encoder + a linear head (``net[0]``, ``net[1]``) trained on true labels
+    with AdamW and flips for ``steps`` batches of 32; returned in eval mode."""
+    import torch
     import torch.nn.functional as F
 
     from model.network import SmallCNN
@@ -101,9 +111,7 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
             done += 1
             if done >= steps:
                 break
-    net.eval()
-    with torch.no_grad():
-        return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
+    return net.eval()
 
 
 def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:
