@@ -202,7 +202,7 @@ def pretrain_corpus(corpus: Corpus, cfg: PretrainConfig, *, progress: bool = Fal
         loss.backward()
         opt.step()
         step += 1
-        losses.append(float(loss))
+        losses.append(loss.item())
         bar.update(1)
         if step % 50 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
