@@ -4,9 +4,9 @@ import streamlit as st
 
 from app import state
 from curation.errors import CurationError
-from curation.export import DEFAULT_POLICY, FORMATS, POLICIES, export, list_exports
+from curation.review.export import DEFAULT_POLICY, FORMATS, POLICIES, export, list_exports
 from curation.fileio import read_json
-from curation.queue import progress
+from curation.review.queue import progress
 
 POLICY_HELP = {
     "keep-given": "unreviewed flagged videos keep their given label",

@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import state
-from curation.queue import annotator_progress, confusion, progress, verdict_counts
+from curation.review.queue import annotator_progress, confusion, progress, verdict_counts
 
 state.init()
 run = state.run_dir()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import state
-from curation.queue import BASELINE_STATES, REVIEW_STATES, SORT_KEYS, default_baseline, progress
+from curation.review.queue import BASELINE_STATES, REVIEW_STATES, SORT_KEYS, default_baseline, progress
 from curation.schema import VERDICTS
 
 PAGE_SIZE = 50

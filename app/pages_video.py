@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import state
-from curation.decisions import ConflictError
+from curation.review.decisions import ConflictError
 from curation.errors import CurationError
-from curation.queue import neighbours, next_after
+from curation.review.queue import neighbours, next_after
 
 state.init()
 run = state.run_dir()

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from curation.decisions import DecisionLog
+from curation.review.decisions import DecisionLog
 from curation.errors import CurationError
-from curation.queue import (
+from curation.review.queue import (
     QueueFilter,
     baseline_methods,
     default_baseline,
@@ -94,7 +94,7 @@ def _load_scores(path: str, mtime: float) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load_manifest(run: str, mtime: float) -> dict:
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     m = read_manifest(run)
     return {"df": m.df, "classes": m.classes, "root": str(m.root)}
@@ -255,7 +255,7 @@ def clip_starts(run: RunDir):
 @st.cache_data(show_spinner=False, max_entries=64)
 def key_frames(path: str, mtime: float, count: int = 8, height: int = 96) -> list[np.ndarray]:
     """``count`` evenly spaced frames of a video (for the strip under the player)."""
-    from curation.video import read_video
+    from curation.data.video import read_video
 
     frames = read_video(path)
     idx = np.linspace(0, len(frames) - 1, num=min(count, len(frames))).round().astype(int)
@@ -264,8 +264,8 @@ def key_frames(path: str, mtime: float, count: int = 8, height: int = 96) -> lis
 
 def playable(run: RunDir, video_path: Path, video_id: str) -> Path:
     """The file the browser plays: the video itself when it is H.264 mp4, else a preview in
-    RUN/previews/<video_id>.mp4, rendered once with curation.video.write_mp4."""
-    from curation.video import read_video, video_codec, write_mp4
+    RUN/previews/<video_id>.mp4, rendered once with curation.data.video.write_mp4."""
+    from curation.data.video import read_video, video_codec, write_mp4
 
     if video_path.is_file() and video_path.suffix.lower() in (".mp4", ".m4v"):
         try:

@@ -12,8 +12,8 @@ import argparse
 
 import numpy as np
 
-from curation import baselines as B
-from curation.bench import measure
+from curation.audit import baselines as B
+from curation.pipelines.bench import measure
 
 
 def main(argv=None) -> None:

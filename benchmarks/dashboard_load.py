@@ -27,13 +27,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.decisions import DecisionLog  # noqa: E402
+from curation.review.decisions import DecisionLog  # noqa: E402
 from curation.fileio import write_parquet  # noqa: E402
-from curation.manifest import Manifest, write_manifest  # noqa: E402
-from curation.queue import QueueFilter, confusion, filter_queue, progress, review_table  # noqa: E402
+from curation.data.manifest import Manifest, write_manifest  # noqa: E402
+from curation.review.queue import QueueFilter, confusion, filter_queue, progress, review_table  # noqa: E402
 from curation.runs import RunDir  # noqa: E402
 from curation.schema import DFEW_CLASSES  # noqa: E402
-from curation.video import write_mp4  # noqa: E402
+from curation.data.video import write_mp4  # noqa: E402
 
 
 def build_run(path: Path, n: int, *, clips: int = 8, decisions: int = 1000, seed: int = 0) -> RunDir:

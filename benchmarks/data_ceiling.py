@@ -38,7 +38,7 @@ def _apex_and_neutral(job):
     """Grey (size, size) apex frame and neutral reference (mean of the first 3 frames) of one video."""
     from PIL import Image
 
-    from curation import synth
+    from curation.data import synth
 
     cfg, row, index, size = job
     spec = synth.video_spec_for(row, cfg, index)
@@ -54,7 +54,7 @@ def _apex_and_neutral(job):
 
 def render_faces(cfg, size: int, workers: int):
     """(inputs (n, 2, size, size) float32 as the trainer builds them, truth table)."""
-    from curation import synth
+    from curation.data import synth
     from model.data import input_channels
 
     truth = synth.sample_truth(cfg)
@@ -115,8 +115,8 @@ def fit_net(x_fit, y_fit, classes: int, *, steps: int, seed: int):
 
 
 def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:
-    from curation.agreement import video_margin_score
-    from curation.metrics import detection_metrics
+    from curation.audit.agreement import video_margin_score
+    from curation.audit.metrics import detection_metrics
 
     index = {c: i for i, c in enumerate(classes)}
     true = truth["true_label"].map(index).to_numpy()
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from curation.synth import SynthConfig
+    from curation.data.synth import SynthConfig
 
     t0 = time.time()
     cfg = SynthConfig(n=args.n, seed=args.seed)

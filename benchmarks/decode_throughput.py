@@ -1,4 +1,4 @@
-"""Decoding throughput of curation.video.read_video next to raw PyAV, on one core.
+"""Decoding throughput of curation.data.video.read_video next to raw PyAV, on one core.
 
 Usage:
   python benchmarks/decode_throughput.py                      # 200 synthetic 64x64x48 mp4s
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.video import read_video, write_mp4  # noqa: E402
+from curation.data.video import read_video, write_mp4  # noqa: E402
 
 
 def synthetic_mp4s(folder: Path, n: int, size: int, frames: int, seed: int = 0) -> list[Path]:
@@ -47,8 +47,8 @@ def synthetic_mp4s(folder: Path, n: int, size: int, frames: int, seed: int = 0) 
 
 
 def run_paths(run: Path) -> list[Path]:
-    from curation.manifest import read_manifest
-    from curation.video import is_video_file
+    from curation.data.manifest import read_manifest
+    from curation.data.video import is_video_file
 
     m = read_manifest(run)
     return [m.abspath(p) for p in m.df["path"] if is_video_file(p)]

@@ -39,7 +39,7 @@ def _peak_mb() -> float:
 
 def _sibling(base: Path, name: str) -> Path:
     """A run dir with the same manifest and frame cache (no re-decoding)."""
-    from curation.manifest import read_manifest, write_manifest
+    from curation.data.manifest import read_manifest, write_manifest
 
     run = base.parent / f"{base.name}__{name}"
     if run.exists():
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     if args.run:
         base = Path(args.run)
     else:
-        from curation.synth import SynthConfig, generate  # the synth helper's library
+        from curation.data.synth import SynthConfig, generate  # the synth helper's library
 
         base = Path("runs/bench_model")
         kwargs = {} if args.n is None else {"n": args.n}

@@ -29,7 +29,7 @@ def plant_scores(run_dir, *, clips: int = 4, seed: int = 0) -> None:
     """scores.parquet + clip_probs.npy from the manifest's truth: clean videos' clips agree
     with the label, noisy ones agree on the true class, hard ones split."""
     from curation.fileio import write_parquet
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
     from curation.runs import RunDir
 
     run = RunDir(run_dir)
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="push-bench-"))
-    from curation.fiftyone_db import start_private_database
+    from curation.fiftyone.db import start_private_database
 
     if not os.environ.get("FIFTYONE_DATABASE_URI"):
         start_private_database(work / "mongod")
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     if not (run_dir / "scores.parquet").exists():
         if args.source == "synth":
-            from curation.synth import SynthConfig, generate
+            from curation.data.synth import SynthConfig, generate
 
             cfg = SynthConfig(frames=args.frames, workers=os.cpu_count() or 1)
             if args.n:
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
         print(f"built the {args.source} run ({'frame folders' if args.frames else 'mp4'}) "
               f"in {time.perf_counter() - t:.1f} s: {run_dir}")
 
-    from curation.fiftyone_push import PushConfig, push
+    from curation.fiftyone.push import PushConfig, push
 
     name = f"bench-{os.getpid()}"
     for label in ("first push", "re-push"):

@@ -6,10 +6,10 @@ Targets (issue 7): build < 30 s, report.html < 15 MB.
     .venv/bin/python benchmarks/report_speed.py --fake       # tests' make_fake_run(n=2000)
     .venv/bin/python benchmarks/report_speed.py --run RUN    # an existing scored run
 
-The default renders `curation.synth` at its defaults (2,000 videos, 64 px, 48 frames, 7
+The default renders `curation.data.synth` at its defaults (2,000 videos, 64 px, 48 frames, 7
 classes) once into --work (reused on later runs), then plants clip probabilities from the
 ground truth (no model: the report's cost does not depend on where scores come from) and
-scores them with curation.agreement.audit, the triage the model's scorer uses. Dynamics
+scores them with curation.audit.agreement.audit, the triage the model's scorer uses. Dynamics
 (12 epochs) and baselines are planted too, so every section of the report is built.
 """
 
@@ -26,7 +26,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.fileio import write_parquet  # noqa: E402
-from curation.manifest import read_manifest  # noqa: E402
+from curation.data.manifest import read_manifest  # noqa: E402
 from curation.runs import RunDir  # noqa: E402
 from curation.schema import SCORES_COLUMNS, conform  # noqa: E402
 
@@ -36,7 +36,7 @@ TARGET_S, TARGET_MB = 30.0, 15.0
 def plant_scores(run: RunDir, *, clips: int = 12, uniform: int = 8, epochs: int = 12, seed: int = 0) -> None:
     """scores.parquet, clip_probs.npy and dynamics.parquet from the manifest's ground truth:
     clean clips vote for the label, noisy clips mostly for the true class, hard clips split."""
-    from curation import agreement
+    from curation.audit import agreement
 
     m = read_manifest(run.path)
     df = m.df
@@ -98,7 +98,7 @@ def prepare(args) -> tuple[RunDir, str]:
             print(f"made fake run in {time.perf_counter() - t:.1f} s")
         write_fake_baselines(run)
         return run, "tests.fakerun.make_fake_run(n=2000, clips=8, frames=48, size=64, epochs=12)"
-    from curation.synth import SynthConfig, generate
+    from curation.data.synth import SynthConfig, generate
 
     run = RunDir(work / "synth-default")
     if not run.manifest.exists():
@@ -107,7 +107,7 @@ def prepare(args) -> tuple[RunDir, str]:
         print(f"rendered synth defaults in {time.perf_counter() - t:.1f} s")
     plant_scores(run)
     write_fake_baselines(run)
-    return run, "curation.synth defaults (2,000 videos, 64 px, 48 frames) + scores planted from ground truth"
+    return run, "curation.data.synth defaults (2,000 videos, 64 px, 48 frames) + scores planted from ground truth"
 
 
 def main(argv=None) -> int:

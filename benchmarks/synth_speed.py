@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.synth import SynthConfig, render_video, sample_truth, video_spec_for
-from curation.video import write_mp4
+from curation.data.synth import SynthConfig, render_video, sample_truth, video_spec_for
+from curation.data.video import write_mp4
 
 
 def main(argv=None):

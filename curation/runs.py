@@ -61,9 +61,9 @@ class RunDir:
         return p
 
     def model_warning(self, num_classes: int) -> str | None:
-        """The weak-model warning (curation.metrics) from train_log.json; None when the log
+        """The weak-model warning (curation.audit.metrics) from train_log.json; None when the log
         is absent or unreadable (then nothing is known to warn about)."""
-        from curation.metrics import weak_model_warning
+        from curation.audit.metrics import weak_model_warning
 
         try:
             return weak_model_warning(read_json(self.train_log), num_classes) if self.train_log.exists() else None

@@ -107,7 +107,7 @@ class ScoreConfig:
     device: str = "auto"
 
     def triage_config(self):
-        from curation.agreement import TriageConfig
+        from curation.audit.agreement import TriageConfig
 
         return TriageConfig(min_agree=self.min_agree, min_margin=self.min_margin, hard_agree=self.hard_agree,
                             rate_scale=self.rate_scale, max_rate=self.max_rate, min_score=self.min_score)

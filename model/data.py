@@ -20,7 +20,7 @@ import numpy as np
 
 from curation.errors import VideoError
 from curation.fileio import atomic_path
-from curation.video import read_video, segment_clip_starts
+from curation.data.video import read_video, segment_clip_starts
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from curation.errors import ManifestError
-from curation.manifest import read_manifest
-from curation.metrics import uar_war
+from curation.data.manifest import read_manifest
+from curation.audit.metrics import uar_war
 from curation.runs import RunDir
 from model import data
 from model.config import ScoreConfig

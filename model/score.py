@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from curation import agreement as agr
+from curation.audit import agreement as agr
 from curation.errors import RunError
 from curation.fileio import atomic_path, write_parquet
-from curation.manifest import read_manifest
+from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 from curation.schema import SCORES_COLUMNS, conform
 from model import data
@@ -230,7 +230,7 @@ def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
     """Verdict counts and, with ground truth, detection metrics on the train split."""
-    from curation.metrics import detection_metrics, relabel_accuracy
+    from curation.audit.metrics import detection_metrics, relabel_accuracy
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)

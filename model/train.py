@@ -27,11 +27,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from curation import agreement as agr
+from curation.audit import agreement as agr
 from curation.errors import ConfigError, ManifestError, RunError
 from curation.fileio import atomic_path, write_json, write_parquet
-from curation.manifest import read_manifest
-from curation.metrics import weak_model_warning
+from curation.data.manifest import read_manifest
+from curation.audit.metrics import weak_model_warning
 from curation.runs import TRAIN_LOG, RunDir
 from curation.schema import DYNAMICS_COLUMNS, conform
 from model import data
@@ -477,7 +477,7 @@ def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
     full = np.zeros((len(held), C), np.float32)
     full[np.arange(len(held))[dist_.rank:: dist_.world]] = vl
     full = _allsum(torch.from_numpy(full), dist_).numpy()
-    from curation.metrics import uar_war
+    from curation.audit.metrics import uar_war
 
     uar, war = uar_war(plan.labels[held], full.argmax(1))
     tr = plan.train_rows

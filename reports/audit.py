@@ -66,7 +66,7 @@ class Inputs:
     run: RunDir
     scores: pd.DataFrame
     classes: list[str]
-    manifest: object | None = None          # curation.manifest.Manifest
+    manifest: object | None = None          # curation.data.manifest.Manifest
     truth: pd.DataFrame | None = None       # video_id, true_label, is_noisy, is_hard (aligned to scores)
     clip_probs: np.ndarray | None = None    # (N, M, C) aligned to scores rows
     dynamics: pd.DataFrame | None = None
@@ -82,7 +82,7 @@ class Inputs:
 
 def load_inputs(run_dir) -> Inputs:
     """Read a run's artifacts; RunError (naming the command) when scores are absent."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     run = RunDir(run_dir)
     if not run.path.is_dir():
@@ -144,10 +144,10 @@ def load_decisions(run: RunDir) -> tuple[pd.DataFrame | None, str]:
         return None, (f"No review decisions yet: annotators record them with "
                       f"<code>dfer-curate review {html.escape(str(run.path))}</code>.")
     try:
-        from curation.decisions import DecisionLog
+        from curation.review.decisions import DecisionLog
     except ImportError as exc:
         return None, (f"{html.escape(str(run.review_db))} exists but this installation cannot read it "
-                      f"(curation.decisions: {html.escape(str(exc))}).")
+                      f"(curation.review.decisions: {html.escape(str(exc))}).")
     try:
         current = DecisionLog(run.review_db).current()
     except Exception as exc:  # a locked or foreign database must not stop the report
@@ -232,7 +232,7 @@ def method_table(scores: pd.DataFrame, baselines: pd.DataFrame | None) -> tuple[
 
 def detection_table(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """Precision/recall/F1/AUROC/AP/hard retention per method against planted truth."""
-    from curation.metrics import detection_metrics
+    from curation.audit.metrics import detection_metrics
 
     t = truth.set_index("video_id").reindex(table["video_id"])
     ok = t["is_noisy"].notna().to_numpy()
@@ -281,7 +281,7 @@ def key_frame_strip(path, *, n: int, height: int = 72, quality: int = 80) -> lis
     each as a base64 JPEG data URI of the given pixel height."""
     from PIL import Image
 
-    from curation.video import read_video
+    from curation.data.video import read_video
 
     frames = read_video(path)
     t = len(frames)
@@ -501,7 +501,7 @@ def _baselines_section(inputs: Inputs, figs: _Figures) -> tuple[str, pd.DataFram
     else:
         parts.append(f"<h3>Against ground truth</h3><p class=\"how\">Detection of the planted label noise on "
                      f"{_int(det['n_noisy'].iloc[0])} truly noisy of {_int(len(table))} "
-                     f"{'training ' if split == 'train' else ''}videos (curation.metrics). "
+                     f"{'training ' if split == 'train' else ''}videos (curation.audit.metrics). "
                      "<b>hard_retention</b> = share of hard but correctly labelled videos <i>not</i> flagged: "
                      "the higher, the fewer good difficult videos are thrown away. AUROC and AP rank by the "
                      "continuous score, independent of the cut.</p>")

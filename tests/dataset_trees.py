@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from curation.adapters import FERV39K_CLASSES
+from curation.data.adapters import FERV39K_CLASSES
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES
-from curation.video import write_video
+from curation.data.video import write_video
 
 
 def frames(folder, n: int = 3, size: int = 16, value: int = 0, ext: str = "jpg") -> Path:

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from curation.fileio import write_parquet
-from curation.manifest import Manifest, write_manifest
+from curation.data.manifest import Manifest, write_manifest
 from curation.runs import RunDir
-from curation.video import write_mp4
+from curation.data.video import write_mp4
 
 FAKE_CLASSES = ["happy", "sad", "neutral", "angry"]
 

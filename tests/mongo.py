@@ -7,7 +7,7 @@ runs first). Tests never touch the user's ~/.fiftyone database.
 
 Use it with ``pytestmark = pytest.mark.usefixtures("fiftyone_db")``; any test in a module
 whose source mentions "fiftyone" gets it automatically (e.g. a baselines test calling
-``curation.fiftyone_brain``). Import fiftyone only inside tests or functions, never at a
+``curation.fiftyone.brain``). Import fiftyone only inside tests or functions, never at a
 test module's top: FiftyOne freezes its database URI at its first import.
 """
 
@@ -23,7 +23,7 @@ import pytest
 @pytest.fixture(scope="session")
 def fiftyone_db(tmp_path_factory):
     """The URI of a private mongod that FiftyOne in this test process uses."""
-    from curation.fiftyone_db import configure_environment, start_private_database
+    from curation.fiftyone.db import configure_environment, start_private_database
 
     configure_environment()
     uri = os.environ.get("FIFTYONE_DATABASE_URI")

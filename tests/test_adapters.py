@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from curation import adapters
-from curation.adapters import FERV39K_CLASSES
+from curation.data import adapters
+from curation.data.adapters import FERV39K_CLASSES
 from curation.errors import ConfigError
-from curation.ingest import IngestConfig, collect
+from curation.data.ingest import IngestConfig, collect
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES
 from tests.dataset_trees import dfew_tree, ferv39k_tree, frames, mafw_tree, video, write_split
 

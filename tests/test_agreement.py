@@ -1,9 +1,9 @@
-"""curation.agreement on hand-made clip probabilities with planted truth."""
+"""curation.audit.agreement on hand-made clip probabilities with planted truth."""
 
 import numpy as np
 import pytest
 
-from curation import agreement as A
+from curation.audit import agreement as A
 
 
 def _clips(votes, c=4, p=0.85):

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from curation.decisions import DecisionLog
-from curation.queue import filter_queue, review_table
-from curation.manifest import read_manifest, write_manifest
+from curation.review.decisions import DecisionLog
+from curation.review.queue import filter_queue, review_table
+from curation.data.manifest import read_manifest, write_manifest
 
 MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
 
@@ -130,7 +130,7 @@ def test_video_page_shows_player_frames_chart_and_baselines(monkeypatch, fake_ru
     assert at.selectbox(key="q_method").value == "cl_confident_learning"
     at.radio(key="q_baseline").set_value("disagree").run()
     t = review_table(scores, None, pd.read_parquet(fake_run.baselines))
-    from curation.queue import QueueFilter
+    from curation.review.queue import QueueFilter
     assert f"**{len(filter_queue(t, QueueFilter(baseline='disagree')))}** videos match" in at.markdown[0].value
     at.button(key="q_next").click().run()
     assert not at.exception, at.exception
@@ -155,7 +155,7 @@ def test_frame_folder_video_gets_an_h264_preview(monkeypatch, fake_run):
     write_manifest(fake_run.path, type(m)(df, m.classes, m.root))
     at = _app(monkeypatch, fake_run)
     _open(at, vid)
-    from curation.video import video_codec
+    from curation.data.video import video_codec
     preview = fake_run.previews / f"{vid}.mp4"
     assert preview.exists() and video_codec(preview) == "h264"
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from app.launch import free_port, start, stop
-from curation.manifest import read_manifest
-from curation.queue import filter_queue, review_table
+from curation.data.manifest import read_manifest
+from curation.review.queue import filter_queue, review_table
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[1]

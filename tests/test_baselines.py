@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curation import baselines as B
+from curation.audit import baselines as B
 from curation.errors import ConfigError, RunError
-from curation.metrics import detection_metrics
+from curation.audit.metrics import detection_metrics
 
 C = 5
 
@@ -119,7 +119,7 @@ def test_single_clip_uses_one_clip_only(planted):
     assert np.array_equal(det.score, det2.score)
 
 
-@pytest.mark.skipif(not B.fiftyone_available(), reason="curation.fiftyone_brain not in this checkout")
+@pytest.mark.skipif(not B.fiftyone_available(), reason="curation.fiftyone.brain not in this checkout")
 def test_fo_mistakenness_finds_planted_noise(planted):
     ids = [f"v{i}" for i in range(len(planted["labels"]))]
     det = B.fo_mistakenness(ids, planted["labels"], planted["probs"], [f"c{i}" for i in range(C)])

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curation import baselines as B
-from curation import bench
+from curation.audit import baselines as B
+from curation.pipelines import bench
 from curation.errors import ConfigError
-from curation.manifest import read_manifest
+from curation.data.manifest import read_manifest
 
 
 @pytest.fixture

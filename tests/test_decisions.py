@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from curation.decisions import ConflictError, DecisionError, DecisionLog, current_from_events
+from curation.review.decisions import ConflictError, DecisionError, DecisionLog, current_from_events
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = {"v1": "happy", "v2": "sad", "v3": "angry"}
@@ -126,7 +126,7 @@ def test_concurrent_threads_on_one_video_exactly_one_wins(tmp_path):
 
 _WRITER = """
 import sys
-from curation.decisions import DecisionLog, ConflictError
+from curation.review.decisions import DecisionLog, ConflictError
 log = DecisionLog(sys.argv[1])
 name, video = sys.argv[2], sys.argv[3]
 print("ready", flush=True)
@@ -160,7 +160,7 @@ def test_two_annotator_processes_the_second_write_is_a_conflict(tmp_path):
 
 _FLOOD = """
 import sys
-from curation.decisions import DecisionLog
+from curation.review.decisions import DecisionLog
 log = DecisionLog(sys.argv[1])
 i = 0
 while True:

@@ -4,8 +4,8 @@ private mongod of the fiftyone_db fixture) and leaves each artifact where it say
 import pandas as pd
 import pytest
 
-from curation.demo import DemoConfig, run_demo
-from curation.manifest import read_manifest
+from curation.pipelines.demo import DemoConfig, run_demo
+from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 
 pytestmark = pytest.mark.usefixtures("fiftyone_db")
@@ -40,7 +40,7 @@ def test_demo_runs_every_stage(tmp_path, capsys):
 def test_demo_runs_twice_but_keeps_review_decisions(tmp_path, capsys):
     """`make demo` is idempotent: a rerun replaces the demo's own export; a decision an
     annotator made in the demo run is never deleted (synth refuses, naming the fix)."""
-    from curation.decisions import DecisionLog
+    from curation.review.decisions import DecisionLog
     from curation.errors import RunError
 
     out = tmp_path / "demo"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from curation.decisions import DecisionLog
-from curation.export import ExportError, curate, export, list_exports
-from curation.manifest import read_manifest
+from curation.review.decisions import DecisionLog
+from curation.review.export import ExportError, curate, export, list_exports
+from curation.data.manifest import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_a_run_without_scores_names_the_command(tmp_path, fake_run):
 
 
 def test_round_trip_through_the_generic_csv_ingest(decided, tmp_path):
-    from curation.ingest import IngestConfig, ingest
+    from curation.data.ingest import IngestConfig, ingest
 
     run, *_ = decided
     out = export(run.path, formats="csv")
@@ -163,13 +163,13 @@ def test_export_command_prints_where_and_fails_cleanly(decided, tmp_path):
 
 def test_cli_policy_choices_match_the_library():
     from curation.commands import export as cmd
-    from curation.export import POLICIES, POLICY_ALIASES
+    from curation.review.export import POLICIES, POLICY_ALIASES
 
     assert set(cmd.POLICIES) == set(POLICIES) | set(POLICY_ALIASES)
 
 
 def test_missing_frame_counts_are_counted_from_the_video(fake_run, tmp_path):
-    from curation.manifest import Manifest, write_manifest
+    from curation.data.manifest import Manifest, write_manifest
 
     m = read_manifest(fake_run.path)
     df = m.df.copy()

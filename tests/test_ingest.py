@@ -9,8 +9,8 @@ import pytest
 
 from curation.cli import main
 from curation.errors import IngestError
-from curation.ingest import IngestConfig, collect, ingest
-from curation.manifest import read_manifest
+from curation.data.ingest import IngestConfig, collect, ingest
+from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 from curation.schema import DFEW_CLASSES
 from tests.dataset_trees import dfew_tree, ferv39k_tree, frames, video, write_split

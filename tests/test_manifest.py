@@ -7,9 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-import curation.manifest as manifest_mod
+import curation.data.manifest as manifest_mod
 from curation.errors import ManifestError
-from curation.manifest import Manifest, check_relative, read_manifest, write_manifest
+from curation.data.manifest import Manifest, check_relative, read_manifest, write_manifest
 from curation.schema import DFEW_CLASSES, MANIFEST_COLUMNS
 
 CLASSES = ["Happy", "Sad", "Neutral"]

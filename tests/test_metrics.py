@@ -1,6 +1,6 @@
-"""curation.metrics: the weak-model warning (detection metrics are checked in test_baselines and test_bench)."""
+"""curation.audit.metrics: the weak-model warning (detection metrics are checked in test_baselines and test_bench)."""
 
-from curation.metrics import weak_model_warning
+from curation.audit.metrics import weak_model_warning
 
 
 def test_weak_model_warning_names_uar_and_chance():

@@ -97,7 +97,7 @@ def test_augmentation_moves_frame_and_neutral_together():
 
 
 def test_frame_cache_reused(fake_run):
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     m = read_manifest(fake_run.path)
     cache = fake_run.path / "cache"

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from curation.decisions import DecisionLog
-from curation.queue import (
+from curation.review.decisions import DecisionLog
+from curation.review.queue import (
     QueueFilter,
     annotator_progress,
     baseline_methods,

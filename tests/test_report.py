@@ -13,8 +13,8 @@ import pytest
 
 from curation.cli import main
 from curation.errors import RunError
-from curation.manifest import read_manifest, write_manifest
-from curation.metrics import detection_metrics
+from curation.data.manifest import read_manifest, write_manifest
+from curation.audit.metrics import detection_metrics
 from reports import figures as F
 from reports.audit import ReportConfig, build_report, overlap_table, method_table, summarize
 from tests.fakereport import write_fake_baselines, write_fake_export
@@ -26,7 +26,7 @@ TOP_K = 5
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     """A fake run with every optional artifact: baselines, an export, decisions."""
-    from curation.decisions import DecisionLog
+    from curation.review.decisions import DecisionLog
 
     run = make_fake_run(tmp_path_factory.mktemp("report") / "run", n=48, seed=3)
     write_fake_baselines(run, seed=1)

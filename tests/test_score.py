@@ -64,7 +64,7 @@ def test_score_contract_and_determinism(trained):
 
 def test_write_scores_blends_dynamics_evidence(tmp_path, fake_run):
     """Train rows with evidence: agreement over final clips + evidence clips."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     m = read_manifest(fake_run.path)
     n = len(m.df)
@@ -97,7 +97,7 @@ def test_training_aum_averages_the_margin_up_to_the_evidence_epoch(tmp_path, cap
 
 def test_write_scores_blends_the_training_aum(tmp_path, fake_run):
     """Two train videos with the same clips: the one whose label had a negative AUM ranks higher."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     m = read_manifest(fake_run.path)
     n = len(m.df)

@@ -10,13 +10,13 @@ import pytest
 
 from curation.cli import main
 from curation.errors import ConfigError
-from curation.manifest import read_manifest
+from curation.data.manifest import read_manifest
 from curation.schema import DFEW_CLASSES, HARD_KINDS
-from curation.synth import (
+from curation.data.synth import (
     ACTIONS, CONFUSION_PAIRS, PROTOTYPES, SynthConfig, generate, prototype_key, render_video,
     sample_truth, sample_video_spec, validate_config,
 )
-from curation.video import clip_indices, read_video, segment_clip_starts, video_codec
+from curation.data.video import clip_indices, read_video, segment_clip_starts, video_codec
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +242,7 @@ def test_cli_writes_run_and_says_what_next(tmp_path, capsys):
 def test_workers_and_respecified_videos_agree_with_manifest(tmp_path):
     """Videos are seeded one by one: two processes write the same manifest as one, and the
     spec rebuilt from the seed has the apex frames the manifest records."""
-    from curation.synth import video_spec_for
+    from curation.data.synth import video_spec_for
 
     cfg = SynthConfig(n=50, size=16, num_frames=16, seed=9, hard_kinds=("brief",), hard_rate=0.5)
     m = generate(tmp_path / "one", cfg, progress=False)

@@ -9,7 +9,7 @@ import torch
 
 import model.train as T
 from curation.errors import ConfigError, ManifestError, VideoError
-from curation.manifest import Manifest, read_manifest, write_manifest
+from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.schema import DYNAMICS_COLUMNS
 from model.config import TrainConfig
 

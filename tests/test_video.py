@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from curation.errors import VideoError
-from curation.video import (
+from curation.data.video import (
     clip_indices,
     count_frames,
     list_frame_files,

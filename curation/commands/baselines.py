@@ -16,7 +16,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from curation import baselines as B
+    from curation.audit import baselines as B
 
     cfg = B.BaselinesConfig(seed=args.seed, probs=args.probs)
     if args.methods:

@@ -27,7 +27,7 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from curation import bench
+    from curation.pipelines import bench
 
     cfg = bench.profile("quick" if args.quick else "full", configs=args.configs, seed=args.seed,
                         n=args.n, epochs=args.epochs, folds=args.folds)

@@ -13,7 +13,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from curation.fiftyone_app import launch, serve_forever
+    from curation.fiftyone.app import launch, serve_forever
 
     server = launch(args.target, port=args.port, address=args.address, view=args.view)
     print(f"FiftyOne App: {server.url}", flush=True)

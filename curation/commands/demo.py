@@ -15,7 +15,7 @@ def add_arguments(parser):
 def run(args):
     from dataclasses import replace
 
-    from curation.demo import DemoConfig, run_demo
+    from curation.pipelines.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(seed=args.seed, push=not args.no_push)
     if args.n is not None:

@@ -19,7 +19,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from curation.export import export
+    from curation.review.export import export
     from curation.fileio import read_json
 
     out = export(args.run, policy=args.policy, formats=args.format, out=args.out, who=args.who)

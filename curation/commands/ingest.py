@@ -28,7 +28,7 @@ in one table, also written to RUN/ingest_problems.csv; ingest then writes nothin
 """
 
 
-FORMATS = ("dfew", "ferv39k", "mafw", "dfer-clip", "csv", "folder")  # = curation.ingest.FORMATS
+FORMATS = ("dfew", "ferv39k", "mafw", "dfer-clip", "csv", "folder")  # = curation.data.ingest.FORMATS
 
 
 def add_arguments(parser):
@@ -62,7 +62,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from curation.ingest import IngestConfig, ingest
+    from curation.data.ingest import IngestConfig, ingest
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     config = IngestConfig(

@@ -16,8 +16,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from curation.fiftyone_db import describe_database
-    from curation.fiftyone_push import PushConfig, push
+    from curation.fiftyone.db import describe_database
+    from curation.fiftyone.push import PushConfig, push
 
     cfg = PushConfig(dataset=args.dataset, overwrite=args.overwrite, decisions=args.decisions,
                      preview_fps=args.preview_fps)

@@ -41,7 +41,7 @@ def add_arguments(parser):
 def run(args):
     import time
 
-    from curation.synth import SynthConfig, generate
+    from curation.data.synth import SynthConfig, generate
 
     cfg = SynthConfig(
         n=args.n, val=args.val, test=args.test, size=args.size, num_frames=args.num_frames,

@@ -739,7 +739,7 @@ def _render_write(job) -> tuple[int, int]:
     if cfg.frames:
         _write_frames(path, frames)
     else:
-        from curation.video import write_mp4
+        from curation.data.video import write_mp4
 
         write_mp4(path, frames, fps=cfg.fps)
     return spec.apex
@@ -791,7 +791,7 @@ def generate(run_dir, config: SynthConfig | None = None, *, progress: bool = Tru
     already has model results is refused unless ``overwrite`` (which deletes them)."""
     from tqdm import tqdm
 
-    from curation.manifest import Manifest, write_manifest
+    from curation.data.manifest import Manifest, write_manifest
     from curation.runs import RunDir
 
     cfg = validate_config(config or SynthConfig())

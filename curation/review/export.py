@@ -40,10 +40,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from curation.decisions import DecisionLog
+from curation.review.decisions import DecisionLog
 from curation.errors import CurationError, RunError
 from curation.fileio import write_csv, write_json, write_text
-from curation.manifest import Manifest, read_manifest, write_manifest
+from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.runs import RunDir
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def _write_all(tmp: Path, run: RunDir, manifest: Manifest, kept: pd.DataFrame,
         frames = kept["num_frames"].copy()
         missing = frames.isna().to_numpy()
         if missing.any():
-            from curation.video import count_frames
+            from curation.data.video import count_frames
 
             frames[missing] = [count_frames(root / p) for p in kept.loc[missing, "path"]]
         for s in splits:

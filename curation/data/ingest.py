@@ -1,6 +1,6 @@
 """Ingest: turn a dataset in one of the known layouts into the canonical manifest.
 
-An adapter (curation.adapters) lists candidate rows; this module checks what every format
+An adapter (curation.data.adapters) lists candidate rows; this module checks what every format
 needs (label a known class, path inside the root, unique id, the video opens and has
 frames), gathers EVERY problem into one table (file, row, video_id, problem, fix) and then
 either refuses (IngestError carrying the table) or, with ``skip_bad``, writes the good rows
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from curation import adapters
-from curation.adapters import Candidate, Listing, Problem
+from curation.data import adapters
+from curation.data.adapters import Candidate, Listing, Problem
 from curation.errors import ConfigError, IngestError, ManifestError, VideoError
 from curation.fileio import write_csv
-from curation.manifest import Manifest, check_relative, write_manifest
+from curation.data.manifest import Manifest, check_relative, write_manifest
 from curation.runs import RunDir
 from curation.schema import DFEW_CLASSES, SPLITS
-from curation.video import probe_video
+from curation.data.video import probe_video
 
 log = logging.getLogger(__name__)
 

@@ -112,7 +112,7 @@ class DecisionLog:
     def for_run(cls, run_dir) -> "DecisionLog":
         """The log at RUN/review.sqlite, checking videos and classes against the run's
         manifest and taking suggestions from scores.parquet when it exists."""
-        from curation.manifest import read_manifest
+        from curation.data.manifest import read_manifest
         from curation.runs import RunDir
 
         run = RunDir(run_dir)

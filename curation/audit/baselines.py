@@ -198,7 +198,7 @@ def fo_mistakenness(video_ids, labels, pred_probs, classes) -> Detection:
     probabilities. Flag = mistakenness > 0.5: FiftyOne's scale puts predictions that
     disagree with the label above 0.5 and agreeing ones below."""
     labels, probs = _check_labels_probs(labels, pred_probs)
-    from curation.fiftyone_brain import mistakenness_scores  # the FiftyOne helper's adapter
+    from curation.fiftyone.brain import mistakenness_scores  # the FiftyOne helper's adapter
 
     names = [classes[i] for i in labels]
     logits = np.log(np.clip(probs, 1e-12, None))
@@ -207,7 +207,7 @@ def fo_mistakenness(video_ids, labels, pred_probs, classes) -> Detection:
 
 
 def single_clip(labels, clip_probs, *, clip: int | None = None) -> Detection:
-    """Ablation: our own scoring and triage (``curation.agreement.audit``) on one clip per
+    """Ablation: our own scoring and triage (``curation.audit.agreement.audit``) on one clip per
     video, so no cross-clip agreement is possible. Uses clip ``clip`` of the saved
     ``clip_probs`` (N, M, C) (default: the middle one, M // 2, a centred clip); score = our
     noise_score, flag = verdict noisy, suggested = our suggested label."""
@@ -218,7 +218,7 @@ def single_clip(labels, clip_probs, *, clip: int | None = None) -> Detection:
     if not 0 <= k < cp.shape[1]:
         raise ValueError(f"clip {k} is out of range for {cp.shape[1]} clips")
     labels, _ = _check_labels_probs(labels, cp[:, k, :], name="clip_probs[:, clip]")
-    from curation.agreement import audit
+    from curation.audit.agreement import audit
 
     res = audit(cp[:, k : k + 1, :], labels)
     return Detection(np.asarray(res["noise_score"], dtype=float), np.asarray(res["verdict"]) == "noisy",
@@ -260,7 +260,7 @@ class BaselineInputs:
 def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> BaselineInputs:
     """Read scores, clip probabilities, dynamics and (if any) out-of-fold probabilities of one
     run, restricted to ``split`` and aligned by video_id."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     run = RunDir(run_dir)
     scores = pd.read_parquet(run.require("scores", "score"))
@@ -409,10 +409,10 @@ def method_inputs(method: str, probs_kind: str, config: BaselinesConfig | None =
 def fiftyone_available() -> bool:
     """Whether the FiftyOne adapter with ``mistakenness_scores`` exists in this checkout."""
     try:
-        from curation import fiftyone_brain  # noqa: F401
+        from curation.fiftyone import brain  # noqa: F401
     except ImportError:
         return False
-    return hasattr(fiftyone_brain, "mistakenness_scores")
+    return hasattr(brain, "mistakenness_scores")
 
 
 def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: dict | None = None) -> pd.DataFrame:
@@ -432,7 +432,7 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
     inputs, skipped = {}, {}
     for method in cfg.methods:
         if method == "fo_mistakenness" and not fiftyone_available():
-            skipped[method] = "curation.fiftyone_brain.mistakenness_scores is not available"
+            skipped[method] = "curation.fiftyone.brain.mistakenness_scores is not available"
             log.warning("skipping %s: %s", method, skipped[method])
             continue
         if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
@@ -461,7 +461,7 @@ def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
     """Per method on the train split: inputs, n flagged and, when the manifest has ground
     truth, precision, recall, F1, AUROC, AP, hard retention and relabel accuracy. Our method
     (scores.parquet: noise_score, verdict == noisy, suggested_label) is the first row."""
-    from curation.metrics import detection_metrics, relabel_accuracy
+    from curation.audit.metrics import detection_metrics, relabel_accuracy
 
     run = RunDir(run_dir)
     base = pd.read_parquet(run.require("baselines", "baselines"))
@@ -470,7 +470,7 @@ def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
     conf = run.load_config().get("baselines", {})
     probs_kind = conf.get("probs_kind", "in-sample")
     gt = None
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
 
     manifest = read_manifest(run.path)
     if manifest.has_ground_truth:

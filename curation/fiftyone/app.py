@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import ConfigError, RunError
-from curation.fiftyone_db import free_port, port_open
+from curation.fiftyone.db import free_port, port_open
 
 log = logging.getLogger(__name__)
 
 
 def resolve_dataset_name(target: str) -> str:
     """A run directory (its pushed dataset, from config.json) or a dataset name."""
-    from curation.fiftyone_push import dataset_name_for
+    from curation.fiftyone.push import dataset_name_for
 
     p = Path(target)
     if p.is_dir() and (p / "manifest.parquet").exists():
@@ -77,7 +77,7 @@ def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
     """Start the App on ``target`` (run directory or dataset name) and wait until it answers.
 
     ``view`` opens a saved view. Returns an :class:`AppServer`; call ``stop()`` when done."""
-    from curation.fiftyone_db import import_fiftyone
+    from curation.fiftyone.db import import_fiftyone
 
     name = resolve_dataset_name(target)
     if port is None:

@@ -1,7 +1,7 @@
 """The noise-audit benchmark (DESIGN.md section 4): our cross-clip agreement against every
 baseline, on synthetic sets whose truth is known, with quality, downstream accuracy and cost.
 
-Per synthetic configuration the bench renders a set (``curation.synth``), trains our model
+Per synthetic configuration the bench renders a set (``curation.data.synth``), trains our model
 once (the audit run: robust training, M-clip scoring), trains K fold models for cleanlab's
 out-of-fold probabilities, runs every baseline on those outputs, then retrains the plain
 network on four label sets (noisy, our curated, cleanlab's cleaned, true) and evaluates on
@@ -30,15 +30,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curation import baselines as B
+from curation.audit import baselines as B
 from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
-from curation.metrics import detection_metrics, relabel_accuracy, uar_war  # noqa: F401
+from curation.audit.metrics import detection_metrics, relabel_accuracy, uar_war  # noqa: F401
 from curation.runs import RunDir
 
 log = logging.getLogger(__name__)
 
-# Synthetic configurations: overrides of curation.synth.SynthConfig. Never tuned per method.
+# Synthetic configurations: overrides of curation.data.synth.SynthConfig. Never tuned per method.
 SYNTH_CONFIGS: dict[str, dict] = {
     "default": {},
     "noise40": {"noise_rate": 0.4},
@@ -46,7 +46,7 @@ SYNTH_CONFIGS: dict[str, dict] = {
     "symmetric": {"structured_share": 0.0},
 }
 DOWNSTREAM = ("noisy", "ours", "cleanlab", "oracle")
-REPORT = Path(__file__).resolve().parents[1] / "reports" / "BENCHMARKS.md"
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "BENCHMARKS.md"
 
 
 @dataclass
@@ -224,7 +224,7 @@ def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
     """The manifest to retrain on: ``noisy`` (as given), ``ours`` (train videos our triage
     calls noisy relabelled to the suggestion; hard kept), ``cleanlab`` (train videos the
     cleanlab filter flags removed), ``oracle`` (true labels everywhere)."""
-    from curation.manifest import Manifest, read_manifest
+    from curation.data.manifest import Manifest, read_manifest
 
     m = read_manifest(data_run)
     df = m.df.copy()
@@ -249,7 +249,7 @@ def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
 
 
 def _synth_config(cfg: BenchConfig, name: str):
-    from curation.synth import SynthConfig
+    from curation.data.synth import SynthConfig
 
     return SynthConfig(n=cfg.n, size=cfg.size, num_frames=cfg.num_frames, seed=cfg.seed,
                        workers=cfg.workers, **{**cfg.synth, **SYNTH_CONFIGS[name]})
@@ -257,8 +257,8 @@ def _synth_config(cfg: BenchConfig, name: str):
 
 def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig, *, oof: bool = True) -> list[dict]:
     """Quality, time and memory of each method on the audit run's train split."""
-    from curation.agreement import audit as ours_audit
-    from curation.manifest import read_manifest
+    from curation.audit.agreement import audit as ours_audit
+    from curation.data.manifest import read_manifest
 
     man = read_manifest(audit).df.set_index("video_id")
     rows = []
@@ -309,8 +309,8 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     settings (up to the first step that must run again), timings included."""
     from tqdm import tqdm
 
-    from curation.manifest import write_manifest
-    from curation.synth import generate
+    from curation.data.manifest import write_manifest
+    from curation.data.synth import generate
 
     root = out / name
     data, audit, kfold = root / "data", root / "audit", root / "kfold"
@@ -325,7 +325,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     resume = resume and _same_synth(data, scfg)
     resumed: list[str] = []
     if resume:
-        from curation.manifest import read_manifest
+        from curation.data.manifest import read_manifest
 
         man = read_manifest(data)
     else:
@@ -344,22 +344,22 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
             return in_child(fn, str(run), *args, isolate=cfg.isolate)
         return rec
 
-    _, t_train, m_train, c_train = step("curation.bench.step_audit_train", audit, cfg)
+    _, t_train, m_train, c_train = step("curation.pipelines.bench.step_audit_train", audit, cfg)
     done("audit train")
-    _, t_score, m_score, c_score = step("curation.bench.step_score", audit)
+    _, t_score, m_score, c_score = step("curation.pipelines.bench.step_score", audit)
     done("score")
     model = _model_row(audit, name, len(man.classes))
     oof = cfg.folds >= 2
     if oof:
         _share_cache(audit, kfold)
-        _, t_folds, m_folds, c_folds = step("curation.bench.step_folds", kfold, cfg, cfg.folds)
+        _, t_folds, m_folds, c_folds = step("curation.pipelines.bench.step_folds", kfold, cfg, cfg.folds)
         _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold" if oof else "no folds")
 
     # baselines.parquet of the audit run (cleanlab on out-of-fold probabilities when there are folds)
     probs = "oof" if oof else "insample"
     methods = [m for m in (cfg.methods or B.METHODS) if m != "fo_mistakenness" or B.fiftyone_available()]
-    skipped = {} if B.fiftyone_available() else {"fo_mistakenness": "curation.fiftyone_brain is not in this checkout"}
+    skipped = {} if B.fiftyone_available() else {"fo_mistakenness": "curation.fiftyone.brain is not in this checkout"}
     try:
         B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs=probs, methods=methods))
     except CurationError as exc:  # FiftyOne's database can fail on a busy machine: keep the rest, say so
@@ -394,10 +394,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         for variant in DOWNSTREAM:
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
-            if not (resume and _resumed("curation.bench.step_downstream", (str(run), cfg))):
+            if not (resume and _resumed("curation.pipelines.bench.step_downstream", (str(run), cfg))):
                 write_manifest(run, m)
                 _share_cache(audit, run)
-            res, wall, peak, cpu = step("curation.bench.step_downstream", run, cfg)
+            res, wall, peak, cpu = step("curation.pipelines.bench.step_downstream", run, cfg)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
                                "peak_mb": peak})
@@ -629,7 +629,7 @@ def render_markdown(tables: dict, info: dict) -> str:
         "share of hard, correctly labelled videos not flagged; relabel accuracy = share of flagged, "
         "truly noisy videos whose suggested label is the true one (– where a method suggests none). "
         "`time_s`/`peak_mb`: the method's post-hoc step on saved model outputs (wall time; peak of "
-        "traced Python/numpy allocations); for `ours` that is `curation.agreement.audit` on the saved "
+        "traced Python/numpy allocations); for `ours` that is `curation.audit.agreement.audit` on the saved "
         "clip probabilities. FiftyOne's own work happens partly in mongod, which the trace does not see.",
         "",
     ]

@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 
 from curation.errors import ConfigError, RunError, VideoError
-from curation.manifest import read_manifest
+from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 from curation.schema import GROUND_TRUTH_COLUMNS, SCORES_COLUMNS, conform
-from curation.video import read_video, video_codec, write_mp4
+from curation.data.video import read_video, video_codec, write_mp4
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def _pick_cleanlab(methods: list[str], wanted: str | None) -> str | None:
 
 
 def _merge_decisions(table: pd.DataFrame, run: RunDir) -> pd.DataFrame:
-    from curation.decisions import DecisionLog
+    from curation.review.decisions import DecisionLog
 
     run.require("review_db", "review")
     cur = DecisionLog(run.review_db).current()
@@ -407,7 +407,7 @@ def push(run_dir, config: PushConfig | None = None, *, progress: bool = True) ->
     plan = prepare(run_dir, cfg, progress=progress)
     t1 = time.perf_counter()
 
-    from curation.fiftyone_db import import_fiftyone
+    from curation.fiftyone.db import import_fiftyone
 
     fo = import_fiftyone()
     run_key = str(plan.run.path.resolve())
@@ -543,7 +543,7 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
         ds.create_index("video_id", unique=True)
     ds.add_dynamic_frame_fields()  # declares clip_prediction.clip so the App can filter on it
 
-    from curation.fiftyone_brain import compute_on_dataset
+    from curation.fiftyone.brain import compute_on_dataset
 
     compute_on_dataset(ds, "prediction", "ground_truth")
 

@@ -42,7 +42,7 @@ def _clear_previous_demo(run: RunDir) -> None:
     can run twice. A log with decisions is annotators' work: it stays, and synth refuses."""
     import shutil
 
-    from curation.decisions import DecisionLog
+    from curation.review.decisions import DecisionLog
 
     if run.review_db.exists() and DecisionLog(run.review_db).stamp()[0] > 0:
         return
@@ -54,11 +54,11 @@ def _clear_previous_demo(run: RunDir) -> None:
 
 def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     """Run synth, ingest, train, score, baselines, push, report and export into ``out``."""
-    from curation.baselines import compare_table
-    from curation.export import export, review_command
-    from curation.ingest import IngestConfig, ingest
-    from curation.manifest import read_manifest
-    from curation.synth import SynthConfig, generate
+    from curation.audit.baselines import compare_table
+    from curation.review.export import export, review_command
+    from curation.data.ingest import IngestConfig, ingest
+    from curation.data.manifest import read_manifest
+    from curation.data.synth import SynthConfig, generate
     from model.config import TrainConfig
     from model.score import score, summary
     from reports.audit import build_report
@@ -95,7 +95,7 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     print(table)
 
     if cfg.push:
-        from curation.fiftyone_push import PushConfig, push
+        from curation.fiftyone.push import PushConfig, push
 
         r = _step("push", times, push, run.path, PushConfig(dataset=cfg.dataset, overwrite=True), progress=False)
         print(f"   FiftyOne dataset {r.dataset!r}: {r.num_samples} videos, views {', '.join(r.views)}")

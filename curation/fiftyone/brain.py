@@ -51,7 +51,7 @@ def mistakenness_scores(video_ids: Sequence[str], labels: Sequence[str], logits:
 
 
 def _scores(video_ids, labels, logits, classes) -> np.ndarray:
-    from curation.fiftyone_db import import_fiftyone
+    from curation.fiftyone.db import import_fiftyone
 
     fo = import_fiftyone()
     pred_idx = logits.argmax(1)

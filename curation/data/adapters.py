@@ -6,7 +6,7 @@ from) plus the problems it saw while reading (wrong columns, labels that are not
 a file that looks 0-indexed, a video listed twice...). Adapters never open videos and never
 drop a row: a row they cannot use stays in the listing with its problem, so ingest can
 report it and quarantine it. Checks common to every format (known label, path inside the
-root, unique id, the video really decodes) live in ``curation.ingest``.
+root, unique id, the video really decodes) live in ``curation.data.ingest``.
 
 Row numbers are line numbers of the file as an editor shows them (the header is line 1).
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES, SPLITS
-from curation.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from curation.data.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 log = logging.getLogger(__name__)
 

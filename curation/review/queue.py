@@ -31,7 +31,7 @@ def baseline_methods(baselines: pd.DataFrame | None) -> list[str]:
 def default_baseline(methods: Sequence[str]) -> str | None:
     """cleanlab's confident learning when present, else any cleanlab method, else the first.
 
-    curation.baselines names cleanlab methods ``cl_<filter>`` (``cl_confident_learning``)."""
+    curation.audit.baselines names cleanlab methods ``cl_<filter>`` (``cl_confident_learning``)."""
     if not methods:
         return None
     for m in ("cl_confident_learning", "cleanlab_confident_learning"):
@@ -180,7 +180,7 @@ def verdict_counts(table: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
 
 def annotator_progress(current: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Standing decisions per annotator and action, a total, and how many hit flagged videos."""
-    from curation.decisions import ACTIONS
+    from curation.review.decisions import ACTIONS
 
     actions = [a for a in ACTIONS if a != "undo"]
     if current is None or current.empty:
