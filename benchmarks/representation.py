@@ -40,7 +40,7 @@ def _video_frames(job):
     """Every frame of one synthetic video, grey uint8 at ``size`` (as the decoded-frame cache)."""
     from PIL import Image
 
-    from curation import synth
+    from curation.data import synth
 
     cfg, row, index, size = job
     frames = synth.render_video(synth.video_spec_for(row, cfg, index)).astype(np.float32)
@@ -50,7 +50,7 @@ def _video_frames(job):
 
 def render_corpus(cfg, size: int, workers: int):
     """A pretraining Corpus of every frame of the synthetic set ``cfg`` (labels dropped)."""
-    from curation import synth
+    from curation.data import synth
     from model.data import FrameStore, frame_saliency
     from model.pretrain import Corpus
 
@@ -116,12 +116,12 @@ def main(argv=None) -> int:
     p.add_argument("--sup-steps", type=int, default=1000, help="batches of the supervised encoder (as data_ceiling)")
     p.add_argument("--candidates", default="diff,random,supervised,neutral_code")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: on a shared 2-core machine two threads ran 9x slower)")
     p.add_argument("--workers", type=int, default=2, help="render processes")
     p.add_argument("--cache", default=None, help="folder to keep the rendered sets between runs")
     p.add_argument("--md", help="write the results as markdown here (e.g. reports/REPRESENTATION.md)")
     args = p.parse_args(argv)
-    from curation.synth import SynthConfig
+    from curation.data.synth import SynthConfig
 
     t0 = time.time()
     sizes = [int(s) for s in args.sizes.split(",") if s]

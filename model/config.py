@@ -27,6 +27,8 @@ class TrainConfig:
     # network
     encoder: str = "small_cnn"  # 'small_cnn' (CPU) or 'resnet18' (GPU)
     encoder_weights: str | None = None  # local state_dict file for the frame encoder (weights_only load)
+    init: str | None = None  # encoder file from `pretrain` (RUN/encoder.pt) the frame encoder starts from
+    frozen: bool = False  # train the streams and heads on cached embeddings (`embed`) only; no pixels per step
     width: int = 32  # channels of the first conv stage (small_cnn doubles twice)
     dim: int = 128  # clip-token size
     long_term: bool = True  # BiGRU over clip tokens; off = mean of clip tokens
@@ -68,6 +70,9 @@ class TrainConfig:
             (0.0 <= self.key_mix <= 1.0, "key_mix must be in [0, 1]"),
             (self.window >= 1, "window must be >= 1"),
             (0 <= self.shift < self.size // 4, f"shift must be in [0, size/4), not {self.shift}"),
+            (not (self.frozen and self.shift), "shift has no effect on cached embeddings; drop --shift with --frozen"),
+            (not (self.frozen and self.encoder_weights), "--frozen uses the embeddings of `embed`; drop --encoder-weights"),
+            (not (self.init and self.encoder_weights), "give --init or --encoder-weights, not both"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -76,7 +81,8 @@ class TrainConfig:
 
     def model_fields(self) -> dict:
         """Fields that decide the network's shape: a checkpoint must match them."""
-        return {k: getattr(self, k) for k in ("size", "grey", "neutral_ref", "encoder", "width", "dim", "long_term", "frames")}
+        return {k: getattr(self, k) for k in ("size", "grey", "neutral_ref", "encoder", "width", "dim", "long_term", "frames",
+                                              "frozen")}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":

@@ -30,7 +30,7 @@ def embed(run_dir, *, encoder_path=None, batch_size: int = 512, device: str = "a
     """Embed every frame of RUN's videos with RUN/encoder.pt (or ``encoder_path``); reuse the
     cache when it was made by the same encoder file. Returns a summary (frames, seconds,
     frames per second, reused)."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
     from curation.runs import RunDir
     from model import data
     from model.encoders import load_encoder
@@ -117,3 +117,21 @@ def embedding_batch(store: FrameStore, rows, starts, frames: int, stride: int) -
 
 def to_tensor(x: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).to(device)
+
+
+def store_for_training(run_dir, manifest, cfg) -> FrameStore:
+    """The embeddings `train --frozen` and its `score` read: made by the encoder they name
+    (cfg.init, else RUN/encoder.pt), for this manifest's videos, of the network's size."""
+    from model.encoders import file_hash
+
+    enc = Path(cfg.init) if cfg.init else Path(run_dir) / "encoder.pt"
+    if not enc.exists():
+        raise RunError(f"{enc} does not exist: run `dfer-curate pretrain {run_dir}` and `dfer-curate embed {run_dir}` first")
+    store = open_embeddings(run_dir, encoder_hash=file_hash(enc))
+    ids = manifest.df["video_id"].astype(str).tolist()
+    if store.video_ids != ids:
+        raise ConfigError(f"the embeddings in {run_dir} were made for other videos; run `dfer-curate embed {run_dir}` again")
+    if store.frames.shape[1] != cfg.dim:
+        raise ConfigError(f"the embeddings have {store.frames.shape[1]} numbers per frame but the network's dim is "
+                          f"{cfg.dim}; train with dim {store.frames.shape[1]}")
+    return store

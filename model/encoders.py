@@ -30,24 +30,40 @@ def build_encoder(fields: dict) -> SmallCNN:
     return SmallCNN(int(fields["in_ch"]), int(fields["width"]), int(fields["dim"]))
 
 
-def save_encoder(path, encoder: torch.nn.Module, fields: dict, extra: dict | None = None) -> str:
-    """Write the encoder file and its JSON twin; returns the file's hash."""
+def save_encoder(path, encoder: torch.nn.Module, fields: dict, extra: dict | None = None,
+                 note: dict | None = None) -> str:
+    """Write the encoder file and its JSON twin; returns the file's hash. ``extra`` goes into
+    both, ``note`` (e.g. timings, which would change the hash) only into the JSON."""
     path = Path(path)
     payload = {"format": FORMAT, "config": json.dumps({**fields, **(extra or {})}, sort_keys=True),
                "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()}}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-    info = {**fields, **(extra or {}), "format": FORMAT, "sha256": file_hash(path)}
+    info = {**fields, **(extra or {}), **(note or {}), "format": FORMAT, "sha256": file_hash(path)}
     with atomic_path(path.with_suffix(".json")) as tmp:
         Path(tmp).write_text(json.dumps(info, indent=2, sort_keys=True))
     return info["sha256"]
 
 
 def file_hash(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    """Hash of an encoder file's config and weights (not of its bytes: torch.save's zip
+    layout may differ for equal weights). Unreadable files hash their bytes."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return state_hash(payload["state_dict"], payload["config"])
+    except Exception:  # not our format: the bytes still name it
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()[:16]
+
+
+def state_hash(state: dict, config: str = "") -> str:
+    h = hashlib.sha256(config.encode())
+    for k in sorted(state):
+        h.update(k.encode())
+        h.update(state[k].detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
 

@@ -139,11 +139,23 @@ class DualStreamNet(nn.Module):
 
 
 def build_network(num_classes: int, cfg) -> DualStreamNet:
-    net = DualStreamNet(num_classes, in_ch=(1 if cfg.grey else 3) * (2 if cfg.neutral_ref else 1), encoder=cfg.encoder, width=cfg.width,
+    net = DualStreamNet(num_classes, in_ch=net_in_ch(cfg), encoder=cfg.encoder, width=cfg.width,
                         dim=cfg.dim, long_term=cfg.long_term, dropout=cfg.dropout)
+    if getattr(cfg, "frozen", False):
+        net.encoder = nn.Identity()  # inputs are cached embeddings (model/embed.py)
+    elif getattr(cfg, "init", None):
+        from model.encoders import load_encoder
+
+        enc, _, _ = load_encoder(cfg.init, expect={"arch": cfg.encoder, "in_ch": net_in_ch(cfg), "width": cfg.width,
+                                                   "dim": cfg.dim, "size": cfg.size})
+        net.encoder.load_state_dict(enc.state_dict())
     if cfg.encoder_weights:
         load_encoder_weights(net, cfg.encoder_weights)
     return net
+
+
+def net_in_ch(cfg) -> int:
+    return (1 if cfg.grey else 3) * (2 if cfg.neutral_ref else 1)
 
 
 def load_encoder_weights(net: DualStreamNet, path) -> None:

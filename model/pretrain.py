@@ -14,8 +14,6 @@ Labels are never read: the corpus is frames, their video and each video's neutra
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import json
 import logging
 import time
@@ -32,7 +30,6 @@ from model.network import SmallCNN, _conv_bn
 
 log = logging.getLogger(__name__)
 
-FORMAT = "dfer-curate-encoder/1"
 
 
 @dataclass
@@ -41,11 +38,13 @@ class PretrainConfig:
     width: int = 32  # encoder width (SmallCNN, as the trainer's)
     dim: int = 128  # embedding size (the trainer's clip-token size)
     code: int = 32  # bottleneck the decoder gets: small, so it holds the change, not the face
+    decoder_width: int = 16  # the decoder is thrown away after pretraining
     steps: int = 3000  # batches
     batch_size: int = 128  # frames per batch
     lr: float = 2e-3
     weight_decay: float = 0.05
     salient: float = 0.9  # share of frames drawn by movement from neutral (rest uniform)
+    checkpoint_every: int = 500  # batches between checkpoints (RUN/pretrain/last.pt)
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = torch's choice)
     device: str = "auto"
@@ -57,6 +56,7 @@ class PretrainConfig:
             (self.batch_size >= 2, "batch_size must be >= 2"),
             (1 <= self.code <= self.dim, "code must be in [1, dim]"),
             (0.0 <= self.salient <= 1.0, "salient must be in [0, 1]"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -70,26 +70,24 @@ class PretrainConfig:
 
 
 class NeutralDecoder(nn.Module):
-    """Neutral face (1, H, W) + code -> difference channel (1, H, W). A small U-Net over the
-    neutral face with the code broadcast at the 1/4 scale, so changes land on the face's own
-    brows, eyes and mouth."""
+    """Neutral face + code -> difference channel, both at half the frame's resolution (the
+    change from neutral is smooth; full resolution cost 7x the compute for no probe gain).
+    A small U-Net over the neutral face with the code broadcast at 1/4 scale, so changes land
+    on the face's own brows, eyes and mouth."""
 
-    def __init__(self, code: int, width: int = 32):
+    def __init__(self, code: int, width: int = 16):
         super().__init__()
         w = width
-        self.n1, self.n2, self.n3 = _conv_bn(1, w, 1), _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 2 * w, 2)
+        self.n1, self.n2 = _conv_bn(1, w, 1), _conv_bn(w, 2 * w, 2)
         self.mid = nn.Sequential(_conv_bn(2 * w + code, 2 * w, 1), _conv_bn(2 * w, 2 * w, 1))
-        self.u2 = _conv_bn(4 * w, 2 * w, 1)
         self.u1 = _conv_bn(3 * w, w, 1)
         self.out = nn.Conv2d(w, 1, 3, 1, 1)
 
-    def forward(self, neutral, code):  # (N, 1, H, W), (N, code) -> (N, 1, H, W)
+    def forward(self, neutral, code):  # (N, 1, h, w), (N, code) -> (N, 1, h, w)
         f1 = self.n1(neutral)
-        f2 = self.n2(f1)
-        f3 = self.n3(f2)  # (N, 2w, H/4, W/4)
-        z = code[:, :, None, None].expand(-1, -1, f3.shape[2], f3.shape[3])
-        h = self.mid(torch.cat([f3, z], 1))
-        h = self.u2(torch.cat([F.interpolate(h, size=f2.shape[2:]), f2], 1))
+        f2 = self.n2(f1)  # (N, 2w, h/2, w/2)
+        z = code[:, :, None, None].expand(-1, -1, f2.shape[2], f2.shape[3])
+        h = self.mid(torch.cat([f2, z], 1))
         h = self.u1(torch.cat([F.interpolate(h, size=f1.shape[2:]), f1], 1))
         return self.out(h)
 
@@ -101,13 +99,13 @@ class NeutralCode(nn.Module):
         super().__init__()
         self.encoder = SmallCNN(2, cfg.width, cfg.dim)
         self.to_code = nn.Linear(cfg.dim, cfg.code)
-        self.decoder = NeutralDecoder(cfg.code, cfg.width)
+        self.decoder = NeutralDecoder(cfg.code, cfg.decoder_width)
 
     def forward(self, x):  # x: (N, 2, H, W) trainer channels -> loss
         frame, diff = x[:, :1], x[:, 1:]
         neutral = frame - diff  # the neutral face in the frame channel's scale (see data.input_channels)
-        pred = self.decoder(neutral, self.to_code(self.encoder(x)))
-        return F.mse_loss(pred, diff)
+        pred = self.decoder(F.avg_pool2d(neutral, 2), self.to_code(self.encoder(x)))
+        return F.mse_loss(pred, F.avg_pool2d(diff, 2))
 
 
 # ---------------------------------------------------------------- corpus and batches
@@ -163,7 +161,7 @@ def _lr(step: int, total: int, base: float) -> float:
     warm = max(1, total // 20)
     if step < warm:
         return base * (step + 1) / warm
-    return base * 0.5 * (1 + np.cos(np.pi * (step - warm) / max(1, total - warm)))
+    return float(base * 0.5 * (1 + np.cos(np.pi * (step - warm) / max(1, total - warm))))
 
 
 def pretrain_corpus(corpus: Corpus, cfg: PretrainConfig, *, progress: bool = False, state: dict | None = None,
@@ -250,7 +248,7 @@ def _device(name: str) -> torch.device:
 def load_corpus(run_dir, size: int, *, progress: bool = False) -> Corpus:
     """Every frame of a run's videos (all splits; the labels are never read), decoded once
     into the run's frame cache, which `train` reuses."""
-    from curation.manifest import read_manifest
+    from curation.data.manifest import read_manifest
     from model import data
 
     manifest = read_manifest(run_dir)
@@ -281,7 +279,8 @@ def pretrain(run_dir, config: PretrainConfig | None = None, *, source=None, prog
     t0 = time.time()
     corpus = load_corpus(src.path, cfg.size, progress=progress)
     ckpt = run.path / "pretrain" / "last.pt"
-    fingerprint = json.dumps({**dataclasses.asdict(cfg), "threads": 0, "device": "", "corpus": str(src.path.resolve()),
+    fingerprint = json.dumps({**dataclasses.asdict(cfg), "threads": 0, "device": "", "checkpoint_every": 0,
+                              "corpus": str(src.path.resolve()),
                               "frames": len(corpus.frames)}, sort_keys=True)
     state = None
     if resume and ckpt.exists():
@@ -299,12 +298,15 @@ def pretrain(run_dir, config: PretrainConfig | None = None, *, source=None, prog
         with atomic_path(ckpt) as tmp:
             torch.save({**payload, "fingerprint": fingerprint}, tmp)
 
-    model = pretrain_corpus(corpus, cfg, progress=progress, state=state, checkpoint=save, device=device)
+    model = pretrain_corpus(corpus, cfg, progress=progress, state=state, checkpoint=save, every=cfg.checkpoint_every,
+                            device=device)
     seconds = time.time() - t0
     info = {"corpus": str(src.path), "videos": int(len(corpus.neutral)), "frames": int(len(corpus.frames)),
-            "steps": cfg.steps, "seconds": round(seconds, 1), "objective": "neutral_code", "seed": cfg.seed,
+            "steps": cfg.steps, "objective": "neutral_code", "seed": cfg.seed}
+    note = {"seconds": round(seconds, 1),
             "final_loss": float(np.mean(model.loss_history[-100:])) if model.loss_history else None}
-    digest = save_encoder(run.path / "encoder.pt", model.encoder, cfg.encoder_fields(), extra=info)
+    digest = save_encoder(run.path / "encoder.pt", model.encoder, cfg.encoder_fields(), extra=info, note=note)
+    info.update(note)
     run.save_config("pretrain", cfg)
     return {**info, "encoder": str(run.path / "encoder.pt"), "sha256": digest}
 

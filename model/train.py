@@ -386,6 +386,10 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
 
 
 def _load_store(run, manifest, cfg, dist_, progress):
+    if cfg.frozen:
+        from model.embed import store_for_training
+
+        return store_for_training(run.path, manifest, cfg)
     cache_dir = run.path / "cache" if cfg.cache else None
     if dist_.world > 1 and cache_dir is not None:
         if dist_.main:

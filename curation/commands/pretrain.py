@@ -10,6 +10,7 @@ def add_arguments(parser):
     parser.add_argument("--from", dest="source", default=None,
                         help="pretrain on this other run's videos instead (e.g. a large unlabelled corpus ingested once)")
     parser.add_argument("--steps", type=int, default=None, help="training batches (default 3000)")
+    parser.add_argument("--size", type=int, default=None, help="frame size; must match train --size (default 32)")
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
@@ -22,7 +23,7 @@ def run(args):
 
     from model.pretrain import PretrainConfig, pretrain
 
-    names = ("steps", "batch_size", "seed", "device", "threads")
+    names = ("steps", "size", "batch_size", "seed", "device", "threads")
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     cfg = dataclasses.replace(PretrainConfig(), **over).validate()
     out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)

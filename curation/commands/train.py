@@ -26,6 +26,9 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=None, help=f"videos per step (default {_D.batch_size})")
     parser.add_argument("--encoder", choices=("small_cnn", "resnet18"), default=None, help="frame encoder (default small_cnn)")
     parser.add_argument("--encoder-weights", default=None, help="local state_dict file for the frame encoder")
+    parser.add_argument("--init", default=None, help="start the frame encoder from this `pretrain` file (e.g. RUN/encoder.pt) and fine-tune it")
+    parser.add_argument("--frozen", action="store_true",
+                        help="train only the streams and heads on the cached embeddings of `dfer-curate embed` (no pixels; fast)")
     parser.add_argument("--shift", type=int, default=None,
                         help=f"augmentation: random translation in pixels, same for every frame of a video (default {_D.shift}; 0 = off)")
     parser.add_argument("--pad-short", action="store_true", help="pad videos shorter than one clip by repeating the last frame")
@@ -39,12 +42,14 @@ def build_config(args):
     from model.config import TrainConfig
 
     names = ("epochs", "seed", "device", "robust", "resample", "long_term", "clips", "frames", "size",
-             "batch_size", "encoder", "encoder_weights", "threads", "shift")
+             "batch_size", "encoder", "encoder_weights", "threads", "shift", "init")
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if args.rgb:
         over["grey"] = False
     if args.pad_short:
         over["pad_short"] = True
+    if getattr(args, "frozen", False):
+        over["frozen"] = True
     return dataclasses.replace(TrainConfig(), **over).validate()
 
 
