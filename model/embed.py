@@ -50,7 +50,7 @@ def embed(run_dir, *, encoder_path=None, batch_size: int = 512, device: str = "a
             if cached.video_ids == ids:
                 return {"frames": int(len(cached.frames)), "seconds": 0.0, "fps": None, "reused": True,
                         "encoder_sha256": digest, "device": None}
-        except ConfigError as exc:
+        except (ConfigError, RunError) as exc:
             log.info("embedding cache not reused: %s", exc)
     store = data.load_frames(manifest, size=int(fields["size"]), grey=True, cache_dir=run.path / "cache", progress=progress)
     dev = _device(device)
