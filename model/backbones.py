@@ -135,3 +135,20 @@ def load_resnet(path, arch: str = "resnet18") -> ResNet:
                           + f". Is it a {'resnet50' if arch == 'resnet18' else 'resnet18'} file, or another architecture?")
     net.load_state_dict(clean)
     return net
+
+
+class BackboneEncoder(nn.Module):
+    """A torchvision-layout ResNet as the trainer's frame encoder: the RGB frame (the first
+    three input channels; a neutral-difference channel, if any, is not seen by weights that
+    never learned it) -> pooled features -> dim."""
+
+    def __init__(self, arch: str, in_ch: int, dim: int):
+        super().__init__()
+        if in_ch not in (3, 6):
+            raise ConfigError(f"{arch} backbones take RGB frames; train with --rgb (got {in_ch} input channels)")
+        self.backbone = ResNet(arch)
+        self.proj = nn.Linear(self.backbone.features, dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):  # (N, 3 or 6, H, W) trainer channels -> (N, dim)
+        return self.norm(self.proj(self.backbone(x[:, :3])))

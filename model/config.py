@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from curation.errors import ConfigError
 
 
+ENCODERS = ("small_cnn", "resnet18", "tv_resnet18", "tv_resnet50")
+
+
 @dataclass
 class TrainConfig:
     # data
@@ -25,7 +28,7 @@ class TrainConfig:
     shift: int = 0
     cache: bool = True  # keep the decoded frames as RUN/cache/frames_<size>.npy for later stages
     # network
-    encoder: str = "small_cnn"  # 'small_cnn' (CPU) or 'resnet18' (GPU)
+    encoder: str = "small_cnn"  # 'small_cnn' (CPU), 'resnet18' (GPU), 'tv_resnet18'/'tv_resnet50' (torchvision-format weights)
     encoder_weights: str | None = None  # local state_dict file for the frame encoder (weights_only load)
     init: str | None = None  # encoder file from `pretrain` (RUN/encoder.pt) the frame encoder starts from
     frozen: bool = False  # train the streams and heads on cached embeddings (`embed`) only; no pixels per step
@@ -64,7 +67,7 @@ class TrainConfig:
             (self.size >= 16, "size must be >= 16 pixels"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.encoder in ("small_cnn", "resnet18"), f"encoder must be small_cnn or resnet18, not {self.encoder!r}"),
+            (self.encoder in ENCODERS, f"encoder must be one of {list(ENCODERS)}, not {self.encoder!r}"),
             (self.noisy_mode in ("relabel", "exclude"), f"noisy_mode must be relabel or exclude, not {self.noisy_mode!r}"),
             (0.0 < self.holdout < 0.9, "holdout must be in (0, 0.9)"),
             (0.0 <= self.key_mix <= 1.0, "key_mix must be in [0, 1]"),

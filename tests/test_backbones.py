@@ -60,3 +60,21 @@ def test_corrupt_and_pickled_files_are_clear_errors(tmp_path):
         load_resnet(tmp_path / "absent.pth")
     with pytest.raises(ConfigError, match="unknown backbone"):
         ResNet("vgg16")
+
+
+def test_trainer_uses_torchvision_weights(tmp_path):
+    import dataclasses
+
+    from model.config import TrainConfig
+    from model.network import build_network
+
+    _, state = _torchvision_like_state("resnet18")
+    torch.save(state, tmp_path / "w.pth")
+    cfg = dataclasses.replace(TrainConfig(), encoder="tv_resnet18", encoder_weights=str(tmp_path / "w.pth"),
+                              grey=False, size=112, dim=32).validate()
+    net = build_network(7, cfg).eval()
+    assert torch.equal(net.encoder.backbone.layer2[0].downsample[0].weight, state["layer2.0.downsample.0.weight"])
+    v, c = net(torch.randn(1, 2, 2, 6, 112, 112))
+    assert v.shape == (1, 7) and c.shape == (1, 2, 7)
+    with pytest.raises(ConfigError, match="--rgb"):
+        build_network(7, dataclasses.replace(cfg, grey=True))

@@ -24,7 +24,8 @@ def add_arguments(parser):
     parser.add_argument("--size", type=int, default=None, help=f"frame size the videos are resized to (default {_D.size})")
     parser.add_argument("--rgb", action="store_true", help="use colour frames (default grey)")
     parser.add_argument("--batch-size", type=int, default=None, help=f"videos per step (default {_D.batch_size})")
-    parser.add_argument("--encoder", choices=("small_cnn", "resnet18"), default=None, help="frame encoder (default small_cnn)")
+    parser.add_argument("--encoder", choices=("small_cnn", "resnet18", "tv_resnet18", "tv_resnet50"), default=None,
+                        help="frame encoder (default small_cnn; tv_resnet18/50 take torchvision-format --encoder-weights, e.g. ImageNet or face-recognition checkpoints, at --size 112 --rgb)")
     parser.add_argument("--encoder-weights", default=None, help="local state_dict file for the frame encoder")
     parser.add_argument("--init", default=None, help="start the frame encoder from this `pretrain` file (e.g. RUN/encoder.pt) and fine-tune it")
     parser.add_argument("--frozen", action="store_true",
