@@ -228,7 +228,11 @@ def write_markdown(path: Path, args, rows, timing, total, render_s, command) -> 
         mlp = " | ".join(f"{cell[(c, n)]['mlp']:.3f}" for n in sizes)
         lines.append(f"| {c} | {lin} | {mlp} | {timing[c]:.0f} |")
     lines.append("")
-    path.write_text("\n".join(lines))
+    keep = ""  # the section benchmarks/frozen_training.py writes
+    if path.exists() and "<!-- frozen_training: begin -->" in path.read_text():
+        text = path.read_text()
+        keep = "\n" + text[text.index("<!-- frozen_training: begin -->"):]
+    path.write_text("\n".join(lines) + keep)
 
 
 if __name__ == "__main__":
