@@ -38,7 +38,10 @@ class PretrainConfig:
     width: int = 32  # encoder width (SmallCNN, as the trainer's)
     dim: int = 128  # embedding size (the trainer's clip-token size)
     code: int = 32  # bottleneck the decoder gets: small, so it holds the change, not the face
-    decoder_width: int = 16  # the decoder is thrown away after pretraining
+    decoder_width: int = 8  # the decoder is thrown away after pretraining
+    explain_pose: bool = True  # the decoder warps and relights the neutral face itself (see NeutralCode)
+    pair_gap: int = 0  # >0: the code comes from another frame of the video at most this many frames away
+    half_res: bool = False  # rebuild at half resolution (cheaper; expressions are a few pixels at 32 px)
     steps: int = 3000  # batches
     batch_size: int = 128  # frames per batch
     lr: float = 2e-3
@@ -93,19 +96,47 @@ class NeutralDecoder(nn.Module):
 
 
 class NeutralCode(nn.Module):
-    """Encoder (the trainer's SmallCNN on frame + difference) -> code -> decoder(neutral, code)."""
+    """Encoder (the trainer's SmallCNN on frame + difference) -> code -> decoder(neutral, code).
+
+    With ``explain_pose`` the embedding also gives an affine warp (head motion) and a smooth
+    relighting (gain and gradient) of the neutral face, applied before the decoder: rigid
+    motion and lighting change most pixels, and a plain reconstruction spends its code on
+    them; given cheap explicit paths for them, the code is left to explain the rest."""
 
     def __init__(self, cfg: PretrainConfig):
         super().__init__()
         self.encoder = SmallCNN(2, cfg.width, cfg.dim)
         self.to_code = nn.Linear(cfg.dim, cfg.code)
         self.decoder = NeutralDecoder(cfg.code, cfg.decoder_width)
+        self.explain_pose, self.half_res = cfg.explain_pose, cfg.half_res
+        if cfg.explain_pose:
+            self.to_pose = nn.Linear(cfg.dim, 6)  # affine warp, starts at the identity
+            nn.init.zeros_(self.to_pose.weight)
+            self.to_pose.bias.data = torch.tensor([1.0, 0, 0, 0, 1.0, 0])
+            self.to_light = nn.Linear(cfg.dim, 4)  # gain, x and y gradient, offset; starts at none
+            nn.init.zeros_(self.to_light.weight)
+            nn.init.zeros_(self.to_light.bias)
 
-    def forward(self, x):  # x: (N, 2, H, W) trainer channels -> loss
+    def forward(self, x, x_code=None):  # x, x_code: (N, 2, H, W) trainer channels -> loss
+        """Rebuild the frame of ``x`` from its neutral face, warped and relit by ``x``'s own
+        embedding, and the code of ``x_code`` (another frame of the same video; default x)."""
         frame, diff = x[:, :1], x[:, 1:]
-        neutral = frame - diff  # the neutral face in the frame channel's scale (see data.input_channels)
-        pred = self.decoder(F.avg_pool2d(neutral, 2), self.to_code(self.encoder(x)))
-        return F.mse_loss(pred, F.avg_pool2d(diff, 2))
+        neutral, target = frame - diff, frame  # the neutral face in the frame channel's scale (data.input_channels)
+        if self.half_res:
+            neutral, target = F.avg_pool2d(neutral, 2), F.avg_pool2d(target, 2)
+        emb = self.encoder(x if x_code is None else torch.cat([x, x_code]))
+        emb, emb_code = (emb, emb) if x_code is None else emb.chunk(2)
+        if self.explain_pose:
+            theta = self.to_pose(emb).view(-1, 2, 3)
+            grid = F.affine_grid(theta, list(neutral.shape), align_corners=False)
+            neutral = F.grid_sample(neutral, grid, padding_mode="border", align_corners=False)
+            l = self.to_light(emb)[:, :, None, None]  # (N, 4, 1, 1)
+            h, w = neutral.shape[2:]
+            yy = torch.linspace(-1, 1, h, device=x.device)[:, None]
+            xx = torch.linspace(-1, 1, w, device=x.device)[None, :]
+            neutral = neutral * (1 + l[:, 0:1] + l[:, 1:2] * xx + l[:, 2:3] * yy) + l[:, 3:4]
+        pred = neutral + self.decoder(neutral, self.to_code(emb_code))
+        return F.mse_loss(pred, target)
 
 
 # ---------------------------------------------------------------- corpus and batches
@@ -157,6 +188,21 @@ def sample_frames(corpus: Corpus, n: int, rng: np.random.Generator, salient: flo
     return np.concatenate([idx, rng.integers(0, len(corpus.frames), n - k)])
 
 
+def partner_frames(corpus: Corpus, idx: np.ndarray, gap: int, rng: np.random.Generator) -> np.ndarray:
+    """For each frame, another frame of the same video at most ``gap`` frames away (near an
+    expression peak the expression is shared, head pose, blinks and speech are not)."""
+    off = rng.integers(1, gap + 1, len(idx)) * rng.choice([-1, 1], len(idx))
+    j = idx + off
+    v = corpus.video[idx]
+    same = (j >= 0) & (j < len(corpus.frames))
+    same[same] &= corpus.video[j[same]] == v[same]
+    j[~same] = idx[~same] - off[~same]  # the other side at a video's ends
+    bad = (j < 0) | (j >= len(corpus.frames))
+    bad[~bad] |= corpus.video[j[~bad]] != v[~bad]
+    j[bad] = idx[bad]
+    return j
+
+
 def _lr(step: int, total: int, base: float) -> float:
     warm = max(1, total // 20)
     if step < warm:
@@ -191,11 +237,20 @@ def pretrain_corpus(corpus: Corpus, cfg: PretrainConfig, *, progress: bool = Fal
     bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", unit="batch", disable=not progress, leave=False)
     losses = []
     while step < cfg.steps:
-        idx = sample_frames(corpus, cfg.batch_size, rng, cfg.salient)
-        x = torch.from_numpy(frame_inputs(corpus.frames[idx], corpus.neutral[corpus.video[idx]], rng)).to(device)
+        if cfg.pair_gap:
+            idx = sample_frames(corpus, cfg.batch_size // 2, rng, cfg.salient)
+            pair = partner_frames(corpus, idx, cfg.pair_gap, rng)
+            both = frame_inputs(corpus.frames[np.concatenate([idx, pair])],
+                                corpus.neutral[corpus.video[np.concatenate([idx, pair])]], rng)
+            x = torch.from_numpy(both[: len(idx)]).to(device)
+            x_code = torch.from_numpy(both[len(idx):]).to(device)
+        else:
+            idx = sample_frames(corpus, cfg.batch_size, rng, cfg.salient)
+            x = torch.from_numpy(frame_inputs(corpus.frames[idx], corpus.neutral[corpus.video[idx]], rng)).to(device)
+            x_code = None
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.steps, cfg.lr)
-        loss = model(x)
+        loss = model(x, x_code)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
