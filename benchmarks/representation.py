@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     ps = _cached(cache / f"probe_{pcfg.n}_{pcfg.seed}.npz" if cache else None, make_probe_set)
     cands = args.candidates.split(",")
     corpus = None
-    if any(c not in ("diff", "random", "supervised") for c in cands):
+    if any(c not in ("diff", "random", "supervised", "supervised_shift") for c in cands):
         from model.pretrain import Corpus
 
         corpus = Corpus(**_cached(cache / f"corpus_{cfg.n}_{cfg.seed}.npz" if cache else None, make_corpus))
@@ -164,13 +164,14 @@ def main(argv=None) -> int:
 
             torch.manual_seed(args.seed)
             fixed = features(SmallCNN(2, 32, 128), x)
-        elif cand != "supervised":
+        elif cand not in ("supervised", "supervised_shift"):
             fixed = features(pretrain_candidate(cand, corpus, args), x)
         timing[cand] = time.time() - t1
         for n in sizes:
             fit = pool[:n]
-            if cand == "supervised":
-                net = fit_net(x[fit], y[fit], len(cfg.classes), steps=args.sup_steps, seed=args.seed)
+            if cand in ("supervised", "supervised_shift"):
+                net = fit_net(x[fit], y[fit], len(cfg.classes), steps=args.sup_steps, seed=args.seed,
+                              shift=1 if cand == "supervised_shift" else 0)
                 f = features(net[0], x)
             else:
                 f = fixed
