@@ -45,7 +45,7 @@ def epoch_seconds(run_dir, cfg, *, frozen: bool, epochs: int) -> float:
 
             store = data.load_frames(manifest, size=c.size, grey=c.grey, cache_dir=run.path / "cache")
         t0 = time.time()
-        T._fit(run, manifest, plan, c, Path(tmp), progress=False, resume=False, write_dynamics=False, store=store)
+        T.fit(run, manifest, plan, c, Path(tmp), progress=False, resume=False, write_dynamics=False, store=store)
         return (time.time() - t0) / epochs
 
 

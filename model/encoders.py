@@ -103,3 +103,17 @@ def load_encoder(path, *, expect: dict | None = None) -> tuple[SmallCNN, dict, s
     except RuntimeError as exc:
         raise ConfigError(f"encoder file {path} does not match its own config ({str(exc).splitlines()[0]})") from exc
     return enc.eval(), fields, file_hash(path)
+
+
+def init_encoder(net, cfg):
+    """``net`` with its frame encoder started from the pretrained file ``cfg.init`` (train
+    --init; nothing without it or with --frozen); the file must have the network's
+    architecture, channels, width, size and dim."""
+    from model.network import net_in_ch
+
+    if not cfg.init or cfg.frozen:
+        return net
+    enc, _, _ = load_encoder(cfg.init, expect={"arch": cfg.encoder, "in_ch": net_in_ch(cfg), "width": cfg.width,
+                                               "dim": cfg.dim, "size": cfg.size})
+    net.encoder.load_state_dict(enc.state_dict())
+    return net

@@ -1,4 +1,4 @@
-"""The dual-stream hierarchical video network (DESIGN.md section 3).
+"""The dual-stream hierarchical video network (see docs/ARCHITECTURE.md, "Method").
 
 frame encoder (small CNN or ResNet-18) -> short-term stream over the T frames of a clip
 (facial movement; clip token + clip head) -> long-term stream over the K clip tokens
@@ -147,12 +147,6 @@ def build_network(num_classes: int, cfg) -> DualStreamNet:
                         dim=cfg.dim, long_term=cfg.long_term, dropout=cfg.dropout)
     if getattr(cfg, "frozen", False):
         net.encoder = nn.Identity()  # inputs are cached embeddings (model/embed.py)
-    elif getattr(cfg, "init", None):
-        from model.encoders import load_encoder
-
-        enc, _, _ = load_encoder(cfg.init, expect={"arch": cfg.encoder, "in_ch": net_in_ch(cfg), "width": cfg.width,
-                                                   "dim": cfg.dim, "size": cfg.size})
-        net.encoder.load_state_dict(enc.state_dict())
     if cfg.encoder_weights and cfg.encoder.startswith("tv_"):
         from model.backbones import load_resnet
 

@@ -93,14 +93,16 @@ def test_train_frozen_and_score_on_embeddings(embedded_run, monkeypatch):
 
 
 def test_init_starts_the_encoder_from_the_pretrained_file(embedded_run):
+    from model.encoders import init_encoder
     from model.network import build_network
 
     cfg = dataclasses.replace(TINY, init=str(embedded_run.path / "encoder.pt"))
     net = build_network(4, cfg)
+    init_encoder(net, cfg)
     enc, _, _ = load_encoder(embedded_run.path / "encoder.pt")
     for k, v in enc.state_dict().items():
         assert torch.equal(net.encoder.state_dict()[k], v)
     with pytest.raises(ConfigError, match="has dim=16 but 32 is needed"):
-        build_network(4, dataclasses.replace(cfg, dim=32))
+        init_encoder(build_network(4, dataclasses.replace(cfg, dim=32)), dataclasses.replace(cfg, dim=32))
     with pytest.raises(ConfigError, match="has size=16 but 32 is needed"):
-        build_network(4, dataclasses.replace(cfg, size=32))
+        init_encoder(net, dataclasses.replace(cfg, size=32))
