@@ -2,11 +2,16 @@
 
 Objective ("neutral code"): the encoder sees a frame (and its difference from the video's
 neutral face, as the trainer's input) and must squeeze it into a small code; a decoder that
-is given the *neutral face* plus that code must rebuild the frame's difference from neutral.
-Identity, background and lighting come free with the neutral face, so the code is pushed to
-carry only what changed: the expression (and head motion). Naive masked reconstruction and
-same-video contrastive learning instead learned identity and background, which a probe for
-expression cannot use; reports/REPRESENTATION.md has the measurements behind this choice.
+is given the *neutral face*, warped and relit by the frame's own embedding, plus that code
+must rebuild the frame. Identity and background come free with the neutral face, head
+motion and lighting with the warp, so the code is pushed to carry what is left: the
+expression. Naive masked reconstruction and same-video contrastive learning learned
+identity and background instead.
+
+Measured honestly in reports/REPRESENTATION.md: on the synthetic set this objective (and
+its variants tried: half resolution, no warp, the code from a nearby frame) stays below
+supervised training and even below raw difference pixels on a linear probe; it is an
+option, not the default path.
 
 Labels are never read: the corpus is frames, their video and each video's neutral face.
 """
@@ -29,7 +34,6 @@ from curation.errors import ConfigError
 from model.network import SmallCNN, _conv_bn
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -73,12 +77,11 @@ class PretrainConfig:
 
 
 class NeutralDecoder(nn.Module):
-    """Neutral face + code -> difference channel, both at half the frame's resolution (the
-    change from neutral is smooth; full resolution cost 7x the compute for no probe gain).
-    A small U-Net over the neutral face with the code broadcast at 1/4 scale, so changes land
-    on the face's own brows, eyes and mouth."""
+    """(Warped, relit) neutral face + code -> the change to add to it. A small U-Net over the
+    neutral face with the code broadcast at half its resolution, so changes land on the
+    face's own brows, eyes and mouth. Kept narrow: it is thrown away after pretraining."""
 
-    def __init__(self, code: int, width: int = 16):
+    def __init__(self, code: int, width: int = 8):
         super().__init__()
         w = width
         self.n1, self.n2 = _conv_bn(1, w, 1), _conv_bn(w, 2 * w, 2)
