@@ -18,7 +18,7 @@ import sys
 from curation.errors import CurationError, IngestError
 
 COMMANDS = (
-    "synth", "ingest", "train", "score", "baselines", "push", "browse",
+    "synth", "ingest", "pretrain", "embed", "train", "score", "baselines", "push", "browse",
     "review", "export", "report", "bench", "demo", "doctor",
 )
 _MAX_PROBLEM_ROWS = 50  # the whole table is in RUN/ingest_problems.csv

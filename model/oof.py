@@ -14,6 +14,7 @@ import pandas as pd
 
 from curation.audit import agreement as agr
 from curation.audit import crossfit
+from curation.errors import RunError
 from curation.fileio import write_npy, write_parquet
 from curation.runs import RunDir
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, conform
@@ -50,6 +51,7 @@ def clip_layout(store: data.FrameStore, cfg: OofConfig) -> np.ndarray:
 
 
 def group_column(df: pd.DataFrame):
+    """(N,) the first complete subject/group column as strings, or None."""
     for name in GROUP_COLUMNS:
         if name in df.columns and df[name].notna().all():
             return df[name].astype(str).to_numpy()
@@ -102,8 +104,6 @@ def score_out_of_fold(run_dir, embeddings: data.FrameStore, config: OofConfig | 
     run = RunDir(run_dir)
     manifest = run.read_manifest()
     if list(embeddings.video_ids) != manifest.df["video_id"].astype(str).tolist():
-        from curation.errors import RunError
-
         raise RunError(f"the embeddings of {run.path} were made for other videos than its manifest; "
                        f"run `dfer-curate embed {run.path}` again")
     clip_probs, starts, _ = out_of_fold_clip_probs(embeddings, manifest, cfg, progress=progress)

@@ -47,8 +47,13 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
     torch.manual_seed(0)
     device = resolve_device(sc.device)
     net, tcfg, ck = load_model(ck_path, manifest.classes, device)
-    store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
-                             cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
+    if tcfg.frozen:
+        from model.embed import store_for_training
+
+        store = store_for_training(run.path, manifest, tcfg)
+    else:
+        store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
+                                 cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
     rows = np.arange(len(manifest.df))
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
     n_u, n_k = clip_counts(sc, tcfg)

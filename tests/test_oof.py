@@ -67,3 +67,12 @@ def test_embeddings_of_other_videos_are_refused(run):
     emb.video_ids[0] = "stranger"
     with pytest.raises(RunError, match="dfer-curate embed"):
         oof.score_out_of_fold(run.path, emb, progress=False)
+
+
+def test_score_command_out_of_fold_needs_two_folds_and_embeddings(run, capsys):
+    from curation import cli
+
+    assert cli.main(["score", str(run.path), "--out-of-fold", "1"]) == 2
+    assert "use 2 or more folds" in capsys.readouterr().err
+    assert cli.main(["score", str(run.path), "--out-of-fold", "3"]) == 2
+    assert "dfer-curate pretrain" in capsys.readouterr().err  # no encoder, hence no embeddings
