@@ -127,9 +127,9 @@ def _check_root(args) -> None:
             raise CurationError(why)
 
 
-_READS_VIDEOS = ("train", "score", "push", "review", "report")
-_WRITES_RUN = {"train": "checkpoints and dynamics.parquet", "score": "scores.parquet",
-               "baselines": "baselines.parquet"}
+_READS_VIDEOS = ("pretrain", "embed", "train", "score", "push", "review", "report")
+_WRITES_RUN = {"pretrain": "encoder.pt", "embed": "its embedding cache", "train": "checkpoints and dynamics.parquet",
+               "score": "scores.parquet", "baselines": "baselines.parquet"}
 
 
 class _Terminated(BaseException):

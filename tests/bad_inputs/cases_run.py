@@ -394,3 +394,25 @@ CASES += [
     Case("train-planted-pickle-encoder-weights", _on_run("train", _planted_encoder, "--epochs", "1", "--frames", "4"), 2,
          ("encoder.pt", "weights-only"), check=_nothing_ran),
 ]
+
+
+def _planted_run_encoder(run: RunDir):
+    import torch
+
+    torch.save({"format": 1, "state_dict": Payload(run.path.parent / "ran")}, run.path / "encoder.pt")
+
+
+def _planted_pretrain_checkpoint(run: RunDir):
+    import torch
+
+    (run.path / "pretrain").mkdir()
+    torch.save({"step": Payload(run.path.parent / "ran")}, run.path / "pretrain/last.pt")
+    return ["--resume"]
+
+
+CASES += [
+    Case("embed-planted-pickle-encoder", _on_run("embed", _planted_run_encoder), 2,
+         ("encoder.pt", "weights-only"), check=_nothing_ran),
+    Case("pretrain-resume-planted-pickle-checkpoint", _on_run("pretrain", _planted_pretrain_checkpoint, "--steps", "1"),
+         2, ("pretrain/last.pt", "cannot be read"), check=_nothing_ran),
+]
