@@ -9,6 +9,8 @@ stride-2 conv, max pool) for 112 px RGB faces; the classifier ``fc`` is dropped 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -99,13 +101,11 @@ def load_resnet(path, arch: str = "resnet18") -> ResNet:
     Accepts a bare state_dict or one under "state_dict"/"model"; strips a "module." or
     "backbone." prefix; ignores ``fc.*``. Any other mismatch is an error naming the keys."""
     net = ResNet(arch)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"backbone weights {path}: no such file") from exc
-    except Exception as exc:  # torch.load's pickle/zip errors have no common base
-        raise ConfigError(f"backbone weights {path} cannot be read as a weights-only state_dict ({exc}); "
-                          "save it with torch.save(model.state_dict(), path)") from exc
+    from model import safe_load
+
+    if not Path(path).is_file():
+        raise ConfigError(f"backbone weights {path}: no such file")
+    state = safe_load.load(path, what="backbone weights", fix="save it with torch.save(model.state_dict(), path)")
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -17,6 +17,7 @@ import torch
 
 from curation.errors import ConfigError
 from curation.fileio import atomic_path
+from model import safe_load
 from model.network import SmallCNN
 
 FORMAT = "dfer-curate-encoder/1"
@@ -73,11 +74,7 @@ def read_encoder(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"encoder file {path} does not exist; run `dfer-curate pretrain RUN` first")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises pickle, zip and runtime errors alike
-        raise ConfigError(f"encoder file {path} is corrupt or not a weights-only torch file ({exc}); "
-                          "delete it and run `dfer-curate pretrain` again") from exc
+    payload = safe_load.load(path, what="encoder file", fix="delete it and run `dfer-curate pretrain` again")
     if not (isinstance(payload, dict) and payload.get("format") == FORMAT):
         raise ConfigError(f"encoder file {path} is not a dfer-curate encoder (format {FORMAT!r} expected); "
                           "for torchvision ResNet weights use train --encoder-weights")

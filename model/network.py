@@ -7,6 +7,8 @@ frame encoder (small CNN or ResNet-18) -> short-term stream over the T frames of
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -162,12 +164,11 @@ def net_in_ch(cfg) -> int:
 
 def load_encoder_weights(net: DualStreamNet, path) -> None:
     """Load a user-supplied frame-encoder state_dict (local file, weights only)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"encoder_weights {path}: no such file") from exc
-    except Exception as exc:  # pickle/format errors from torch.load
-        raise ConfigError(f"encoder_weights {path}: cannot be read as a weights-only state_dict ({exc})") from exc
+    from model import safe_load
+
+    if not Path(path).is_file():
+        raise ConfigError(f"encoder_weights {path}: no such file")
+    state = safe_load.load(path, what="encoder_weights", fix="save it with torch.save(encoder.state_dict(), path)")
     if isinstance(state, dict) and "encoder" in state and isinstance(state["encoder"], dict):
         state = state["encoder"]
     try:

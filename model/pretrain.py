@@ -370,7 +370,6 @@ def pretrain(run_dir, config: PretrainConfig | None = None, *, source=None, prog
 
 
 def _read_checkpoint(path: Path) -> dict:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or foreign file
-        raise ConfigError(f"pretraining checkpoint {path} cannot be read ({exc}); delete it and start again") from exc
+    from model import safe_load
+
+    return safe_load.load(path, what="pretraining checkpoint", fix="delete it and start again")

@@ -392,7 +392,7 @@ def _planted_encoder(run: RunDir):
 
 CASES += [
     Case("train-planted-pickle-encoder-weights", _on_run("train", _planted_encoder, "--epochs", "1", "--frames", "4"), 2,
-         ("encoder.pt", "weights-only"), check=_nothing_ran),
+         ("encoder.pt", "not loaded, because loading it could run code"), check=_nothing_ran),
 ]
 
 
@@ -412,7 +412,7 @@ def _planted_pretrain_checkpoint(run: RunDir):
 
 CASES += [
     Case("embed-planted-pickle-encoder", _on_run("embed", _planted_run_encoder), 2,
-         ("encoder.pt", "weights-only"), check=_nothing_ran),
+         ("encoder.pt", "not loaded, because loading it could run code"), check=_nothing_ran),
     Case("pretrain-resume-planted-pickle-checkpoint", _on_run("pretrain", _planted_pretrain_checkpoint, "--steps", "1"),
-         2, ("pretrain/last.pt", "cannot be read"), check=_nothing_ran),
+         2, ("pretrain/last.pt", "not loaded, because loading it could run code"), check=_nothing_ran),
 ]
