@@ -3,8 +3,7 @@
 import streamlit as st
 
 from app import state
-from curation.review.queue import BASELINE_STATES, REVIEW_STATES, SORT_KEYS, default_baseline, progress
-from curation.schema import VERDICTS
+from curation.review.queue import BASELINE_STATES, KNOWN_VERDICTS, REVIEW_STATES, SORT_KEYS, default_baseline, progress
 
 PAGE_SIZE = 50
 SHOW_COLUMNS = ["video_id", "split", "label", "suggested_label", "verdict", "noise_score", "hardness",
@@ -35,10 +34,10 @@ for key, value in seed.items():
 
 c1, c2, c3, c4 = st.columns(4)
 sort_by = c1.radio("Sort by", SORT_KEYS, key="q_sort", horizontal=True)
-verdicts = c1.multiselect("Verdict", VERDICTS, key="q_verdicts")
+verdicts = c1.multiselect("Verdict", KNOWN_VERDICTS, key="q_verdicts")
 given = c2.multiselect("Given class", classes, key="q_given", placeholder="all classes")
 suggested = c2.multiselect("Suggested class", classes, key="q_suggested", placeholder="all classes")
-score_range = c3.slider(f"{sort_by} range", 0.0, 1.0, key="q_range", step=0.01)
+score_range = c3.slider(f"{'hardness' if sort_by == 'hardness' else 'noise_score'} range", 0.0, 1.0, key="q_range", step=0.01)
 reviewed = c3.radio("Reviewed", REVIEW_STATES, key="q_reviewed", horizontal=True)
 # Train videos are scored with their training dynamics, val/test ones by the final model
 # alone, so their scores rank differently; the split filter lets a reviewer take one at a time.
