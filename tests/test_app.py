@@ -1,6 +1,7 @@
 """The dashboard through Streamlit's AppTest: every page renders from a run, every action
 writes the decision log on disk, conflicts are shown, bad runs get a clear message."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ def test_each_action_is_recorded_and_the_queue_advances(monkeypatch, fake_run, a
             "keep": scores.loc[ids[0], "label"], "exclude": None}[action]
     assert (ev.iloc[0]["new_label"] if want is not None else None) == want
     assert at.title[0].value == f"Video {ids[1]}"  # advanced to the next video
-    assert at.success[0].value.startswith(f"Recorded {action}")
+    assert at.toast[0].value.startswith(f"Recorded {action}")
 
 
 def test_undo_prev_next_and_a_decision_survives_a_new_session(monkeypatch, fake_run):
@@ -137,9 +138,23 @@ def test_video_page_shows_player_frames_chart_and_baselines(monkeypatch, fake_ru
     strip = at.get("image")[0].proto.imgs
     assert [i.caption for i in strip] == [f"frame {i}" for i in (0, 2, 4, 6, 9, 11, 13, 15)]
     assert at.get("video"), "no video player"
-    chart = at.get("plotly_chart")[0]
-    assert "Per-clip class probabilities" in chart.proto.spec
-    assert "(given)" in chart.proto.spec and "(consensus)" in chart.proto.spec
+    # the timeline: one bar per scored clip, lanes in start order, from clip_starts.npy
+    vid = at.title[0].value.removeprefix("Video ")
+    i = scores.index[scores["video_id"] == vid][0]
+    starts = np.load(fake_run.clip_starts)[i]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    lanes = sorted((int(y.rstrip("★")), b) for t in bars for y, b in zip(t["y"], t["base"]))
+    assert [b for _, b in lanes] == sorted(starts.tolist())
+    given = scores.loc[i, "label"]
+    assert any(t["name"] == f"P({given}) per clip" for t in spec["data"])
+    assert any(t["name"] == "expression (saliency)" for t in spec["data"])
+    # the sentence says why, from the same clips
+    from curation.review.evidence import video_evidence
+    from tests.fakerun import FAKE_CLASSES
+    ev = video_evidence(scores.loc[i], np.load(fake_run.clip_probs)[i], FAKE_CLASSES)
+    assert any(ev.sentence in md.value for md in at.markdown)
+    assert any(m.label == "Clips agreeing with the label" and "agree_label" in m.proto.help for m in at.metric)
     assert any("Baselines' view" in c.value for c in at.caption)
 
 
