@@ -14,7 +14,13 @@ from app import keys, state
 from app.timeline import timeline_figure, training_figure
 from curation.errors import CurationError
 from curation.review.decisions import ConflictError
-from curation.review.evidence import clip_span, training_series, triage_config, video_evidence
+from curation.review.evidence import (
+    clip_span,
+    decision_actions,
+    training_series,
+    triage_config,
+    video_evidence,
+)
 from curation.review.names import VERDICT_TEXT, field_help, plain_name
 from curation.review.queue import format_duration, neighbours, next_after, progress, review_pace, time_left
 
@@ -56,8 +62,10 @@ pos = f"{ids.index(vid) + 1} / {len(ids)} in the queue" if vid in ids else "not 
 st.caption(f"{pos} · annotator **{ss.annotator}**{rate}")
 toast = ss.pop("toast", None)
 if toast:
-    st.toast(toast, icon="✅")
+    st.toast(toast, icon=":material/check_circle:")
 
+if ss.get("decision_error"):
+    st.error(ss.pop("decision_error"))
 if ss.conflict:
     st.error(ss.conflict)
     if st.button("Reload this video's decisions", key="v_reload"):
@@ -84,8 +92,40 @@ if probs is not None:
     except ValueError as exc:
         st.warning(f"Cannot explain this verdict from the run's clip probabilities: {exc}")
 
+def decide(kind: str, label: str | None, target_id: str | None = None) -> None:
+    """Record a decision (a button callback, so the page then renders once, on the next video).
+
+    ``target_id`` defaults to the video on screen; undo passes the video it revokes."""
+    target_id = target_id or vid
+    target_row = table.loc[table["video_id"] == target_id].iloc[0]
+    if kind == "relabel" and label is None:
+        label = ss.get(f"v_target_{vid}")
+    try:
+        event = state.decision_log(run).record(
+            video_id=target_id, action=kind, new_label=label, annotator=ss.annotator,
+            note=ss.get(f"v_note_{vid}", ""), scores={c: target_row[c] for c in LOGGED_FIELDS},
+            seen_version=state.seen_version(run, target_id))
+    except ConflictError as exc:
+        ss.conflict = str(exc)
+        return
+    except CurationError as exc:
+        ss.decision_error = str(exc)
+        return
+    ss.seen[target_id] = event["version"]
+    if kind == "undo":
+        ss.last_decision = None
+        ss.toast = f"Undid the decision on {target_id}; decide it again."
+        nxt = target_id
+    else:
+        ss.last_decision = vid
+        what = kind if event["new_label"] is None or kind == "keep" else f"{kind} → {event['new_label']}"
+        ss.toast = f"Recorded {what} on {vid} (version {event['version']}) · {keys.KEYS['undo']} to undo"
+        nxt = next_after(ids, state.queue(run)["video_id"].tolist(), vid)
+    state.open_video(run, nxt if nxt is not None else vid)
+
+
 # -- the video and the decisions, side by side in the first screen ----------------------------
-left, right = st.columns([3, 2])
+left, right = st.columns([2, 3])
 video_path = Path(meta["root"]) / str(mrow["path"])
 with left:
     try:
@@ -112,80 +152,45 @@ with right:
         shown = row["final_label"] if pd.notna(row["final_label"]) else "excluded"
         st.success(f"Decided: {row['decision']} → {shown} (by {row['annotator']})")
 
-    action = None
-    offered = ev.actions if ev is not None else []
-    if not offered:  # no evidence: still offer the verdict's decisions
-        from curation.review.evidence import decision_actions
-        offered = decision_actions(verdict, given, suggestion)
-    cols = st.columns(len(offered) + 1)
-    for col, act in zip(cols, offered):
-        if col.button(act.text, key=f"v_{act.kind}", shortcut=keys.KEYS[act.kind],
-                      type="primary" if act.primary else "secondary", width="stretch"):
-            action = (act.kind, act.label if act.kind == "accept" else None)
-    if cols[-1].button("Exclude", key="v_exclude", shortcut=keys.KEYS["exclude"], width="stretch",
-                       help="leave the video out of the curated export"):
-        action = ("exclude", None)
+    offered = ev.actions if ev is not None else decision_actions(verdict, given, suggestion)
+    for col, act in zip(st.columns(len(offered)), offered):
+        col.button(act.text, key=f"v_{act.kind}", shortcut=keys.KEYS[act.kind], width="stretch",
+                   type="primary" if act.primary else "secondary", on_click=decide,
+                   args=(act.kind, act.label if act.kind == "accept" else None))
 
     st.caption("Relabel to")
-    digits = st.columns(min(len(classes), keys.MAX_CLASS_KEYS) or 1)
-    for k, name in enumerate(classes[: keys.MAX_CLASS_KEYS]):
-        if digits[k].button(name, key=f"v_to_{k}", shortcut=keys.class_key(k), disabled=name == given,
-                            width="stretch"):
-            action = ("relabel", name)
-    note_col, target_col, go_col = st.columns([3, 2, 2], vertical_alignment="bottom")
-    note = note_col.text_input("Note (optional)", key=f"v_note_{vid}")
-    others = [c for c in classes if c != given]
-    target = target_col.selectbox("Relabel to", others, key=f"v_target_{vid}",
-                                  index=others.index(suggestion) if suggestion in others else 0)
-    if go_col.button(f"Relabel to {target}", key="v_relabel"):
-        action = ("relabel", target)
+    per_row = 4
+    shown_classes = classes[: keys.MAX_CLASS_KEYS]
+    for r0 in range(0, len(shown_classes), per_row):
+        for k, col in zip(range(r0, r0 + per_row), st.columns(per_row)):
+            if k < len(shown_classes):
+                col.button(shown_classes[k], key=f"v_to_{k}", shortcut=keys.class_key(k), width="stretch",
+                           disabled=shown_classes[k] == given, on_click=decide, args=("relabel", shown_classes[k]))
 
     undo_id = vid if decided else ss.last_decision
     undo_ok = undo_id is not None and (undo_id == vid or bool(
         table.loc[table["video_id"] == undo_id, "reviewed"].any()))
-    n1, n2, n3, n4 = st.columns(4)
-    if n1.button("Undo" if undo_id in (None, vid) else f"Undo {undo_id}", key="v_undo", disabled=not undo_ok,
-                 shortcut=keys.KEYS["undo"], width="stretch",
-                 help="undo this video's decision, or else your last one"):
-        action = ("undo", None)
-    if n2.button("← Previous", disabled=prev_id is None, key="v_prev", shortcut=keys.KEYS["previous"],
-                 width="stretch"):
-        state.open_video(run, prev_id)
-        st.rerun()
-    if n3.button("Next →", disabled=next_id is None, key="v_next", shortcut=keys.KEYS["next"], width="stretch"):
-        state.open_video(run, next_id)
-        st.rerun()
+    n0, n1, n2, n3, n4 = st.columns(5)
+    n0.button("Exclude", key="v_exclude", shortcut=keys.KEYS["exclude"], width="stretch",
+              help="leave the video out of the curated export", on_click=decide, args=("exclude", None))
+    n1.button("Undo", key="v_undo", disabled=not undo_ok, shortcut=keys.KEYS["undo"], width="stretch",
+              help="undo this video's decision, else your last one" + (
+                  f" (on {undo_id})" if undo_ok and undo_id != vid else ""),
+              on_click=decide, args=("undo", None, undo_id))
+    n2.button("Prev", disabled=prev_id is None, key="v_prev", shortcut=keys.KEYS["previous"], width="stretch",
+              help="previous video in the queue", on_click=state.open_video, args=(run, prev_id))
+    n3.button("Next", disabled=next_id is None, key="v_next", shortcut=keys.KEYS["next"], width="stretch",
+              help="next video in the queue, without deciding", on_click=state.open_video, args=(run, next_id))
     if n4.button("Queue", key="v_queue", shortcut=keys.KEYS["queue"], width="stretch"):
         st.switch_page(state.PAGES["queue"])
+    note_col, target_col, go_col = st.columns([3, 2, 2], vertical_alignment="bottom")
+    note_col.text_input("Note (optional)", key=f"v_note_{vid}")
+    others = [c for c in classes if c != given]
+    target = target_col.selectbox("Relabel to", others, key=f"v_target_{vid}",
+                                  index=others.index(suggestion) if suggestion in others else 0)
+    go_col.button(f"Relabel to {target}", key="v_relabel", width="stretch", on_click=decide,
+                  args=("relabel", None))  # the box's value at click time
     st.caption(keys.legend(classes))
-
-if action is not None:
-    kind, label = action
-    target_id = undo_id if kind == "undo" else vid
-    target_row = table.loc[table["video_id"] == target_id].iloc[0]
-    try:
-        event = state.decision_log(run).record(
-            video_id=target_id, action=kind, new_label=label, annotator=ss.annotator, note=note,
-            scores={c: target_row[c] for c in LOGGED_FIELDS}, seen_version=state.seen_version(run, target_id),
-        )
-    except ConflictError as exc:
-        ss.conflict = str(exc)
-        st.rerun()
-    except CurationError as exc:
-        st.error(str(exc))
-    else:
-        ss.seen[target_id] = event["version"]
-        if kind == "undo":
-            ss.last_decision = None
-            ss.toast = f"Undid the decision on {target_id}; decide it again."
-            nxt = target_id
-        else:
-            ss.last_decision = vid
-            what = kind if event["new_label"] is None or kind == "keep" else f"{kind} → {event['new_label']}"
-            ss.toast = f"Recorded {what} on {vid} (version {event['version']}) · {keys.KEYS['undo']} to undo"
-            nxt = next_after(ids, state.queue(run)["video_id"].tolist(), vid)
-        state.open_video(run, nxt if nxt is not None else vid)
-        st.rerun()
 
 # -- the timeline under the player: what the verdict was computed from ------------------------
 with left:

@@ -60,7 +60,8 @@ def timeline_figure(segments: pd.DataFrame, classes: Sequence[str], given: str, 
             line={"color": "rgba(120,120,120,0.8)", "width": 1}, fillcolor="rgba(160,160,160,0.3)",
             hovertemplate="frame %{x}: saliency %{y:.2f}<extra></extra>",
         ), row=2, col=1)
-    fig.update_yaxes(autorange="reversed", title_text="clip", type="category", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", title_text="clip (★ key)", type="category", categoryorder="array",
+                     categoryarray=lane, row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], title_text=f"P({given})", tickformat=".0%", row=2, col=1)
     fig.update_xaxes(range=[-0.5, max(num_frames, 1) - 0.5], row=1, col=1)
     fig.update_xaxes(title_text="frame", row=2, col=1)

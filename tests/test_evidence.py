@@ -124,7 +124,7 @@ def test_sentence_quotes_the_counts_the_verdict_came_from(audited):
     assert hard.sentence.startswith("10 of 12 clips agree with the given Angry")
     assert "most likely mislabelled" in hard.sentence
     split = video_evidence(scores.iloc[2], probs[2], CLASSES)
-    assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad")
+    assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 75%")
     assert "Happy (4), Fear (3)" in split.sentence
     clean = video_evidence(scores.iloc[3], probs[3], CLASSES)
     assert clean.verdict == "clean" and clean.sentence == "12 of 12 clips agree with the given Happy."

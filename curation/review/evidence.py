@@ -282,8 +282,8 @@ def _sentence(verdict: str, f: _Facts, tri: TriageConfig) -> str:
             return (f"{on_mode} say {c}{f.source}, but its wrong-label score ({score:.2f}) is not among the highest "
                     f"of the {g} videos, so the label stays.")
         if float(f.row.get("agree_label", 1.0)) < tri.hard_agree:
-            return (f"Only {on_label} agree with the given {g}{f.source} (a kept label needs "
-                    f"{tri.hard_agree:.0%}); the others say {f.others([g])}.")
+            return (f"Only {on_label} agree with the given {g}{f.source}, fewer than the {tri.hard_agree:.0%} "
+                    f"a kept label needs; the others say {f.others([g])}.")
         return (f"{on_label} agree with the given {g}{f.source}, but its wrong-label score ({score:.2f}) ranks it "
                 f"among the {g} videos most likely mislabelled; no other class wins, so the label stays.")
     if verdict == "clean":
