@@ -54,7 +54,7 @@ def test_queue_page_lists_flagged_videos_and_filters(monkeypatch, fake_run):
     assert f"**{len(test_noisy)}** videos match" in at.markdown[0].value
     at.multiselect(key="q_splits").set_value([]).run()
     at.radio(key="q_sort").set_value("hardness").run()
-    assert at.slider(key="q_range").label == "hardness range"
+    assert at.slider(key="q_range").label == "Ambiguity range"
     assert "No baselines: run `dfer-curate baselines" in at.caption[1].value
     # the filter outlives a page switch
     at.switch_page("pages_overview.py").run()
@@ -230,3 +230,20 @@ def test_a_weak_model_is_called_out_on_queue_and_overview(monkeypatch, fake_run)
     assert any("best val UAR is 0.28 against chance 0.25" in w.value for w in at.warning)
     at.switch_page("pages_overview.py").run()
     assert not at.exception and any("barely learned" in w.value for w in at.warning)
+
+
+def test_queue_page_shows_review_order_pace_and_time_left(monkeypatch, fake_run):
+    import time
+
+    ids = _queue_ids(fake_run)
+    log = DecisionLog.for_run(fake_run.path)
+    for vid in ids[:3]:
+        log.record(video_id=vid, action="keep", annotator="alice")
+        time.sleep(0.02)
+    at = _app(monkeypatch, fake_run)
+    pace = next(c.value for c in at.caption if "videos an hour" in c.value)
+    assert f"the {len(ids) - 3} flagged videos left take about" in pace
+    verdicts = at.dataframe[0].value["verdict"].tolist()
+    # wrong labels first, hard videos last
+    assert verdicts == sorted(verdicts, key={"noisy": 0, "hard-or-noisy": 1, "hard": 3}.get)
+    assert at.radio(key="q_sort").value == "review_value"

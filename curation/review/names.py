@@ -36,6 +36,13 @@ FIELDS: dict[str, tuple[str, str]] = {
     "suggested_label": ("Suggested label", "the clips' majority class; when that is the given label, the "
                                            "next most probable class (information only)"),
     "score_source": ("Scored by", "which model produced the video's scores"),
+    # the review table's own columns (curation.review.queue.review_table)
+    "decision": ("Decision", "the standing decision in the decision log (accept, relabel, keep, exclude)"),
+    "final_label": ("Final label", "the label after the standing decision; empty when excluded"),
+    "annotator": ("Decided by", "who made the standing decision"),
+    "baseline_flag": ("Baseline flags it", "whether the chosen baseline (cleanlab by default) calls the "
+                                           "label wrong"),
+    "baseline_score": ("Baseline's score", "the chosen baseline's score, higher = more likely wrong"),
 }
 
 VERDICT_TEXT = {
