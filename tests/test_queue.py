@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -124,6 +125,11 @@ def test_confusion_and_verdict_counts_in_class_order(scores):
     assert cm.loc["happy", "sad"] == 1 and cm.loc["sad", "sad"] == 1 and cm.loc["sad", "neutral"] == 1
     assert cm.to_numpy().sum() == 6
     assert confusion(t, CLASSES, only_flagged=True).to_numpy().sum() == 5
+    # after the default decisions: noisy videos move to their suggestion, hard ones stay put
+    prop = confusion(t, CLASSES, column="proposed_label")
+    assert prop.loc["happy", "sad"] == 1 and prop.loc["happy", "happy"] == 1  # a (noisy), e (hard)
+    assert prop.loc["sad", "neutral"] == 1 and prop.loc["sad", "sad"] == 1  # f (noisy), b (hard)
+    assert np.trace(prop.to_numpy()) == 3 and prop.columns.name == "proposed"
     vc = verdict_counts(t, CLASSES)
     assert vc.loc["happy"].tolist() == [0, 1, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 1, 1]
 

@@ -177,12 +177,23 @@ def progress(table: pd.DataFrame) -> dict:
     }
 
 
-def confusion(table: pd.DataFrame, classes: Sequence[str], *, only_flagged: bool = False) -> pd.DataFrame:
-    """Counts of given label (rows) by suggested label (columns), in class order."""
+def proposed_label(table: pd.DataFrame) -> pd.Series:
+    """The label each video's default decision leaves: the suggestion for noisy verdicts, the
+    given label for every other (a hard video's suggestion is only its runner-up class)."""
+    noisy = (table["verdict"] == "noisy").to_numpy()
+    return pd.Series(np.where(noisy, table["suggested_label"].astype(str), table["label"].astype(str)),
+                     index=table.index, name="proposed_label")
+
+
+def confusion(table: pd.DataFrame, classes: Sequence[str], *, only_flagged: bool = False,
+              column: str = "suggested_label") -> pd.DataFrame:
+    """Counts of given label (rows) by ``column`` (suggested_label, or proposed_label for the
+    label the default decisions leave), in class order."""
     t = table[table["flagged"]] if only_flagged else table
-    m = pd.crosstab(t["label"].astype(str), t["suggested_label"].astype(str))
+    other = proposed_label(t) if column == "proposed_label" else t[column].astype(str)
+    m = pd.crosstab(t["label"].astype(str), other)
     m = m.reindex(index=list(classes), columns=list(classes), fill_value=0).fillna(0).astype("int64")
-    m.index.name, m.columns.name = "given", "suggested"
+    m.index.name, m.columns.name = "given", "proposed" if column == "proposed_label" else "suggested"
     return m
 
 
