@@ -247,3 +247,16 @@ def test_queue_page_shows_review_order_pace_and_time_left(monkeypatch, fake_run)
     # wrong labels first, hard videos last
     assert verdicts == sorted(verdicts, key={"noisy": 0, "hard-or-noisy": 1, "hard": 3}.get)
     assert at.radio(key="q_sort").value == "review_value"
+
+
+def test_every_key_is_in_the_readme_and_on_the_page_legend():
+    from app.keys import KEYS, class_key, legend
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("| key | action |"):]
+    table = table[: table.index("\n\n")]
+    line = legend(["a", "b", "c"])
+    for key in KEYS.values():
+        assert f"`{key}`" in table and f"· {key} " in line, key
+    assert "1–3 relabel" in line and class_key(8) == "9" and class_key(9) is None
+    assert not {"C", "R"} & set(KEYS.values())  # reserved by Streamlit
