@@ -43,7 +43,9 @@ if pace:
 # Filters: widgets are seeded from the stored filter (it outlives page switches; widget
 # state does not), and their values are written back to it.
 f = ss["filter"]
-seed = {"q_sort": f["sort_by"], "q_verdicts": list(f["verdicts"]), "q_given": list(f["given"]),
+present = set(table["verdict"].astype(str))
+verdict_options = [v for v in KNOWN_VERDICTS if v in present or v in ("noisy", "hard", "clean")]
+seed = {"q_sort": f["sort_by"], "q_verdicts": [v for v in f["verdicts"] if v in verdict_options], "q_given": list(f["given"]),
         "q_suggested": list(f["suggested"]), "q_range": tuple(f["score_range"]),
         "q_reviewed": f["reviewed"], "q_baseline": f["baseline"], "q_splits": list(f["splits"])}
 for key, value in seed.items():
@@ -55,7 +57,7 @@ SORT_NAMES = {"review_value": "wrong labels first", "noise_score": plain_name("n
 sort_by = c1.radio("Order", SORT_KEYS, key="q_sort", horizontal=True, format_func=SORT_NAMES.get,
                    help="wrong labels first: noisy verdicts, then undecided flags, then hard videos (whose "
                         "label is probably right), each by the wrong-label score")
-verdicts = c1.multiselect("Verdict", KNOWN_VERDICTS, key="q_verdicts")
+verdicts = c1.multiselect("Verdict", verdict_options, key="q_verdicts")
 given = c2.multiselect("Given class", classes, key="q_given", placeholder="all classes")
 suggested = c2.multiselect("Suggested class", classes, key="q_suggested", placeholder="all classes")
 range_field = "hardness" if sort_by == "hardness" else "noise_score"
