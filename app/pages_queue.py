@@ -52,10 +52,10 @@ for key, value in seed.items():
     ss.setdefault(key, value)
 
 c1, c2, c3, c4 = st.columns(4)
-SORT_NAMES = {"review_value": "wrong labels first", "noise_score": plain_name("noise_score"),
+SORT_NAMES = {"review_value": "Wrong labels first", "noise_score": plain_name("noise_score"),
               "hardness": plain_name("hardness")}
 sort_by = c1.radio("Order", SORT_KEYS, key="q_sort", horizontal=True, format_func=SORT_NAMES.get,
-                   help="wrong labels first: noisy verdicts, then undecided flags, then hard videos (whose "
+                   help="Wrong labels first: noisy verdicts, then undecided flags, then hard videos (whose "
                         "label is probably right), each by the wrong-label score")
 verdicts = c1.multiselect("Verdict", verdict_options, key="q_verdicts")
 given = c2.multiselect("Given class", classes, key="q_given", placeholder="all classes")
