@@ -19,7 +19,7 @@ test: install
 	$(BIN)/python -m pytest -q tests
 
 bench: install
-	$(BIN)/dfer-curate bench --out runs/bench
+	$(BIN)/dfer-curate bench --out runs/bench --md reports/BENCHMARKS.md
 
 bench-quick: install
 	$(BIN)/dfer-curate bench --quick --out runs/bench-quick

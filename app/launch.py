@@ -10,34 +10,20 @@ import getpass
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from curation.errors import CurationError
 from curation.runs import RunDir
+from curation.servers import ServerError, free_port, port_open, start_process, stop_process, wait_http
+
+__all__ = ["serve", "start", "stop"]
 
 log = logging.getLogger(__name__)
 MAIN = Path(__file__).resolve().parent / "main.py"
 DEFAULT_PORT = 8501
-
-
-def free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
-
-
-def port_free(port: int, address: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((address, port))
-        except OSError:
-            return False
-    return True
 
 
 def start(run_dir, *, port: int | None = None, annotator: str | None = None,
@@ -52,8 +38,8 @@ def start(run_dir, *, port: int | None = None, annotator: str | None = None,
     run.require("manifest", "ingest")
     run.require("scores", "score")
     if port is None:
-        port = DEFAULT_PORT if port_free(DEFAULT_PORT, address) else free_port(address)
-    elif not port_free(port, address):
+        port = free_port(address) if port_open(address, DEFAULT_PORT) else DEFAULT_PORT
+    elif port_open(address, port):
         raise CurationError(f"port {port} on {address} is in use; pick another with --port")
     annotator = annotator or _user()
     env = {**os.environ, "DFER_CURATE_RUN": str(run.path.resolve()), "DFER_CURATE_ANNOTATOR": annotator}
@@ -62,31 +48,19 @@ def start(run_dir, *, port: int | None = None, annotator: str | None = None,
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
            "--", "--run", str(run.path.resolve()), "--annotator", annotator]
     out = subprocess.DEVNULL if quiet else None
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=out)
+    proc = start_process(cmd, env=env, stdout=out, stderr=out)
     url = f"http://{address}:{port}"
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise CurationError(f"streamlit exited with code {proc.returncode} before serving {url}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop(proc)
-    raise CurationError(f"the dashboard did not answer on {url} within {wait:.0f} s")
+    try:
+        wait_http(f"{url}/_stcore/health", proc, timeout=wait, name="the dashboard (streamlit)")
+    except ServerError:
+        stop(proc)
+        raise
+    return proc, url
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Stop the server: SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Stop the server and anything it started: SIGTERM, then SIGKILL if it lingers."""
+    stop_process(proc, timeout)
 
 
 def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
@@ -118,6 +92,7 @@ def serve(run_dir, *, port: int | None = None, annotator: str | None = None,
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        stop(proc)  # leftovers of its process group
     if stopping:
         print(f"dashboard stopped; decisions are in {RunDir(run_dir).review_db}", flush=True)
         return 0

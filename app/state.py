@@ -74,9 +74,9 @@ def run_dir() -> RunDir:
                  f"(or set {ENV_RUN}).")
         st.stop()
     run = RunDir(path)
-    try:
-        run.require("manifest", "ingest")
-        run.require("scores", "score")
+    try:  # the validated loaders (cached) check the run once, here, for every page
+        scores(run)
+        clip_probs(run)
     except CurationError as exc:
         st.error(str(exc))
         st.stop()
@@ -88,29 +88,19 @@ def _mtime(p: Path) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load_scores(path: str, mtime: float) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def _load_scores(run: str, mtime: float, manifest_mtime: float) -> pd.DataFrame:
+    return RunDir(run).read_scores()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load_manifest(run: str, mtime: float) -> dict:
-    from curation.data.manifest import read_manifest
-
-    m = read_manifest(run)
+    m = RunDir(run).read_manifest()
     return {"df": m.df, "classes": m.classes, "root": str(m.root)}
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load_baselines(path: str, mtime: float) -> pd.DataFrame | None:
     return pd.read_parquet(path) if Path(path).exists() else None
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _load_classes(run: str, mtime: float) -> list[str]:
-    from curation.fileio import read_json
-
-    r = RunDir(run)
-    return read_json(r.classes) if r.classes.exists() else _load_manifest(run, _mtime(r.manifest))["classes"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -124,7 +114,7 @@ def _writer(run: str, manifest_mtime: float, scores_mtime: float) -> DecisionLog
     loaders, so the 40k-row manifest is read once per server, not per decision)."""
     r = RunDir(run)
     m = _load_manifest(run, manifest_mtime)
-    s = _load_scores(str(r.scores), scores_mtime).dropna(subset=["suggested_label"])
+    s = _load_scores(run, scores_mtime, manifest_mtime).dropna(subset=["suggested_label"])
     return DecisionLog(r.review_db, labels=dict(zip(m["df"]["video_id"], m["df"]["label"])),
                        classes=m["classes"],
                        suggestions=dict(zip(s["video_id"], s["suggested_label"])))
@@ -136,10 +126,10 @@ def _load_current(db: str, stamp: tuple[int, int]) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _load_table(run: str, scores_mtime: float, baselines_mtime: float, stamp: tuple[int, int],
-                method: str | None) -> pd.DataFrame:
+def _load_table(run: str, scores_mtime: float, manifest_mtime: float, baselines_mtime: float,
+                stamp: tuple[int, int], method: str | None) -> pd.DataFrame:
     r = RunDir(run)
-    scores = _load_scores(str(r.scores), scores_mtime)
+    scores = _load_scores(run, scores_mtime, manifest_mtime)
     base = _load_baselines(str(r.baselines), baselines_mtime)
     current = _load_current(str(r.review_db), stamp)
     return review_table(scores, current, base, baseline=method)
@@ -150,7 +140,8 @@ def manifest(run: RunDir) -> dict:
 
 
 def scores(run: RunDir) -> pd.DataFrame:
-    return _load_scores(str(run.scores), _mtime(run.scores))
+    """scores.parquet as RunDir.read_scores checks it against the manifest."""
+    return _load_scores(str(run.path), _mtime(run.scores), _mtime(run.manifest))
 
 
 def baselines(run: RunDir) -> pd.DataFrame | None:
@@ -158,7 +149,7 @@ def baselines(run: RunDir) -> pd.DataFrame | None:
 
 
 def classes(run: RunDir) -> list[str]:
-    return _load_classes(str(run.path), _mtime(run.classes))
+    return manifest(run)["classes"]
 
 
 def reader(run: RunDir) -> DecisionLog:
@@ -182,7 +173,7 @@ def methods(run: RunDir) -> list[str]:
 def table(run: RunDir) -> pd.DataFrame:
     """Scores + standing decisions + the chosen baseline's flags (review_table)."""
     method = st.session_state.get("baseline_method") or default_baseline(methods(run))
-    return _load_table(str(run.path), _mtime(run.scores), _mtime(run.baselines),
+    return _load_table(str(run.path), _mtime(run.scores), _mtime(run.manifest), _mtime(run.baselines),
                        reader(run).stamp(), method)
 
 
@@ -233,23 +224,29 @@ def show_flash() -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _clip_probs(path: str, mtime: float):
-    return np.load(path, mmap_mode="r") if Path(path).exists() else None
+def _clip_probs(run: str, mtime: float, num_videos: int, num_classes: int):
+    r = RunDir(run)
+    return r.read_clip_probs(num_videos, num_classes, mmap=True) if r.clip_probs.exists() else None
 
 
 def clip_probs(run: RunDir):
-    """(N, M, C) memory-mapped, rows aligned to scores.parquet; None when absent."""
-    return _clip_probs(str(run.clip_probs), _mtime(run.clip_probs))
+    """(N, M, C) memory-mapped, rows aligned to scores.parquet (RunDir.read_clip_probs);
+    None when absent."""
+    return _clip_probs(str(run.path), _mtime(run.clip_probs), len(scores(run)), len(classes(run)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _clip_starts(path: str, mtime: float):
-    return np.load(path, mmap_mode="r") if Path(path).exists() else None
+def _clip_starts(run: str, mtime: float, num_videos: int, num_clips: int):
+    return RunDir(run).read_clip_starts(num_videos, num_clips, mmap=True)
 
 
 def clip_starts(run: RunDir):
-    """(N, M) start frame of each clip if the model wrote RUN/clip_starts.npy, else None."""
-    return _clip_starts(str(run.clip_starts), _mtime(run.clip_starts))
+    """(N, M) start frame of each clip if the model wrote RUN/clip_starts.npy (and it fits
+    clip_probs), else None."""
+    probs = clip_probs(run)
+    if probs is None:
+        return None
+    return _clip_starts(str(run.path), _mtime(run.clip_starts), *probs.shape[:2])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -263,20 +260,11 @@ def key_frames(path: str, mtime: float, count: int = 8, height: int = 96) -> lis
 
 
 def playable(run: RunDir, video_path: Path, video_id: str) -> Path:
-    """The file the browser plays: the video itself when it is H.264 mp4, else a preview in
-    RUN/previews/<video_id>.mp4, rendered once with curation.data.video.write_mp4."""
-    from curation.data.video import read_video, video_codec, write_mp4
+    """The file the browser plays (curation.data.previews: the video itself when browsers
+    play it, else its H.264 preview in RUN/previews/, rendered once)."""
+    from curation.data.previews import shown_file
 
-    if video_path.is_file() and video_path.suffix.lower() in (".mp4", ".m4v"):
-        try:
-            if video_codec(video_path) == "h264":
-                return video_path
-        except CurationError:
-            pass
-    preview = run.preview(video_id)
-    if not preview.exists():
-        write_mp4(preview, read_video(video_path))
-    return preview
+    return shown_file(run, video_id, video_path).path
 
 
 # -- the evidence behind a verdict (curation.review.evidence) ------------------------------

@@ -43,8 +43,11 @@ def main(argv=None) -> None:
             "single_clip": (B.single_clip, (labels, clips), {}),
         }
         if args.fiftyone:
+            from curation.fiftyone.brain import mistakenness_scores
+
             ids = [f"v{i}" for i in range(n)]
-            runs["fo_mistakenness"] = (B.fo_mistakenness, (ids, labels, probs, [f"c{i}" for i in range(c)]), {})
+            runs["fo_mistakenness"] = (B.fo_mistakenness, (ids, labels, probs, [f"c{i}" for i in range(c)]),
+                                       {"scorer": mistakenness_scores})
         for name, (f, a, kw) in runs.items():
             _, wall, peak = measure(f, *a, **kw)
             print(f"N={n:>6} C={c} {name:<24} {wall:8.3f} s {peak:9.1f} MB")

@@ -1,14 +1,25 @@
-"""The run directory: one folder holds everything an audit produces (DESIGN.md section 1)."""
+"""The run directory: one folder holds everything an audit produces (docs/ARCHITECTURE.md,
+"Run directory"). :class:`RunDir` names every artifact and loads the shared ones, checked
+once, so the report, the FiftyOne push and the dashboard read the same validated data."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
+import shutil
 from pathlib import Path
 
-from curation.errors import RunError
+import numpy as np
+import pandas as pd
+
+from curation.data.manifest import Manifest, read_manifest
+from curation.errors import CurationError, RunError
 from curation.fileio import read_json, write_json
+from curation.schema import SCORES_COLUMNS, VERDICTS, conform
+
+log = logging.getLogger(__name__)
 
 
 TRAIN_LOG = "train_log.json"  # in checkpoints/ (and in each fold's checkpoint folder)
@@ -60,6 +71,88 @@ class RunDir:
             )
         return p
 
+    # ------------------------------------------------------------------ validated loaders
+
+    def read_manifest(self) -> Manifest:
+        """The manifest with its class list (ManifestError naming synth/ingest when absent)."""
+        if not self.path.is_dir():
+            raise RunError(f"{self.path} is not a run directory; create one with `dfer-curate synth "
+                           f"--out {self.path}` or `dfer-curate ingest ... --out {self.path}`")
+        return read_manifest(self.path)
+
+    def read_scores(self, manifest: Manifest | None = None) -> pd.DataFrame:
+        """scores.parquet conformed to ``schema.SCORES_COLUMNS``, in file order (index 0..N-1),
+        checked against the manifest: the same video ids, once each, the same given labels,
+        every label one of the classes and every verdict one of ``schema.VERDICTS``.
+        RunError naming the file and `dfer-curate score` otherwise."""
+        manifest = manifest if manifest is not None else self.read_manifest()
+        self.require("scores", "score")
+        again = f"re-run `dfer-curate score {self.path}`"
+        try:
+            raw = pd.read_parquet(self.scores)
+        except Exception as exc:  # a truncated or foreign parquet file
+            raise RunError(f"{self.scores} cannot be read ({exc}); {again}") from exc
+        try:
+            scores = conform(raw, SCORES_COLUMNS, table=str(self.scores)).reset_index(drop=True)
+        except CurationError as exc:  # a column missing or of the wrong type
+            raise RunError(f"{exc}; {again}") from exc
+        if scores.empty:
+            raise RunError(f"{self.scores} holds no videos; {again}")
+        bad = sorted(set(scores["verdict"].dropna()) - set(VERDICTS))
+        if bad:
+            raise RunError(f"{self.scores}: column 'verdict' holds {bad}; expected one of {VERDICTS}")
+        sids = scores["video_id"].astype(str)
+        if sids.duplicated().any():
+            raise RunError(f"{self.scores} has duplicated video_id(s) {sids[sids.duplicated()].tolist()[:3]}; {again}")
+        ids = manifest.df["video_id"].astype(str)
+        missing, extra = sorted(set(ids) - set(sids)), sorted(set(sids) - set(ids))
+        if missing or extra:
+            what = []
+            if missing:
+                what.append(f"{len(missing)} manifest video(s) have no score (e.g. {missing[:3]})")
+            if extra:
+                what.append(f"{len(extra)} scored video(s) are not in the manifest (e.g. {extra[:3]})")
+            raise RunError(f"{self.scores} does not match {self.manifest.name}: {'; '.join(what)}; {again}")
+        classes = list(manifest.classes)
+        for col in ("label", "pred_label", "consensus_label", "suggested_label"):
+            wrong = scores.loc[scores[col].notna() & ~scores[col].isin(classes), col]
+            if len(wrong):
+                raise RunError(f"{self.scores}: column {col} holds {wrong.iloc[0]!r}, not one of the classes "
+                               f"{classes}; {again}")
+        given = pd.Series(manifest.df["label"].astype(str).to_numpy(), index=ids.to_numpy())
+        given = given.reindex(sids.to_numpy()).to_numpy()
+        stale = np.flatnonzero(scores["label"].astype(str).to_numpy() != given)
+        if len(stale):
+            k = int(stale[0])
+            raise RunError(f"{self.scores}: video {sids.iloc[k]} has label {scores['label'].iloc[k]!r} but the "
+                           f"manifest says {given[k]!r}; the scores are stale: {again}")
+        return scores
+
+    def read_clip_probs(self, num_videos: int, num_classes: int, *, mmap: bool = False) -> np.ndarray:
+        """clip_probs.npy, (N, M, C) rows aligned to scores.parquet; RunError when absent, of
+        another shape than (num_videos, M, num_classes), or not finite."""
+        self.require("clip_probs", "score")
+        probs = np.load(self.clip_probs, mmap_mode="r" if mmap else None)
+        if probs.ndim != 3 or probs.shape[0] != num_videos or probs.shape[2] != num_classes:
+            raise RunError(f"{self.clip_probs} has shape {probs.shape} but {self.scores.name} has {num_videos} "
+                           f"videos and {self.classes.name} {num_classes} classes; re-run "
+                           f"`dfer-curate score {self.path}`")
+        if not np.isfinite(probs).all():
+            raise RunError(f"{self.clip_probs} contains NaN/inf; re-run `dfer-curate score {self.path}`")
+        return probs
+
+    def read_clip_starts(self, num_videos: int, num_clips: int, *, mmap: bool = False) -> np.ndarray | None:
+        """clip_starts.npy, (N, M) start frame of each clip, or None when the model wrote none
+        or its shape does not fit clip_probs (then clips are taken as uniform, with a warning)."""
+        if not self.clip_starts.exists():
+            return None
+        starts = np.load(self.clip_starts, mmap_mode="r" if mmap else None)
+        if starts.shape != (num_videos, num_clips):
+            log.warning("%s has shape %s but clip_probs.npy has %s clips per video; assuming uniform clips",
+                        self.clip_starts, starts.shape, (num_videos, num_clips))
+            return None
+        return starts
+
     def model_warning(self, num_classes: int) -> str | None:
         """The weak-model warning (curation.audit.metrics) from train_log.json; None when the log
         is absent or unreadable (then nothing is known to warn about)."""
@@ -78,3 +171,24 @@ class RunDir:
         data = self.load_config()
         data[stage] = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
         write_json(self.config, data)
+
+    # What the stages write after the manifest: stale, and misleading, once the dataset changes.
+    DERIVED = ("checkpoints", "dynamics", "scores", "clip_probs", "clip_starts", "video_logits",
+               "saliency", "dynamics_probs", "baselines", "report", "previews")
+    # Annotators' work (decision log, exports): no tool deletes it.
+    HUMAN_WORK = ("review_db", "exports")
+
+    def derived_artifacts(self) -> list[Path]:
+        """The derived artifacts (``DERIVED``) that exist."""
+        return [p for p in (getattr(self, name) for name in self.DERIVED) if p.exists()]
+
+    def human_work(self) -> list[Path]:
+        """The annotators' artifacts (``HUMAN_WORK``) that exist."""
+        return [p for p in (getattr(self, name) for name in self.HUMAN_WORK) if p.exists()]
+
+    def remove_derived(self) -> list[Path]:
+        """Delete every derived artifact; return the paths deleted. Never touches human work."""
+        removed = self.derived_artifacts()
+        for p in removed:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        return removed

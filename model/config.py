@@ -3,37 +3,42 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from curation.audit.agreement import TriageConfig
 from curation.errors import ConfigError
+
+
+def opt(default, help: str, **meta):
+    """A field with its CLI help (and optional ``flag``, ``choices``) in its metadata
+    (``curation.commands.options`` builds the options from it)."""
+    return field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass
 class TrainConfig:
     # data
-    size: int = 32  # frames are resized to size x size in the decoded-frame cache
+    size: int = opt(32, "frame size the videos are resized to (in the decoded-frame cache)")
     grey: bool = True  # one channel (3x cheaper first conv; faces carry little colour signal)
     neutral_ref: bool = True  # extra input channel: frame minus the video's first (neutral) frames
-    clips: int = 4  # K clips per video per training step (one per segment)
-    frames: int = 4  # T frames per clip
+    clips: int = opt(4, "clips per video per step, K (one per segment)")
+    frames: int = opt(4, "frames per clip, T")
     stride: int = 3  # frame step inside a clip (covers stride*T source frames)
-    pad_short: bool = False  # repeat the last frame of videos shorter than one clip instead of failing
-    # augmentation: random translation in pixels (flip and brightness always). Off by default: on apex
-    # frames with clean labels +-1 px added 8 points, but in the full video model at 30 epochs it slowed
-    # learning (held-out 0.42 vs 0.57 at epoch 9), triage started at a false plateau and test UAR fell 4
-    # points; with 45 epochs test UAR rose to 0.780 (+4.4) but hard retention fell to 0.79 (more flags)
-    shift: int = 0
+    pad_short: bool = opt(False, "pad videos shorter than one clip by repeating the last frame (else an error)")
+    # augmentation (flip and brightness always). Off by default: in the full video model it slowed learning,
+    # so triage started at a false plateau, and longer training with it flagged more hard videos
+    shift: int = opt(0, "augmentation: random translation in pixels, same for every frame of a video (0 = off)")
     cache: bool = True  # keep the decoded frames as RUN/cache/frames_<size>.npy for later stages
     # network
-    encoder: str = "small_cnn"  # 'small_cnn' (CPU) or 'resnet18' (GPU)
-    encoder_weights: str | None = None  # local state_dict file for the frame encoder (weights_only load)
+    encoder: str = opt("small_cnn", "frame encoder: small_cnn (CPU) or resnet18 (GPU)", choices=("small_cnn", "resnet18"))
+    encoder_weights: str | None = opt(None, "local state_dict file for the frame encoder (weights_only load)")
     width: int = 32  # channels of the first conv stage (small_cnn doubles twice)
     dim: int = 128  # clip-token size
-    long_term: bool = True  # BiGRU over clip tokens; off = mean of clip tokens
+    long_term: bool = opt(True, "no long-term stream: mean of clip tokens instead of a BiGRU over them")
     dropout: float = 0.1
     # optimisation
-    epochs: int = 30  # upper bound; early stopping on held-out accuracy may stop sooner
-    batch_size: int = 16  # videos per step
+    epochs: int = opt(30, "maximum epochs; early stopping on held-out accuracy may end sooner")
+    batch_size: int = opt(16, "videos per step")
     lr: float = 1e-3
     weight_decay: float = 5e-2
     clip_loss_weight: float = 0.5  # lambda: video CE + lambda * mean clip CE
@@ -41,17 +46,17 @@ class TrainConfig:
     patience: int = 6  # epochs without held-out improvement before stopping
     holdout: float = 0.15  # share of train held out when the manifest has no val split
     # method
-    robust: bool = True  # triage during training; noisy -> consensus target, hard -> up-weighted
-    resample: bool = True  # key-expression re-sampling of clip positions
+    robust: bool = opt(True, "no triage-driven robust training (noisy -> consensus target, hard -> up-weighted)")
+    resample: bool = opt(True, "uniform clips only (no key-expression re-sampling of clip positions)")
     warmup: int = 10  # epochs before triage may start (it also waits for a held-out plateau)
     window: int = 10  # epochs of training dynamics smoothed for triage and scoring
     hard_weight: float = 2.0  # loss weight of hard videos in robust training
     noisy_mode: str = "relabel"  # 'relabel' (train toward consensus) or 'exclude'
     key_mix: float = 0.5  # key re-sampling: share of clips placed by saliency (rest uniform)
     # run
-    seed: int = 0
-    device: str = "auto"  # 'cpu', 'cuda', 'cuda:N' or 'auto'
-    threads: int = 0  # torch CPU threads (0 = torch default)
+    seed: int = opt(0, "random seed")
+    device: str = opt("auto", "cpu, cuda, cuda:N or auto")
+    threads: int = opt(0, "torch CPU threads (0 = torch's choice)")
     folds: int = 0  # >1: train K fold models (train_folds)
 
     def validate(self) -> "TrainConfig":
@@ -89,25 +94,44 @@ class TrainConfig:
 
 @dataclass
 class ScoreConfig:
-    uniform_clips: int = 8  # uniformly placed clips per video at scoring
-    key_clips: int = 4  # clips centred on key-expression positions (0 when resample is off)
-    checkpoint: str = "best"  # 'best' or 'last'
-    use_dynamics: bool = True  # blend training dynamics (before memorization) into train scores
+    uniform_clips: int = opt(8, "uniform clips per video", flag="--clips")
+    key_clips: int = opt(4, "extra clips on key-expression positions (none when training had no re-sampling)")
+    checkpoint: str = opt("best", "which checkpoint", choices=("best", "last"))
+    use_dynamics: bool = opt(True, "ignore the training dynamics (final model only)", flag="--no-dynamics")
     vote_weight: float = 0.5  # noise_score: weight of the clip vote against the probability margin
-    video_weight: float = 0.5  # noise_score: weight of the video head's margin against the clip score
-    aum_weight: float = 0.33  # noise_score: weight of the training AUM (train videos with dynamics) against the rest
-    min_agree: float = 0.5  # triage: clip agreement on another class needed to call noisy
-    min_margin: float = 0.1
-    hard_agree: float = 0.75
-    rate_scale: float = 1.0
-    max_rate: float = 0.5
-    min_score: float = 0.5
-    single_clip: bool = False  # ablation: one centred clip, no agreement
+    video_weight: float = opt(0.5, "share of the noise score from the video head's margin (rest: clip agreement)")
+    aum_weight: float = opt(0.33, "share of the training videos' noise score from their area under the margin "
+                                  "in training (0 = off)")
+    triage: TriageConfig = field(default_factory=TriageConfig)  # the cuts that turn scores into verdicts
+    single_clip: bool = opt(False, "ablation: one centred clip, no agreement")
     batch_size: int = 32
-    device: str = "auto"
+    device: str = opt("auto", "cpu, cuda, cuda:N or auto")
 
-    def triage_config(self):
-        from curation.audit.agreement import TriageConfig
+    def validate(self) -> "ScoreConfig":
+        if (self.uniform_clips < 1 or self.key_clips < 0 or not 0.0 <= self.video_weight <= 1.0
+                or not 0.0 <= self.aum_weight <= 1.0):
+            raise ConfigError("--clips must be >= 1, --key-clips >= 0, and --video-weight and --aum-weight in [0, 1]")
+        return self
 
-        return TriageConfig(min_agree=self.min_agree, min_margin=self.min_margin, hard_agree=self.hard_agree,
-                            rate_scale=self.rate_scale, max_rate=self.max_rate, min_score=self.min_score)
+    def to_dict(self) -> dict:
+        """config.json's ``score`` section: the fields in order, the triage cuts in place among
+        them (the layout the export's provenance and the report read)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out.update(dataclasses.asdict(value) if f.name == "triage" else {f.name: value})
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ScoreConfig":
+        """From config.json's ``score`` section, flat (:meth:`to_dict`) or with a nested ``triage``."""
+        data = dict(data)
+        tri = dict(data.pop("triage", None) or {})
+        for name in (f.name for f in dataclasses.fields(TriageConfig)):
+            if name in data:
+                tri[name] = data.pop(name)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"score config has unknown field(s) {unknown}")
+        return cls(**data, triage=TriageConfig(**tri))

@@ -11,8 +11,7 @@ from curation.audit.metrics import uar_war
 from curation.runs import RunDir
 from model import data
 from model.config import ScoreConfig
-from model.score import _load_model
-from model.train import predict, resolve_device
+from model.inference import load_model, predict, resolve_device
 
 
 def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: str = "auto",
@@ -27,7 +26,7 @@ def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: 
         raise ManifestError(f"the manifest of {run.path} has no {split!r} videos to evaluate on")
     torch.manual_seed(0)
     dev = resolve_device(device)
-    net, tcfg, ck = _load_model(run.checkpoints / f"{checkpoint}.pt", manifest.classes, dev)
+    net, tcfg, ck = load_model(run.checkpoints / f"{checkpoint}.pt", manifest.classes, dev)
     store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
                              cache_dir=run.path / "cache" if tcfg.cache else None)
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)

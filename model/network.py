@@ -1,4 +1,4 @@
-"""The dual-stream hierarchical video network (DESIGN.md section 3).
+"""The dual-stream hierarchical video network (see docs/ARCHITECTURE.md, "Method").
 
 frame encoder (small CNN or ResNet-18) -> short-term stream over the T frames of a clip
 (facial movement; clip token + clip head) -> long-term stream over the K clip tokens

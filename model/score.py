@@ -7,7 +7,6 @@ and video_logits.npy.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,25 +20,15 @@ from curation.errors import RunError
 from curation.fileio import atomic_path, write_parquet
 from curation.data.manifest import read_manifest
 from curation.runs import RunDir
-from curation.schema import SCORES_COLUMNS, conform
+from curation.schema import SCORES_COLUMNS, VERDICTS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
-from model.network import build_network
-from model.train import _batch_starts, load_checkpoint, load_weights, predict, resolve_device
+from model.inference import load_model, predict, resolve_device
 
 log = logging.getLogger(__name__)
 
 
-def _load_model(path, classes, device):
-    ck = load_checkpoint(path, classes=classes)
-    cfg = TrainConfig.from_dict(ck["config"])
-    net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None)).to(device)
-    load_weights(net, ck, path)
-    net.eval()
-    return net, cfg, ck
-
-
-def _clip_counts(sc: ScoreConfig, tcfg: TrainConfig) -> tuple[int, int]:
+def clip_counts(sc: ScoreConfig, tcfg: TrainConfig) -> tuple[int, int]:
     if sc.single_clip:
         return 1, 0
     return sc.uniform_clips, (sc.key_clips if tcfg.resample else 0)
@@ -57,12 +46,12 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
         raise RunError(f"{ck_path} does not exist: run `dfer-curate train {run.path}` first")
     torch.manual_seed(0)
     device = resolve_device(sc.device)
-    net, tcfg, ck = _load_model(ck_path, manifest.classes, device)
+    net, tcfg, ck = load_model(ck_path, manifest.classes, device)
     store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
                              cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
     rows = np.arange(len(manifest.df))
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
-    n_u, n_k = _clip_counts(sc, tcfg)
+    n_u, n_k = clip_counts(sc, tcfg)
     starts: list = []
     clip_probs, video_logits = predict(net, store, rows, tcfg, device, n_uniform=n_u, n_key=n_k,
                                        batch_size=sc.batch_size, progress=progress, starts_out=starts)
@@ -79,7 +68,7 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
                                     training_aum(run.dynamics, ev_ids, int(z["epoch"])))
             else:
                 log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
-    run.save_config("score", sc)
+    run.save_config("score", sc.to_dict())
     return write_scores(run, manifest, clip_probs, video_logits, sc, evidence=evidence)
 
 
@@ -136,7 +125,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     consensus = np.zeros(n, np.int64)
     suggested = np.zeros(n, np.int64)
     verdict = np.full(n, "clean", dtype=object)
-    tri = sc.triage_config()
+    tri = sc.triage
     groups = []
     if len(ev_rows):
         ev_video = video_probs[ev_rows]
@@ -201,51 +190,26 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
             np.save(fh, arr)
 
 
-def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = True,
-                config: ScoreConfig | None = None) -> pd.DataFrame:
-    """Out-of-fold scores: each fold's train videos by the model trained without them;
-    every other video by the mean of the fold models."""
-    sc = config or ScoreConfig()
-    device = resolve_device(sc.device)
-    n = len(manifest.df)
-    is_train = manifest.df["split"].to_numpy() == "train"
-    clip_probs = video_logits = None
-    others = np.flatnonzero(~is_train)
-    for path, fold_rows in models:
-        net, tcfg, _ = _load_model(path, manifest.classes, device)
-        n_u, n_k = _clip_counts(sc, tcfg)
-        if clip_probs is None:
-            clip_probs = np.zeros((n, n_u + n_k, len(manifest.classes)), np.float32)
-            video_logits = np.zeros((n, len(manifest.classes)), np.float32)
-        p, v = predict(net, store, fold_rows, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
-        clip_probs[fold_rows], video_logits[fold_rows] = p, v
-        p, v = predict(net, store, others, tcfg, device, n_uniform=n_u, n_key=n_k, progress=progress)
-        clip_probs[others] += p / len(models)
-        video_logits[others] += v / len(models)
-    starts = _batch_starts(store, np.arange(n), tcfg, None, train=False, n_uniform=n_u, n_key=n_k)
-    write_clip_layout(run, manifest, store, np.stack(starts))
-    run.save_config("score", sc)
-    return write_scores(run, manifest, clip_probs, video_logits, sc)
-
-
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:
-    """Verdict counts and, with ground truth, detection metrics on the train split."""
-    from curation.audit.metrics import detection_metrics, relabel_accuracy
+    """Verdict counts and, with ground truth, detection metrics on the train split
+    (``curation.audit.metrics.detection_table``; relabel_accuracy counts flagged, truly noisy
+    videos, relabel_accuracy_flagged every flagged one)."""
+    from curation.audit.metrics import detection_table, ours_columns, relabel_accuracy
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     scores = scores if scores is not None else pd.read_parquet(run.require("scores", "score"))
-    out = {"counts": scores["verdict"].value_counts().reindex(["clean", "hard", "noisy"], fill_value=0).to_dict()}
+    out = {"counts": scores["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0).to_dict()}
     out["warning"] = run.model_warning(len(manifest.classes))
     if manifest.has_ground_truth:
-        m = manifest.df.set_index("video_id").loc[scores["video_id"]].reset_index()
-        tr = (scores["split"] == "train").to_numpy()
-        flag = (scores["verdict"] == "noisy").to_numpy()[tr]
-        det = detection_metrics(m["is_noisy"].to_numpy()[tr], flag, scores["noise_score"].to_numpy()[tr],
-                                is_hard=m["is_hard"].to_numpy()[tr])
-        det["relabel_accuracy"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
-                                                   m["true_label"].to_numpy()[tr], is_noisy=m["is_noisy"].to_numpy()[tr])
-        det["relabel_accuracy_flagged"] = relabel_accuracy(flag, scores["suggested_label"].to_numpy()[tr],
-                                                           m["true_label"].to_numpy()[tr])
+        tr = scores[scores["split"] == "train"]
+        ours = ours_columns(tr)
+        row = detection_table(ours, manifest.df, names=["ours"]).iloc[0]
+        det = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.drop("method").items()}
+        det["relabel_accuracy"] = det.pop("relabel_acc")
+        true = manifest.df.set_index("video_id").loc[tr["video_id"], "true_label"].to_numpy()
+        det["relabel_accuracy_flagged"] = relabel_accuracy(ours["ours_flag"].to_numpy(), tr["suggested_label"].to_numpy(),
+                                                           true)
         out["detection"] = det
     return out
+

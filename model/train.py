@@ -1,8 +1,8 @@
 """`train`: fit the dual-stream network on the manifest's train split while recording
 cross-clip agreement dynamics, triaging videos into clean/hard/noisy once held-out accuracy
-plateaus, and training robustly from then on (DESIGN.md sections 3 and 6).
+plateaus, and training robustly from then on (see docs/ARCHITECTURE.md, "Method").
 
-Why the dynamics: a network fits noisy labels by ~12-16 epochs and its final in-sample
+Why the dynamics: a network fits noisy labels within some epochs and its final in-sample
 predictions then hide the noise. Each epoch we keep the clip probabilities of every training
 video from the training pass (made before that step's update) and smooth them over a window
 of epochs; triage and scores use that temporal ensemble, not the final model alone.
@@ -14,7 +14,6 @@ batch (gloo on CPU, nccl on GPU); the result matches one process up to BatchNorm
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -28,20 +27,21 @@ import torch
 import torch.nn.functional as F
 
 from curation.audit import agreement as agr
-from curation.errors import ConfigError, ManifestError, RunError
+from curation.errors import ConfigError, ManifestError
 from curation.fileio import atomic_path, write_json, write_parquet
 from curation.data.manifest import read_manifest
 from curation.audit.metrics import weak_model_warning
 from curation.runs import TRAIN_LOG, RunDir
-from curation.schema import DYNAMICS_COLUMNS, conform
+from curation.schema import DYNAMICS_COLUMNS, VERDICTS, conform
 from model import data
 from model.config import TrainConfig
+from model.inference import batch_starts, load_checkpoint, load_weights, predict, resolve_device
 from model.network import build_network
 
 log = logging.getLogger(__name__)
 
-VERDICT_CODE = {"clean": 0, "hard": 1, "noisy": 2}
-CODE_VERDICT = np.array(["clean", "hard", "noisy"])
+VERDICT_CODE = {v: i for i, v in enumerate(VERDICTS)}
+CODE_VERDICT = np.array(VERDICTS)
 
 
 # ---------------------------------------------------------------- environment
@@ -67,18 +67,6 @@ def _init_dist(device: str) -> Dist:
         backend = "nccl" if device.startswith("cuda") else "gloo"
         dist.init_process_group(backend=backend)
     return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for but CUDA is not available here; use --device cpu")
-    if name == "cuda":
-        return torch.device(f"cuda:{local_rank}")
-    if name != "cpu" and not name.startswith("cuda:"):
-        raise ConfigError(f"device must be cpu, cuda, cuda:N or auto, not {name!r}")
-    return torch.device(name)
 
 
 def _seed_all(seed: int) -> None:
@@ -152,48 +140,6 @@ def make_plan(manifest, cfg: TrainConfig, *, exclude_rows: np.ndarray | None = N
     return Plan(classes, labels, np.setdiff1d(train_rows, held_rows), held_rows, "train-holdout")
 
 
-# ---------------------------------------------------------------- clip batches
-
-def _batch_starts(store, rows, cfg: TrainConfig, rng, *, train: bool, n_uniform: int, n_key: int = 0):
-    starts = []
-    for r in rows:
-        length = int(store.lengths[r])
-        _, span = data.clip_span(length, cfg.frames, cfg.stride)
-        sal = None
-        if cfg.resample and (n_key or train):
-            sal = store.saliency[store.offsets[r]: store.offsets[r] + length]
-        starts.append(data.clip_starts(length, n_uniform, span, train=train, rng=rng, saliency=sal,
-                                       key_mix=cfg.key_mix, key_clips=n_key))
-    return starts
-
-
-@torch.no_grad()
-def predict(net, store, rows, cfg: TrainConfig, device, *, n_uniform: int, n_key: int = 0,
-            batch_size: int = 32, progress: bool = False, desc: str = "score",
-            starts_out: list | None = None):
-    """Eval-mode clip probabilities (n, n_uniform + n_key, C) and video logits (n, C).
-    The video head sees the uniform clips in time order; key clips add clip votes.
-    ``starts_out``, if given, receives each video's clip start frames (same clip order)."""
-    from tqdm import tqdm
-
-    net.eval()
-    probs, logits = [], []
-    rows = np.asarray(rows)
-    for i in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress, leave=False):
-        chunk = rows[i: i + batch_size]
-        starts = _batch_starts(store, chunk, cfg, None, train=False, n_uniform=n_uniform, n_key=n_key)
-        if starts_out is not None:
-            starts_out.extend(np.asarray(s, np.int64) for s in starts)
-        x = data.make_batch(store, chunk, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref)
-        v, c = net(torch.from_numpy(x).to(device), video_clips=n_uniform)
-        probs.append(torch.softmax(c.float(), -1).cpu().numpy())
-        logits.append(v.float().cpu().numpy())
-    if not probs:
-        c = net.clip_head.out_features
-        return np.zeros((0, n_uniform + n_key, c)), np.zeros((0, c))
-    return np.concatenate(probs), np.concatenate(logits)
-
-
 # ---------------------------------------------------------------- state
 
 @dataclass
@@ -242,44 +188,6 @@ def _save(path: Path, payload: dict) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path, *, classes=None, config: TrainConfig | None = None) -> dict:
-    """Read a checkpoint and check it fits these classes and this network shape."""
-    path = Path(path)
-    if not path.exists():
-        raise RunError(f"checkpoint {path} does not exist: run `dfer-curate train {path.parent.parent}` first")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ConfigError(f"checkpoint {path} cannot be read ({exc}); train again") from exc
-    if not isinstance(ck, dict) or ck.get("format") != 1:
-        raise ConfigError(f"checkpoint {path} is not a dfer-curate checkpoint; train again")
-    if classes is not None and list(ck["classes"]) != list(classes):
-        raise ConfigError(
-            f"checkpoint {path} was trained on classes {ck['classes']} but the manifest has {list(classes)}; "
-            f"train again (without --resume) for these classes"
-        )
-    if config is not None:
-        old = TrainConfig.from_dict(ck["config"]).model_fields()
-        new = config.model_fields()
-        diff = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
-        if diff:
-            raise ConfigError(
-                f"checkpoint {path} has another network configuration {diff} (checkpoint, now); "
-                f"use the same settings or train without --resume"
-            )
-    return ck
-
-
-def load_weights(net, ck: dict, path) -> None:
-    """Put a checkpoint's weights into ``net``; a checkpoint of an older network layout
-    (same configuration, other layers) gets a clear error instead of torch's key dump."""
-    try:
-        net.load_state_dict(ck["model"])
-    except RuntimeError as exc:
-        raise ConfigError(f"checkpoint {path} was written by another version of the network and does not fit "
-                          f"this one; train again (without --resume)") from exc
-
-
 # ---------------------------------------------------------------- loop
 
 def train(run_dir, config: TrainConfig | None = None, *, progress: bool = True, resume: bool = False) -> dict:
@@ -290,11 +198,11 @@ def train(run_dir, config: TrainConfig | None = None, *, progress: bool = True, 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     plan = make_plan(manifest, cfg)
-    out = _fit(run, manifest, plan, cfg, run.checkpoints, progress=progress, resume=resume)
+    out = fit(run, manifest, plan, cfg, run.checkpoints, progress=progress, resume=resume)
     return out
 
 
-def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, progress: bool,
+def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, progress: bool,
          resume: bool, write_dynamics: bool = True, store=None) -> dict:
     dist_ = _init_dist(cfg.device)
     device = resolve_device(cfg.device, dist_.local_rank)
@@ -307,7 +215,7 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
         run.save_config("train", cfg)
     t0 = time.time()
     if store is None:
-        store = _load_store(run, manifest, cfg, dist_, progress)
+        store = load_store(run, manifest, cfg, dist_, progress)
     rows_all = np.concatenate([plan.train_rows, plan.heldout_rows])
     data.check_lengths(store, rows_all, cfg.frames, pad=cfg.pad_short)
 
@@ -348,14 +256,14 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
     from tqdm import tqdm
 
     bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=not (progress and dist_.main))
+    loop = Loop(model, net, opt, store, plan, cfg, state, rng, dist_, device, steps_per_epoch, total_steps, bar)
     stopped = False
     for epoch in range(state.epoch, cfg.epochs):
         if _early_stop(state, cfg):
             stopped = True
             break
-        _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, epoch, steps_per_epoch,
-                     total_steps, bar)
-        _end_epoch(net, store, plan, cfg, state, dist_, device, epoch)
+        _train_epoch(loop, epoch)
+        _end_epoch(loop, epoch)
         rec = state.log[-1]
         bar.set_postfix(ep=epoch + 1, loss=f"{rec['loss']:.3f}", acc=f"{rec['train_acc']:.2f}",
                         val=f"{rec['heldout_acc']:.2f}", c=rec["clean"], h=rec["hard"], n=rec["noisy"])
@@ -385,7 +293,7 @@ def _fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *,
     return summary
 
 
-def _load_store(run, manifest, cfg, dist_, progress):
+def load_store(run, manifest, cfg, dist_, progress):
     cache_dir = run.path / "cache" if cfg.cache else None
     if dist_.world > 1 and cache_dir is not None:
         if dist_.main:
@@ -411,7 +319,29 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
 
 
-def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, epoch, steps, total, bar):
+@dataclass
+class Loop:
+    """What every epoch of one fit works with."""
+
+    model: torch.nn.Module  # ``net``, or its DistributedDataParallel wrapper
+    net: torch.nn.Module
+    opt: torch.optim.Optimizer
+    store: data.FrameStore
+    plan: Plan
+    cfg: TrainConfig
+    state: TrainState
+    rng: np.random.Generator
+    dist: Dist
+    device: torch.device
+    steps: int  # optimiser steps per epoch
+    total: int  # optimiser steps over all epochs (the learning-rate schedule's length)
+    bar: object  # tqdm progress bar
+
+
+def _train_epoch(loop: Loop, epoch: int) -> None:
+    """One pass over the train videos; records their training-pass clip probabilities."""
+    model, opt, store, plan, cfg, state, rng, dist_, device = (
+        loop.model, loop.opt, loop.store, loop.plan, loop.cfg, loop.state, loop.rng, loop.dist, loop.device)
     C = len(plan.classes)
     tr = plan.train_rows
     n_tr = len(tr)
@@ -431,10 +361,10 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
     losses = np.zeros(n_tr, np.float32)
     order = rng.permutation(n_tr)
     model.train()
-    for b in range(steps):
+    for b in range(loop.steps):
         idx = order[b * cfg.batch_size: (b + 1) * cfg.batch_size]
         rows = tr[idx]
-        starts = _batch_starts(store, rows, cfg, rng, train=True, n_uniform=cfg.clips)
+        starts = batch_starts(store, rows, cfg, rng, train=True, n_uniform=cfg.clips)
         x_all = data.make_batch(store, rows, starts, cfg.frames, cfg.stride, neutral_ref=cfg.neutral_ref, rng=rng, shift=cfg.shift)
         shard = np.arange(len(idx))[dist_.rank:: dist_.world]
         x = torch.from_numpy(x_all[shard]).to(device)
@@ -442,7 +372,7 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
         w = torch.from_numpy(weights[idx][shard]).to(device)
         wsum = float(weights[idx].sum())
         for g in opt.param_groups:
-            g["lr"] = _lr_at(state.step, total, cfg)
+            g["lr"] = _lr_at(state.step, loop.total, cfg)
         v_logits, c_logits = model(x)
         v_ce = F.cross_entropy(v_logits, y, reduction="none", label_smoothing=cfg.label_smoothing)
         c_ce = F.cross_entropy(c_logits.flatten(0, 1), y.repeat_interleave(cfg.clips), reduction="none",
@@ -458,7 +388,7 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
             vlog[idx[shard]] = v_logits.float().cpu().numpy()
             losses[idx[shard]] = F.cross_entropy(v_logits.float(), given, reduction="none").cpu().numpy()
         state.step += 1
-        bar.update(1)
+        loop.bar.update(1)
     if dist_.world > 1:
         hist = _allsum(torch.from_numpy(hist), dist_).numpy()
         vlog = _allsum(torch.from_numpy(vlog), dist_).numpy()
@@ -468,8 +398,10 @@ def _train_epoch(model, net, opt, store, plan, cfg, state, rng, dist_, device, e
     state.losses = np.concatenate([state.losses, losses[None]])
 
 
-def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
+def _end_epoch(loop: Loop, epoch: int) -> None:
     """Held-out accuracy, triage from the smoothed window, plateau and early-stopping bookkeeping."""
+    net, store, plan, cfg, state, dist_, device = (
+        loop.net, loop.store, loop.plan, loop.cfg, loop.state, loop.dist, loop.device)
     C = len(plan.classes)
     held = plan.heldout_rows
     shard = held[dist_.rank:: dist_.world]
@@ -491,7 +423,7 @@ def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
         state.best_score, state.best_epoch, state.stale = score, epoch, 0
     else:
         state.stale += 1
-    # triage starts after warm-up once held-out accuracy stops climbing (section 6); the noise
+    # triage starts after warm-up once held-out accuracy stops climbing; the noise
     # rates are estimated then and frozen: later in-sample estimates shrink as the network
     # memorizes, which would shrink the calibrated cut with them
     warm = min(cfg.warmup, math.ceil(0.4 * cfg.epochs))  # short runs scale the warm-up down
@@ -507,7 +439,7 @@ def _end_epoch(net, store, plan, cfg, state, dist_, device, epoch):
         state.active = verdict
         state.consensus = res["agreement"].consensus
     state.epoch = epoch + 1
-    counts = {k: int(np.sum(res["verdict"] == k)) for k in ("clean", "hard", "noisy")}
+    counts = {k: int(np.sum(res["verdict"] == k)) for k in VERDICTS}
     state.log.append({
         "epoch": epoch + 1, "loss": float(state.losses[epoch].mean()), "train_acc": train_acc,
         "heldout_uar": uar, "heldout_acc": war, "heldout_score": score,
@@ -560,37 +492,8 @@ def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: li
 
 def evidence_epoch(state: TrainState, cfg: TrainConfig) -> int:
     """Last epoch (0-based) of the evidence window: the best held-out epoch (the memorization
-    that follows it erases the signal, section 6), never before the plateau."""
+    that follows it erases the signal), never before the plateau."""
     end = state.best_epoch if state.best_epoch >= 0 else state.epoch - 1
     if state.triage_from > 0:
         end = max(end, min(state.triage_from - 1, state.epoch - 1))
     return min(end, state.epoch - 1)
-
-
-def train_folds(run_dir, folds: int = 3, config: TrainConfig | None = None, *, progress: bool = True) -> pd.DataFrame:
-    """Train ``folds`` models, each without one fold of the train split, and score every
-    train video with the model that did not see it (out-of-fold); val/test videos get the
-    mean of the fold models. Writes scores.parquet, clip_probs.npy, video_logits.npy."""
-    from model import score as score_mod
-
-    if folds < 2:
-        raise ConfigError(f"--folds must be at least 2, got {folds}")
-    cfg = dataclasses.replace((config or TrainConfig()).validate(), folds=folds)
-    run = RunDir(run_dir)
-    manifest = read_manifest(run.path)
-    base = make_plan(manifest, cfg)
-    df = manifest.df
-    tr_all = np.flatnonzero(df["split"].to_numpy() == "train")
-    if "fold" in df.columns and df["fold"].notna().all() and df.loc[tr_all, "fold"].nunique() == folds:
-        fold_of = df["fold"].to_numpy()[tr_all].astype(int)
-        fold_of = np.unique(fold_of, return_inverse=True)[1]
-    else:
-        fold_of = np.random.default_rng(cfg.seed + 31).permutation(len(tr_all)) % folds
-    store = _load_store(run, manifest, cfg, Dist(), progress)
-    models = []
-    for f in range(folds):
-        plan = make_plan(manifest, cfg, exclude_rows=tr_all[fold_of == f])
-        ck_dir = run.checkpoints / f"fold{f}"
-        _fit(run, manifest, plan, cfg, ck_dir, progress=progress, resume=False, write_dynamics=False, store=store)
-        models.append((ck_dir / "best.pt", tr_all[fold_of == f]))
-    return score_mod.score_folds(run, manifest, store, models, base, progress=progress)

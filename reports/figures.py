@@ -12,7 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-VERDICT_COLORS = {"clean": "#009E73", "hard": "#E69F00", "noisy": "#D55E00"}
+from curation.schema import VERDICTS
+
+# Okabe-Ito colours in the order of schema.VERDICTS (clean, hard, noisy)
+VERDICT_COLORS = dict(zip(VERDICTS, ("#009E73", "#E69F00", "#D55E00")))
 METHOD_PALETTE = (
     "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
     "#F0E442", "#8C564B",
@@ -31,7 +34,7 @@ def _style(fig: go.Figure, *, height: int = 380, title: str | None = None) -> go
 
 
 def _verdicts_present(scores: pd.DataFrame) -> list[str]:
-    order = list(VERDICT_COLORS)
+    order = list(VERDICTS)
     seen = set(scores["verdict"].astype(str))
     return [v for v in order if v in seen] + sorted(seen - set(order))
 
@@ -135,7 +138,7 @@ def sample_dynamics_videos(dynamics: pd.DataFrame, verdicts: pd.Series, *, per_v
     verdicts = verdicts[verdicts.index.isin(have)]
     rng = np.random.default_rng(seed)
     out = {}
-    for verdict in [v for v in VERDICT_COLORS if v in set(verdicts)]:
+    for verdict in [v for v in VERDICTS if v in set(verdicts)]:
         ids = np.sort(verdicts.index[verdicts == verdict].to_numpy().astype(str))
         take = min(per_verdict, len(ids))
         out[verdict] = sorted(rng.choice(ids, size=take, replace=False).tolist()) if take else []

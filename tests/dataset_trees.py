@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from curation.data.adapters import FERV39K_CLASSES
+from curation.data.formats import FERV39K_CLASSES
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES
 from curation.data.video import write_video
 

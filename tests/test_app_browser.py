@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app.launch import free_port, start, stop
+from app.launch import start, stop
+from curation.servers import free_port
 from curation.data.manifest import read_manifest
 from curation.review.queue import filter_queue, review_table
 

@@ -119,10 +119,12 @@ def test_single_clip_uses_one_clip_only(planted):
     assert np.array_equal(det.score, det2.score)
 
 
-@pytest.mark.skipif(not B.fiftyone_available(), reason="curation.fiftyone.brain not in this checkout")
 def test_fo_mistakenness_finds_planted_noise(planted):
+    from curation.fiftyone.brain import mistakenness_scores
+
     ids = [f"v{i}" for i in range(len(planted["labels"]))]
-    det = B.fo_mistakenness(ids, planted["labels"], planted["probs"], [f"c{i}" for i in range(C)])
+    det = B.fo_mistakenness(ids, planted["labels"], planted["probs"], [f"c{i}" for i in range(C)],
+                            scorer=mistakenness_scores)
     _check_found(det, planted)
     assert ((det.score >= 0) & (det.score <= 1)).all()
 
@@ -152,8 +154,7 @@ def test_run_baselines_writes_parquet(fake_run):
     conf = fake_run.load_config()["baselines"]
     assert conf["probs_kind"].startswith("in-sample")
     assert conf["inputs"]["cl_both"].startswith("pred_probs in-sample")
-    if not B.fiftyone_available():
-        assert "fo_mistakenness" in conf["skipped"]
+    assert conf["skipped"] == {"fo_mistakenness": "no FiftyOne mistakenness scorer was given"}
 
 
 def test_oof_probs_preferred_and_checked(fake_run):
@@ -196,8 +197,10 @@ def test_side_by_side_and_compare_table(fake_run):
     df = B.side_by_side(fake_run.path)
     assert df["method"].iloc[0] == "ours"
     assert {"precision", "recall", "f1", "auroc", "hard_retention", "relabel_acc", "inputs"} <= set(df.columns)
-    num = df[["precision", "recall", "f1", "auroc"]].to_numpy(float)
-    assert np.nanmin(num) >= 0 and np.nanmax(num) <= 1
+    assert list(df["method"]) == ["ours", *(m for m in B.METHODS if m != "fo_mistakenness")]
+    scores = pd.read_parquet(fake_run.scores)
+    flagged = int(((scores["split"] == "train") & (scores["verdict"] == "noisy")).sum())
+    assert df.set_index("method").loc["ours", "n_flagged"] == flagged
     # the fake run's planted verdicts are exactly the truth
     ours = df.set_index("method").loc["ours"]
     assert ours["f1"] == 1.0 and ours["hard_retention"] == 1.0

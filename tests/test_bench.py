@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from curation.audit import baselines as B
-from curation.pipelines import bench
+from curation.pipelines import bench, bench_config, bench_report
 from curation.errors import ConfigError
 from curation.data.manifest import read_manifest
+from curation.fileio import read_json
 
 
 @pytest.fixture
@@ -66,38 +67,40 @@ def _tables(ours_f1, cl_f1, ours_hr, cl_hr, uar):
 
 
 def test_criteria_states_numbers_and_verdicts():
-    good = bench.criteria(_tables(0.80, 0.60, 0.95, 0.70,
+    good = bench_report.criteria(_tables(0.80, 0.60, 0.95, 0.70,
                                   {"noisy": 0.5, "ours": 0.70, "cleanlab": 0.60, "oracle": 0.72}))
     text = "\n".join(good)
     # best cleanlab *filter* is cl_both (aum is not a cleanlab filter and is ignored)
     assert "ours 0.800 vs best cleanlab filter `cl_both` 0.600 (difference +0.200" in text
     assert text.count("**met**") == 3
     assert "2.50x the wall time" in text and "2.00x the CPU time" in text
-    bad = "\n".join(bench.criteria(_tables(0.65, 0.60, 0.80, 0.70,
+    bad = "\n".join(bench_report.criteria(_tables(0.65, 0.60, 0.80, 0.70,
                                            {"noisy": 0.5, "ours": 0.60, "cleanlab": 0.65, "oracle": 0.72})))
     assert bad.count("**NOT met**") == 3
     assert "difference +0.050" in bad
 
 
 def test_measure_reports_time_and_traced_peak():
-    out, wall, peak = bench.measure(lambda n: np.ones(n).sum(), 4_000_000)
+    import time
+
+    out, wall, peak = bench.measure(lambda n: (time.sleep(0.02), np.ones(n).sum())[1], 4_000_000)
     assert out == 4_000_000
-    assert wall >= 0
+    assert wall >= 0.02  # the plain run is timed, not the traced one
     assert 25 < peak < 200  # 32 MB of float64 was allocated
 
 
 def test_profile_rejects_unknown_configs():
     with pytest.raises(ConfigError, match="unknown bench config"):
-        bench.profile("quick", configs=["easy"])
-    assert bench.profile("quick").configs == ["default"]
-    assert set(bench.profile("full").configs) >= {"default", "noise40", "hard40_noise10", "symmetric"}
+        bench_config.profile("quick", configs=["easy"])
+    assert bench_config.profile("quick").configs == ["default"]
+    assert set(bench_config.profile("full").configs) >= {"default", "noise40", "hard40_noise10", "symmetric"}
 
 
 @pytest.mark.slow
 def test_bench_smoke_end_to_end(tmp_path):
     """The whole orchestration on a very small set (one epoch): tables have every method and
     every label set, numbers lie in their ranges, the files are written."""
-    cfg = bench.profile("smoke")
+    cfg = bench_config.profile("smoke")
     report = tmp_path / "BENCH.md"
     res = bench.run_bench(cfg, tmp_path / "out", report=report, progress=False)
     det, down, cost = res["detection"], res["downstream"], res["cost"]
@@ -106,10 +109,10 @@ def test_bench_smoke_end_to_end(tmp_path):
     for f in B.CLEANLAB_FILTERS:
         assert f"cl_{f}" in methods and f"cl_{f} (in-sample)" in methods
     assert det.loc[det["method"] == "cl_both", "inputs"].iloc[0].startswith("pred_probs out-of-fold (K=2")
-    for col in ("precision", "recall", "f1", "auroc", "ap", "hard_retention"):
-        v = det[col].to_numpy(float)
-        assert np.all((v >= 0) & (v <= 1)), col
-    assert (det["n_noisy"] > 0).all() and (det["time_s"] >= 0).all() and (det["peak_mb"] > 0).all()
+    assert not det[["precision", "recall", "f1", "auroc", "ap", "hard_retention"]].isna().any().any()
+    truth = read_manifest(tmp_path / "out" / "default" / "audit").df
+    assert (det["n_noisy"] == int(truth.loc[truth["split"] == "train", "is_noisy"].sum())).all()
+    assert (det["time_s"] > 0).all() and (det["peak_mb"] > 0).all()
     assert list(down["labels"]) == list(bench.DOWNSTREAM)
     assert down[["uar", "war"]].apply(lambda c: c.between(0, 1)).all().all()
     n_train = down.set_index("labels")["n_train"]
@@ -121,7 +124,8 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
     assert res["model"]["chance"].tolist() == [0.25]  # 4 classes
-    assert 0 <= res["model"]["heldout_acc"].iloc[0] <= 1
+    log = read_json(tmp_path / "out" / "default" / "audit" / "checkpoints" / "train_log.json")["log"]
+    assert res["model"]["heldout_acc"].iloc[0] == max(e["heldout_acc"] for e in log)
     for name in ("detection.csv", "downstream.csv", "cost.csv", "model.csv", "bench.json"):
         assert (tmp_path / "out" / name).exists()
 
@@ -132,15 +136,15 @@ def probe_step(run_dir: str, cfg) -> dict:
 
 
 def test_steps_record_and_resume_only_with_same_settings(tmp_path):
-    cfg = bench.profile("smoke")
+    cfg = bench_config.profile("smoke")
     out, wall, peak, cpu = bench._child_entry("tests.test_bench.probe_step", (str(tmp_path), cfg), {})
-    assert out == {"n": cfg.n} and wall >= 0 and peak > 0 and cpu >= 0
+    assert out == {"n": cfg.n} and wall > 0 and peak > 0
     assert (tmp_path / "bench_probe_step.json").exists()
     rec = bench._resumed("tests.test_bench.probe_step", (str(tmp_path), cfg))
     assert rec == (out, wall, peak, cpu)
     # settings that do not change the step still resume; ones that do, do not
-    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", downstream=False)))
-    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench.profile("smoke", epochs=3))) is None
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench_config.profile("smoke", downstream=False)))
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench_config.profile("smoke", epochs=3))) is None
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path / "other"), cfg)) is None
 
 

@@ -6,6 +6,8 @@ import dataclasses
 import pytest
 
 from curation.commands import train as train_cmd
+from curation.audit.agreement import TriageConfig
+from curation.commands.options import config_from_args
 from curation.errors import ConfigError
 from model.config import ScoreConfig, TrainConfig
 
@@ -30,9 +32,34 @@ def test_defaults_are_valid_and_round_trip():
     assert "shift" not in cfg.model_fields() and cfg.model_fields()["size"] == 32  # augmentation is not shape
 
 
-def test_score_config_builds_the_triage_config():
-    tri = ScoreConfig(min_agree=0.6, min_margin=0.2, max_rate=0.3).triage_config()
-    assert (tri.min_agree, tri.min_margin, tri.max_rate) == (0.6, 0.2, 0.3)
+def test_score_config_nests_the_triage_config_and_reads_both_layouts():
+    sc = ScoreConfig(triage=TriageConfig(min_agree=0.6, min_margin=0.2, max_rate=0.3))
+    flat = sc.to_dict()
+    assert (flat["min_agree"], flat["min_margin"], flat["max_rate"]) == (0.6, 0.2, 0.3) and "triage" not in flat
+    assert list(flat)[:8] == ["uniform_clips", "key_clips", "checkpoint", "use_dynamics", "vote_weight",
+                              "video_weight", "aum_weight", "min_agree"]
+    assert ScoreConfig.from_dict(flat) == sc
+    assert ScoreConfig.from_dict(dataclasses.asdict(sc)) == sc  # nested layout
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['colour'\]"):
+        ScoreConfig.from_dict({"colour": 1})
+
+
+def test_score_options_come_from_the_config():
+    import argparse
+
+    from curation.commands import score as score_cmd
+
+    parser = argparse.ArgumentParser()
+    score_cmd.add_arguments(parser)
+    args = parser.parse_args(["runs/x", "--clips", "3", "--no-dynamics", "--min-agree", "0.7", "--checkpoint", "last"])
+    sc = config_from_args(ScoreConfig, args, score_cmd.OPTIONS)
+    assert (sc.uniform_clips, sc.use_dynamics, sc.triage.min_agree, sc.checkpoint) == (3, False, 0.7, "last")
+    assert sc.triage.rate_scale == 1.0 and sc.key_clips == 4
+    assert config_from_args(ScoreConfig, parser.parse_args(["runs/x"]), score_cmd.OPTIONS) == ScoreConfig()
+    with pytest.raises(ConfigError, match="--clips must be >= 1"):
+        dataclasses.replace(sc, uniform_clips=0).validate()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["runs/x", "--checkpoint", "middle"])
 
 
 def test_cli_options_reach_the_config():

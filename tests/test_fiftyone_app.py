@@ -18,7 +18,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from curation.fiftyone.db import free_port, port_open
+from curation.servers import free_port, port_open
 from curation.fiftyone.push import PushConfig, push
 from tests.fakerun import make_fake_run
 

@@ -14,7 +14,8 @@ import pytest
 
 from curation.errors import ConfigError, RunError, VideoError
 from curation.fileio import write_parquet
-from curation.fiftyone.push import PROXY_SALIENCY, PushConfig, frame_clip_index, push
+from curation.fiftyone.prepare import PROXY_SALIENCY, frame_clip_index
+from curation.fiftyone.push import PushConfig, push
 from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.data.video import read_video, video_codec
 from tests.fakerun import make_fake_run
@@ -275,7 +276,7 @@ def test_cli_push_prints_next_step(fake_run, capsys):
 
 
 def test_unreachable_database_gives_a_clean_error(fake_run):
-    from curation.fiftyone.db import free_port
+    from curation.servers import free_port
 
     env = {**os.environ, "FIFTYONE_DATABASE_URI": f"mongodb://127.0.0.1:{free_port()}"}
     proc = subprocess.run([sys.executable, "-m", "curation.cli", "push", str(fake_run.path)],
@@ -298,7 +299,7 @@ def test_mongod_that_cannot_start_says_how_to_fix(tmp_path):
 
 
 def test_frames_follow_recorded_clip_starts_including_key_clips():
-    from curation.fiftyone.push import frame_clip_index_from_starts
+    from curation.fiftyone.prepare import frame_clip_index_from_starts
 
     # two uniform clips at 0 and 24, a key clip at 10 (clip_probs order: uniform, then key)
     k = frame_clip_index_from_starts(48, [0, 24, 10])

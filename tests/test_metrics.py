@@ -1,4 +1,9 @@
-"""curation.audit.metrics: the weak-model warning (detection metrics are checked in test_baselines and test_bench)."""
+"""curation.audit.metrics: the weak-model warning and the detection table (the metrics on
+planted noise are also checked in test_baselines and test_bench)."""
+
+import numpy as np
+import pandas as pd
+import pytest
 
 from curation.audit.metrics import weak_model_warning
 
@@ -12,3 +17,27 @@ def test_weak_model_warning_names_uar_and_chance():
     assert weak_model_warning(log(0.15, 0.4), 7) is None
     assert weak_model_warning(log(0.6), 2) is None and weak_model_warning(log(0.55), 2) is not None
     assert weak_model_warning({"log": []}, 7) is None
+
+
+def test_detection_table_one_row_per_method_against_truth():
+    from curation.audit.metrics import detection_table
+
+    truth = pd.DataFrame({"video_id": list("abcdef"), "is_noisy": [1, 1, 0, 0, 0, 0], "is_hard": [0, 0, 1, 1, 0, 0],
+                          "true_label": ["x", "y", "x", "y", "x", "y"]})
+    methods = pd.DataFrame({
+        "video_id": list("fedcbaz"),  # other order, and one video without truth
+        "m_score": [0.1, 0.2, 0.6, 0.5, 0.9, 0.8, 1.0], "m_flag": [0, 0, 1, 0, 1, 1, 1],
+        "m_suggested": ["y", "x", "x", "y", "y", "x", "x"],
+        "s_score": [0.0, np.nan, 0.0, 0.0, 1.0, 1.0, 0.0],
+    })
+    df = detection_table(methods, truth)
+    assert list(df["method"]) == ["m", "s"]
+    m = df.iloc[0]
+    # flagged d, b, a: 2 of 3 are noisy, both noisy found; hard d flagged, hard c kept
+    assert (m["n_flagged"], m["n_noisy"]) == (3, 2)
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == 1.0
+    assert m["hard_retention"] == 0.5 and m["auroc"] == 1.0
+    assert m["relabel_acc"] == 1.0  # b -> y, a -> x
+    assert m["noisy_vs_hard_auroc"] == 1.0
+    s = df.iloc[1]  # no flag column: flag metrics are NaN; NaN score ranks lowest
+    assert np.isnan(s["precision"]) and np.isnan(s["relabel_acc"]) and s["auroc"] == 1.0

@@ -1,4 +1,4 @@
-"""The audit report (reports/audit.py, reports/figures.py, `dfer-curate report`): numbers in
+"""The audit report (reports/audit.py and the modules it builds on, reports/figures.py, `dfer-curate report`): numbers in
 the HTML match the run's tables, the file is self-contained, missing artifacts are named."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from curation.errors import RunError
 from curation.data.manifest import read_manifest, write_manifest
 from curation.audit.metrics import detection_metrics
 from reports import figures as F
-from reports.audit import ReportConfig, build_report, overlap_table, method_table, summarize
+from reports.audit import ReportConfig, build_report
+from reports.tables import method_table, overlap_table, summarize
 from tests.fakereport import write_fake_baselines, write_fake_export
 from tests.fakerun import FAKE_CLASSES, make_fake_run
 
@@ -260,7 +261,7 @@ def test_key_expression_clips_are_tallied_not_drawn(fake_run):
 
 
 def test_collapsed_model_is_called_out(fake_run):
-    from reports.audit import collapse_warning
+    from reports.sections import collapse_warning
 
     scores = pd.read_parquet(fake_run.scores)
     assert collapse_warning(scores, FAKE_CLASSES) is None  # planted predictions spread over classes

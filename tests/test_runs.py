@@ -1,5 +1,7 @@
-"""RunDir: artifact paths and the shared preview location."""
+"""RunDir: artifact paths, the shared preview location and the validated loaders."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from curation.errors import RunError
@@ -28,3 +30,93 @@ def test_model_warning_reads_the_train_log(tmp_path):
     assert run.model_warning(2) is not None and run.model_warning(7) is not None
     run.train_log.write_text("{not json")
     assert run.model_warning(7) is None
+
+
+def test_every_stage_output_is_derived_or_human_work(tmp_path):
+    # inputs written with the manifest, and the train log inside checkpoints/
+    inputs = {"manifest", "classes", "config", "quarantine", "train_log"}
+    artifacts = {k for k, v in vars(RunDir).items() if isinstance(v, property)}
+    assert artifacts - inputs == set(RunDir.DERIVED) | set(RunDir.HUMAN_WORK)
+    assert not set(RunDir.DERIVED) & set(RunDir.HUMAN_WORK)
+
+
+def test_remove_derived_keeps_human_work(tmp_path):
+    run = RunDir(tmp_path)
+    run.checkpoints.mkdir()
+    (run.checkpoints / "last.pt").write_text("w")
+    for p in (run.scores, run.saliency, run.review_db, run.manifest):
+        p.write_text("x")
+    run.exports.mkdir()
+    assert set(run.remove_derived()) == {run.checkpoints, run.scores, run.saliency}
+    assert run.derived_artifacts() == []
+    assert run.human_work() == [run.review_db, run.exports] and run.manifest.exists()
+
+
+def test_loaders_read_a_consistent_run(fake_run):
+    m = fake_run.read_manifest()
+    scores = fake_run.read_scores(m)
+    assert list(scores.index) == list(range(len(scores))) and str(scores["noise_score"].dtype) == "float64"
+    probs = fake_run.read_clip_probs(len(scores), len(m.classes), mmap=True)
+    assert probs.shape[0] == len(scores) and probs.shape[2] == len(m.classes)
+    assert fake_run.read_clip_starts(*probs.shape[:2]) is None  # the fake model records none
+
+
+def test_clip_probs_of_another_shape_names_the_file(fake_run):
+    probs = np.load(fake_run.clip_probs)
+    np.save(fake_run.clip_probs, probs[:-1])
+    with pytest.raises(RunError, match=r"clip_probs.npy has shape \(23, 4, 4\) but scores.parquet has 24 "
+                                       r"videos and classes.json 4 classes; re-run `dfer-curate score"):
+        fake_run.read_clip_probs(24, 4)
+    np.save(fake_run.clip_probs, probs[..., :3])
+    with pytest.raises(RunError, match=r"clip_probs.npy has shape \(24, 4, 3\)"):
+        fake_run.read_clip_probs(24, 4)
+    probs[0, 0, 0] = np.nan
+    np.save(fake_run.clip_probs, probs)
+    with pytest.raises(RunError, match=r"clip_probs.npy contains NaN"):
+        fake_run.read_clip_probs(24, 4)
+
+
+def test_scores_whose_ids_differ_from_the_manifest_name_the_file(fake_run):
+    scores = pd.read_parquet(fake_run.scores)
+    scores.loc[0, "video_id"] = "stranger"
+    scores.to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"scores.parquet does not match manifest.parquet: 1 manifest video\(s\) "
+                                       r"have no score \(e.g. \['v0000'\]\); 1 scored video\(s\) are not in the "
+                                       r"manifest \(e.g. \['stranger'\]\); re-run `dfer-curate score"):
+        fake_run.read_scores()
+    scores.loc[0, "video_id"] = "v0001"
+    scores.to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"scores.parquet has duplicated video_id\(s\) \['v0001'\]"):
+        fake_run.read_scores()
+
+
+def test_scores_with_stale_labels_or_unknown_values_name_the_file(fake_run):
+    good = pd.read_parquet(fake_run.scores)
+    given = good.loc[3, "label"]
+    other = next(c for c in fake_run.read_manifest().classes if c != given)
+    good.assign(label=good["label"].where(good.index != 3, other)).to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=rf"scores.parquet: video v0003 has label '{other}' but the manifest "
+                                       rf"says '{given}'; the scores are stale"):
+        fake_run.read_scores()
+    good.assign(suggested_label="elated").to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"column suggested_label holds 'elated', not one of the classes"):
+        fake_run.read_scores()
+    good.assign(verdict="maybe").to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"column 'verdict' holds \['maybe'\]; expected one of"):
+        fake_run.read_scores()
+    good.iloc[:0].to_parquet(fake_run.scores)
+    with pytest.raises(RunError, match=r"scores.parquet holds no videos"):
+        fake_run.read_scores()
+
+
+def test_clip_starts_of_another_shape_are_ignored(fake_run, caplog):
+    np.save(fake_run.clip_starts, np.zeros((24, 3), np.int64))
+    assert fake_run.read_clip_starts(24, 4) is None
+    assert "assuming uniform clips" in caplog.text
+    np.save(fake_run.clip_starts, np.zeros((24, 4), np.int64))
+    assert fake_run.read_clip_starts(24, 4).shape == (24, 4)
+
+
+def test_manifest_of_no_run_directory_says_how_to_make_one(tmp_path):
+    with pytest.raises(RunError, match=r"not a run directory; create one with `dfer-curate synth"):
+        RunDir(tmp_path / "nope").read_manifest()

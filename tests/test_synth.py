@@ -16,12 +16,12 @@ from curation.data.synth import (
     ACTIONS, CONFUSION_PAIRS, PROTOTYPES, SynthConfig, generate, prototype_key, render_video,
     sample_truth, sample_video_spec, validate_config,
 )
-from curation.data.video import clip_indices, read_video, segment_clip_starts, video_codec
+from curation.data.video import read_video, segment_clip_starts, video_codec
 
 
 @pytest.fixture(scope="module")
 def synth300(tmp_path_factory):
-    """The acceptance set of issue 2 (300 videos, default rates), at 32 px to stay fast."""
+    """The acceptance set (300 videos, default rates), at 32 px to stay fast."""
     run = tmp_path_factory.mktemp("synth300")
     generate(run, SynthConfig(n=300, size=32, seed=11), progress=False)
     return run
@@ -130,7 +130,7 @@ def test_brief_apex_is_neutral_outside_its_frames():
         assert np.abs(video[a:b + 1] - neutral[a:b + 1]).mean() > 2.0
         # a test-time clip that misses the apex sees only the neutral face
         starts = segment_clip_starts(48, 4, 8, train=False)
-        for idx in clip_indices(starts, 8, 48):
+        for idx in np.minimum(starts[:, None] + np.arange(8)[None, :], 47):
             if idx.max() < a or idx.min() > b:
                 assert np.array_equal(video[idx], neutral[idx])
 
@@ -272,8 +272,11 @@ def test_rerun_replaces_videos_and_guards_model_results(tmp_path):
     (run / "scores.parquet").write_text("old")
     with pytest.raises(RunError, match=r"scores.parquet.*--overwrite"):
         generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False)
+    (run / "saliency.parquet").write_text("old")  # written by score after the first list of
+    (run / "dynamics_probs.npz").write_text("old")  # derived files was made
     generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False, overwrite=True)
     assert not (run / "scores.parquet").exists()
+    assert not (run / "saliency.parquet").exists() and not (run / "dynamics_probs.npz").exists()
     (run / "review.sqlite").write_text("decisions")
     with pytest.raises(RunError, match="annotators' work"):
         generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False, overwrite=True)

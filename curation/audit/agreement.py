@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-VERDICT_NAMES = np.array(["clean", "hard", "noisy"])
+from curation.schema import VERDICTS
+
+VERDICT_NAMES = np.array(VERDICTS)
 
 
 @dataclass(frozen=True)

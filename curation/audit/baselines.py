@@ -13,8 +13,8 @@ midpoint); where it has none the cut is a documented keyword default.
 The run-level entry point :func:`run_baselines` reads a run directory, picks the inputs
 (out-of-fold probabilities when ``train --folds K`` left them, in-sample otherwise) and
 writes ``baselines.parquet`` (``video_id``, ``<method>_score``, ``<method>_flag``, and
-``<method>_suggested`` where a method suggests a label). This module imports no torch;
-FiftyOne is imported only inside :func:`fo_mistakenness`.
+``<method>_suggested`` where a method suggests a label). This module imports neither torch
+nor FiftyOne: FiftyOne's mistakenness scorer is passed in by the command or pipeline.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import pandas as pd
 
 from curation.errors import ConfigError, RunError
 from curation.fileio import read_json, write_parquet
+from curation.audit.metrics import detection_table, ours_columns
+from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 
 log = logging.getLogger(__name__)
@@ -192,17 +194,16 @@ def cartography(label_probs, *, confidence_below: float = 0.5, variability_below
 # ---------------------------------------------------------------- FiftyOne, ablation
 
 
-def fo_mistakenness(video_ids, labels, pred_probs, classes) -> Detection:
-    """FiftyOne Brain ``compute_mistakenness`` through the FiftyOne adapter (a real dataset
-    in the bundled mongod). Logits = log(pred_probs), which softmax maps back to the same
-    probabilities. Flag = mistakenness > 0.5: FiftyOne's scale puts predictions that
-    disagree with the label above 0.5 and agreeing ones below."""
+def fo_mistakenness(video_ids, labels, pred_probs, classes, *, scorer) -> Detection:
+    """FiftyOne Brain ``compute_mistakenness`` through ``scorer`` (the FiftyOne adapter's
+    ``mistakenness_scores(video_ids, label_names, logits, classes) -> (N,)``). Logits =
+    log(pred_probs), which softmax maps back to the same probabilities. Flag = mistakenness
+    > 0.5: FiftyOne's scale puts predictions that disagree with the label above 0.5 and
+    agreeing ones below."""
     labels, probs = _check_labels_probs(labels, pred_probs)
-    from curation.fiftyone.brain import mistakenness_scores  # the FiftyOne helper's adapter
-
     names = [classes[i] for i in labels]
     logits = np.log(np.clip(probs, 1e-12, None))
-    score = np.asarray(mistakenness_scores(list(video_ids), names, logits, list(classes)), dtype=float)
+    score = np.asarray(scorer(list(video_ids), names, logits, list(classes)), dtype=float)
     return Detection(score, score > 0.5, probs.argmax(1))
 
 
@@ -253,15 +254,12 @@ class BaselineInputs:
     pred_probs: np.ndarray             # (N, C) what cleanlab gets
     probs_kind: str                    # "out-of-fold (K=...)" or "in-sample (mean of M clips)"
     dynamics: pd.DataFrame | None
-    ground_truth: pd.DataFrame | None  # true_label, is_noisy, is_hard (train split) if known
     centre_clip: int = 0               # index of the centred uniform clip in clip_probs
 
 
 def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> BaselineInputs:
     """Read scores, clip probabilities, dynamics and (if any) out-of-fold probabilities of one
     run, restricted to ``split`` and aligned by video_id."""
-    from curation.data.manifest import read_manifest
-
     run = RunDir(run_dir)
     scores = pd.read_parquet(run.require("scores", "score"))
     clip_probs = np.load(run.require("clip_probs", "score"))
@@ -309,16 +307,11 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     pred_probs = pred_probs / pred_probs.sum(1, keepdims=True)
 
     dyn = pd.read_parquet(run.dynamics) if run.dynamics.exists() else None
-    gt = None
-    manifest = read_manifest(run.path)
-    if manifest.has_ground_truth:
-        m = manifest.df.set_index("video_id")
-        gt = m.loc[sc["video_id"], ["true_label", "is_noisy", "is_hard"]].reset_index()
     # clip_probs holds the uniform clips in time order first, then key clips (model.score)
     u = (run.load_config().get("score") or {}).get("uniform_clips")
     centre = u // 2 if isinstance(u, int) and 0 < u <= cp.shape[1] else cp.shape[1] // 2
     return BaselineInputs(
-        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, gt, centre,
+        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, centre,
     )
 
 
@@ -361,8 +354,10 @@ def dynamics_matrix(dynamics: pd.DataFrame, video_ids, column: str) -> np.ndarra
     return wide.loc[list(video_ids)].to_numpy(dtype=float)
 
 
-def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None = None) -> Detection:
-    """Run one method (a name of METHODS) on loaded inputs."""
+def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None = None, *,
+            mistakenness=None) -> Detection:
+    """Run one method (a name of METHODS) on loaded inputs; ``fo_mistakenness`` needs the
+    ``mistakenness`` scorer (see :func:`fo_mistakenness`)."""
     cfg = config or BaselinesConfig()
     x = inputs
     if method.startswith("cl_") and method[3:] in CLEANLAB_FILTERS:
@@ -384,7 +379,9 @@ def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None 
                            confidence_below=cfg.cartography_confidence,
                            variability_below=cfg.cartography_variability)
     if method == "fo_mistakenness":
-        return fo_mistakenness(x.video_ids, x.labels, x.pred_probs, x.classes)
+        if mistakenness is None:
+            raise ConfigError("fo_mistakenness needs FiftyOne's mistakenness scorer; none was given")
+        return fo_mistakenness(x.video_ids, x.labels, x.pred_probs, x.classes, scorer=mistakenness)
     if method == "single_clip":
         k = x.centre_clip if cfg.single_clip_index is None else cfg.single_clip_index
         return single_clip(x.labels, x.clip_probs, clip=k)
@@ -406,20 +403,13 @@ def method_inputs(method: str, probs_kind: str, config: BaselinesConfig | None =
     }.get(method, "")
 
 
-def fiftyone_available() -> bool:
-    """Whether the FiftyOne adapter with ``mistakenness_scores`` exists in this checkout."""
-    try:
-        from curation.fiftyone import brain  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(brain, "mistakenness_scores")
-
-
-def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: dict | None = None) -> pd.DataFrame:
+def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: dict | None = None,
+                  mistakenness=None) -> pd.DataFrame:
     """Every configured baseline on the train split of a run; writes RUN/baselines.parquet
     and records the config and each method's inputs in config.json. Methods whose inputs
-    or adapters are missing are skipped with a logged reason (listed in config.json), never
-    silently. ``timings``, if given, receives seconds per method."""
+    or scorers are missing are skipped with a logged reason (listed in config.json), never
+    silently. ``timings``, if given, receives seconds per method; ``mistakenness`` is
+    FiftyOne's scorer for ``fo_mistakenness`` (see :func:`fo_mistakenness`)."""
     import time
 
     cfg = config or BaselinesConfig()
@@ -431,8 +421,8 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
     out = pd.DataFrame({"video_id": pd.array(x.video_ids, dtype="string")})
     inputs, skipped = {}, {}
     for method in cfg.methods:
-        if method == "fo_mistakenness" and not fiftyone_available():
-            skipped[method] = "curation.fiftyone.brain.mistakenness_scores is not available"
+        if method == "fo_mistakenness" and mistakenness is None:
+            skipped[method] = "no FiftyOne mistakenness scorer was given"
             log.warning("skipping %s: %s", method, skipped[method])
             continue
         if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
@@ -440,7 +430,7 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
             log.warning("skipping %s: %s", method, skipped[method])
             continue
         t0 = time.perf_counter()
-        det = compute(x, method, cfg)
+        det = compute(x, method, cfg, mistakenness=mistakenness)
         if timings is not None:
             timings[method] = time.perf_counter() - t0
         out[f"{method}_score"] = det.score.astype("float64")
@@ -459,42 +449,26 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
 
 def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
     """Per method on the train split: inputs, n flagged and, when the manifest has ground
-    truth, precision, recall, F1, AUROC, AP, hard retention and relabel accuracy. Our method
-    (scores.parquet: noise_score, verdict == noisy, suggested_label) is the first row."""
-    from curation.audit.metrics import detection_metrics, relabel_accuracy
-
+    truth, the columns of ``metrics.detection_table``. Our method (scores.parquet:
+    noise_score, verdict == noisy, suggested_label) is the first row."""
     run = RunDir(run_dir)
     base = pd.read_parquet(run.require("baselines", "baselines"))
     scores = pd.read_parquet(run.require("scores", "score"))
     scores = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
     conf = run.load_config().get("baselines", {})
     probs_kind = conf.get("probs_kind", "in-sample")
-    gt = None
-    from curation.data.manifest import read_manifest
-
+    table = pd.concat([ours_columns(scores), base.drop(columns="video_id")], axis=1)
+    names = ["ours", *(m for m in METHODS if f"{m}_score" in base.columns)]
+    if methods is not None:
+        names = [m for m in names if m in methods]
     manifest = read_manifest(run.path)
     if manifest.has_ground_truth:
-        gt = manifest.df.set_index("video_id").loc[base["video_id"]].reset_index()
-    cols = {"ours": (scores["noise_score"].to_numpy(float), (scores["verdict"] == "noisy").to_numpy(bool),
-                     scores["suggested_label"].to_numpy(object))}
-    for m in METHODS:
-        if f"{m}_score" in base.columns:
-            sug = base[f"{m}_suggested"].to_numpy(object) if f"{m}_suggested" in base.columns else None
-            cols[m] = (base[f"{m}_score"].to_numpy(float), base[f"{m}_flag"].to_numpy(bool), sug)
-    if methods is not None:
-        cols = {k: v for k, v in cols.items() if k in methods}
-    rows = []
-    for m, (score, flag, sug) in cols.items():
-        row = {"method": m, "inputs": conf.get("inputs", {}).get(m, method_inputs(m, probs_kind)),
-               "n_flagged": int(flag.sum())}
-        if gt is not None:
-            noisy = gt["is_noisy"].to_numpy(bool)
-            d = detection_metrics(noisy, flag, score, is_hard=gt["is_hard"].to_numpy(bool))
-            row.update({k: d[k] for k in ("precision", "recall", "f1", "auroc", "ap", "hard_retention")})
-            row["relabel_acc"] = (relabel_accuracy(flag, sug, gt["true_label"].to_numpy(object), is_noisy=noisy)
-                                  if sug is not None else float("nan"))
-        rows.append(row)
-    return pd.DataFrame(rows)
+        df = detection_table(table, manifest.df, names=names)
+    else:
+        df = pd.DataFrame({"method": names, "n_flagged": [int(table[f"{m}_flag"].sum()) for m in names]})
+    df.insert(1, "inputs", [conf.get("inputs", {}).get(m, method_inputs(m, probs_kind)) for m in names])
+    first = ["method", "inputs", "n_flagged"]
+    return df[first + [c for c in df.columns if c not in first]]
 
 
 def format_table(df: pd.DataFrame) -> str:
@@ -511,14 +485,14 @@ def format_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def compare_table(run_dir) -> str:
+def compare_table(run_dir, *, mistakenness=None) -> str:
     """Our method against cleanlab on one run, as short text (for the demo). Runs every
     baseline first (writing baselines.parquet) when the run has none or it is older than
-    scores.parquet."""
+    scores.parquet; ``mistakenness`` as in :func:`run_baselines`."""
     run = RunDir(run_dir)
     scores = run.require("scores", "score")
     if not run.baselines.exists() or run.baselines.stat().st_mtime < scores.stat().st_mtime:
-        run_baselines(run.path)
+        run_baselines(run.path, mistakenness=mistakenness)
     df = side_by_side(run.path, methods=["ours", *(f"cl_{f}" for f in CLEANLAB_FILTERS), "cl_self_confidence"])
     keep = [c for c in ("method", "inputs", "n_flagged", "precision", "recall", "f1", "auroc", "hard_retention")
             if c in df.columns]

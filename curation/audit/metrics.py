@@ -6,6 +6,7 @@ Convention: ``score`` higher = label more likely wrong; ``flag`` True = flagged 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
@@ -54,6 +55,65 @@ def relabel_accuracy(flag, suggested, true_labels, is_noisy=None) -> float:
     if not flag.any():
         return float("nan")
     return float(np.mean(np.asarray(suggested)[flag] == np.asarray(true_labels)[flag]))
+
+
+DETECTION_COLUMNS = ("method", "n_flagged", "n_noisy", "precision", "recall", "f1", "auroc", "ap",
+                     "hard_retention", "relabel_acc", "noisy_vs_hard_auroc")
+
+
+def detection_table(methods: pd.DataFrame, truth: pd.DataFrame, *, names=None) -> pd.DataFrame:
+    """Each method's detection quality against planted truth, one row per method
+    (DETECTION_COLUMNS).
+
+    ``methods``: ``video_id`` and, per method ``m``, ``m_score`` (float, higher = label more
+    likely wrong; NaN ranks lowest), optionally ``m_flag`` (bool; without it the flag metrics
+    are NaN) and ``m_suggested`` (class name; without it relabel_acc is NaN). ``truth``:
+    ``video_id``, ``is_noisy``, ``is_hard`` and ``true_label``. Videos without truth are left
+    out. ``names``: the methods, in row order (default: every ``*_score`` column in order).
+
+    relabel_acc: among flagged, truly noisy videos, the share whose suggestion is the true
+    label. noisy_vs_hard_auroc: AUROC of the score over truly noisy videos against hard,
+    correctly labelled ones only (does the score tell noise from difficulty?)."""
+    if names is None:
+        names = [c[: -len("_score")] for c in methods.columns if c.endswith("_score")]
+    missing = [f"{m}_score" for m in names if f"{m}_score" not in methods.columns]
+    if missing:
+        raise ValueError(f"methods table lacks column(s) {missing}")
+    t = truth.drop_duplicates("video_id").set_index("video_id").reindex(methods["video_id"])
+    ok = t["is_noisy"].notna().to_numpy()
+    is_noisy = t["is_noisy"].to_numpy()[ok].astype(bool)
+    is_hard = t["is_hard"].to_numpy()[ok].astype(bool)
+    true = t["true_label"].to_numpy(object)[ok] if "true_label" in t.columns else None
+    rows = [_detection_row(m, methods, ok, is_noisy, is_hard, true) for m in names]
+    return pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
+
+
+def ours_columns(scores: pd.DataFrame) -> pd.DataFrame:
+    """Our method in the shape ``detection_table`` reads: noise_score, verdict == noisy and
+    the suggested label as ``ours_score``, ``ours_flag``, ``ours_suggested``."""
+    return pd.DataFrame({
+        "video_id": scores["video_id"].to_numpy(), "ours_score": scores["noise_score"].to_numpy(float),
+        "ours_flag": (scores["verdict"] == "noisy").to_numpy(bool),
+        "ours_suggested": scores["suggested_label"].to_numpy(object),
+    })
+
+
+def _detection_row(m: str, methods: pd.DataFrame, ok, is_noisy, is_hard, true) -> dict:
+    score = methods[f"{m}_score"].to_numpy(dtype=float)[ok]
+    score = np.where(np.isnan(score), np.finfo(float).min, score)  # NaN ranks lowest (sklearn refuses inf)
+    has_flag = f"{m}_flag" in methods.columns
+    flag = (methods[f"{m}_flag"].fillna(False).to_numpy().astype(bool)[ok] if has_flag
+            else np.zeros(len(score), bool))
+    row = {"method": m, **detection_metrics(is_noisy, flag, score, is_hard=is_hard)}
+    if not has_flag:
+        row.update({k: float("nan") for k in ("precision", "recall", "f1", "n_flagged", "hard_retention")})
+    sug = f"{m}_suggested"
+    row["relabel_acc"] = (relabel_accuracy(flag, methods[sug].to_numpy(object)[ok], true, is_noisy=is_noisy)
+                          if has_flag and sug in methods.columns and true is not None else float("nan"))
+    pair = is_noisy | is_hard
+    both = 0 < is_noisy[pair].sum() < pair.sum()
+    row["noisy_vs_hard_auroc"] = float(roc_auc_score(is_noisy[pair], score[pair])) if both else float("nan")
+    return row
 
 
 def uar_war(y_true, y_pred, classes=None) -> tuple[float, float]:

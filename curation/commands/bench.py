@@ -19,23 +19,24 @@ def add_arguments(parser):
     parser.add_argument("--fresh", action="store_true",
                         help="run every step again (default: resume the data and finished steps found in --out "
                              "when their settings match)")
-    parser.add_argument("--report", default=None,
-                        help="where to also write BENCHMARKS.md (default: reports/BENCHMARKS.md of this "
-                             "checkout; 'none' to skip)")
-
+    parser.add_argument("--md", default=None, metavar="PATH",
+                        help="also write BENCHMARKS.md to PATH (e.g. reports/BENCHMARKS.md); it is always "
+                             "written into --out")
 
 def run(args):
     from pathlib import Path
 
     from curation.pipelines import bench
+    from curation.pipelines.bench_config import profile
+    from curation.pipelines.bench_report import criteria
 
-    cfg = bench.profile("quick" if args.quick else "full", configs=args.configs, seed=args.seed,
-                        n=args.n, epochs=args.epochs, folds=args.folds)
+    cfg = profile("quick" if args.quick else "full", configs=args.configs, seed=args.seed,
+                  n=args.n, epochs=args.epochs, folds=args.folds)
     if args.no_downstream:
         cfg.downstream = False
-    report = bench.REPORT if args.report is None else (None if args.report == "none" else Path(args.report))
+    report = Path(args.md) if args.md else None
     res = bench.run_bench(cfg, args.out, report=report, resume=not args.fresh)
-    print("\n".join(bench.criteria(res)))
+    print("\n".join(criteria(res)))
     print(f"\nwrote {Path(args.out) / 'BENCHMARKS.md'} and detection.csv, downstream.csv, cost.csv there"
           + (f"; and {report}" if report else ""))
     print(f"took {res['info']['wall_s'] / 60:.1f} min; the same --seed gives the same numbers (timings aside)")

@@ -1,7 +1,7 @@
 """Ingest: turn a dataset in one of the known layouts into the canonical manifest.
 
-An adapter (curation.data.adapters) lists candidate rows; this module checks what every format
-needs (label a known class, path inside the root, unique id, the video opens and has
+A format reader (curation.data.formats) lists candidate rows; this module checks what every
+format needs (label a known class, path inside the root, unique id, the video opens and has
 frames), gathers EVERY problem into one table (file, row, video_id, problem, fix) and then
 either refuses (IngestError carrying the table) or, with ``skip_bad``, writes the good rows
 and a quarantine.csv of the rest. Nothing is dropped without a line in that table.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from curation.data import adapters
-from curation.data.adapters import Candidate, Listing, Problem
+from curation.data import formats
+from curation.data.formats import Candidate, Listing, Problem
 from curation.errors import ConfigError, IngestError, ManifestError, VideoError
 from curation.fileio import write_csv
 from curation.data.manifest import Manifest, check_relative, write_manifest
@@ -164,27 +164,27 @@ def _check_config(config: IngestConfig) -> None:
 def _list(config: IngestConfig, root: Path) -> Listing:
     fmt = config.format
     if fmt == "dfew":
-        return adapters.dfew(root, fold=config.fold)
+        return formats.dfew(root, fold=config.fold)
     if fmt == "ferv39k":
-        return adapters.ferv39k(root)
+        return formats.ferv39k(root)
     if fmt == "mafw":
-        return adapters.mafw(root, fold=config.fold)
+        return formats.mafw(root, fold=config.fold)
     if fmt == "csv":
-        return adapters.generic_csv(root, Path(config.csv) if config.csv else root / "labels.csv")
+        return formats.generic_csv(root, Path(config.csv) if config.csv else root / "labels.csv")
     if fmt == "folder":
-        return adapters.folder(root)
+        return formats.folder(root)
     # dfer-clip
     explicit = {s: getattr(config, s) for s in SPLITS if getattr(config, s)}
     if explicit and "train" not in explicit and "test" not in explicit:
         raise ConfigError("--format dfer-clip: --val alone is not enough; give --train and/or --test")
     files = ({s: Path(p) for s, p in explicit.items()} if explicit
-             else adapters.find_dfer_clip_files(root, config.fold))
+             else formats.find_dfer_clip_files(root, config.fold))
     names = list(config.classes) if config.classes else list(DFEW_CLASSES)
-    order = adapters.resolve_class_order(config.class_order or ("dfew" if not config.classes else None), names)
+    order = formats.resolve_class_order(config.class_order or ("dfew" if not config.classes else None), names)
     if config.classes and set(order) != set(config.classes):
         raise ConfigError(f"--class-order {config.class_order} does not name the same classes as --classes {config.classes}")
-    return adapters.dfer_clip(root, files, order, strip_prefix=config.strip_prefix,
-                              label_base=config.label_base)
+    return formats.dfer_clip(root, files, order, strip_prefix=config.strip_prefix,
+                             label_base=config.label_base)
 
 
 def _classes(config: IngestConfig, listing: Listing) -> list[str]:
@@ -194,7 +194,7 @@ def _classes(config: IngestConfig, listing: Listing) -> list[str]:
         if config.classes:
             raise ConfigError(f"--classes cannot change {config.format}'s classes "
                               f"({', '.join(listing.classes)}); use --class-order to reorder them")
-        order = adapters.resolve_class_order(config.class_order, listing.classes)
+        order = formats.resolve_class_order(config.class_order, listing.classes)
         if sorted(order) != sorted(listing.classes):
             raise ConfigError(
                 f"--class-order {config.class_order!r} gives {order}, which are not "
@@ -203,7 +203,7 @@ def _classes(config: IngestConfig, listing: Listing) -> list[str]:
     if config.format == "dfer-clip":
         return listing.classes
     names = list(config.classes) if config.classes else listing.classes
-    order = adapters.resolve_class_order(config.class_order, names)
+    order = formats.resolve_class_order(config.class_order, names)
     if config.classes and set(order) != set(names):
         raise ConfigError(f"--class-order {config.class_order} does not name the same classes as --classes")
     if not order and listing.candidates:

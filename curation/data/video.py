@@ -53,12 +53,16 @@ class VideoInfo:
     height: int
     width: int
     codec: str  # 'h264', 'vp9', 'mjpeg', or 'frames' for a frame folder
+    fps: float = 0.0       # frames per second the container states; 0 = unknown (frame folders)
+    pix_fmt: str = ""      # pixel format of the stream ('yuv420p', ...); "" for frame folders
+    duration: float = 0.0  # seconds the container states; 0 = unknown
 
 
 def probe_video(path, *, full: bool = False) -> VideoInfo:
     """Open a video file or frame folder and check it is usable, without decoding it all.
 
-    Reads the container header (frame count, size, codec) and decodes the first frame (first
+    Reads the container header (frame count, size, codec, pixel format, rate, duration)
+    and decodes the first frame (first
     image of a folder). A container that does not state its frame count (webm) has its video
     packets counted, which needs no decoding. ``full=True`` decodes every frame instead and
     counts what really decodes: slower, but catches corruption after the first frame.
@@ -76,6 +80,9 @@ def probe_video(path, *, full: bool = False) -> VideoInfo:
                 raise VideoError(f"{path}: file has no video stream (zero frames)")
             stream = container.streams.video[0]
             codec = stream.codec_context.name
+            pix_fmt = stream.codec_context.pix_fmt or ""
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
             if full:
                 n, first = 0, None
                 for frame in container.decode(stream):
@@ -93,7 +100,8 @@ def probe_video(path, *, full: bool = False) -> VideoInfo:
         raise VideoError(f"{path}: video stream holds zero decodable frames")
     if n == 0:
         n = _count_packets(path)
-    return VideoInfo(num_frames=n, height=first.height, width=first.width, codec=codec)
+    return VideoInfo(num_frames=n, height=first.height, width=first.width, codec=codec, fps=fps,
+                     pix_fmt=pix_fmt, duration=duration)
 
 
 def _probe_folder(path: Path, *, full: bool) -> VideoInfo:
@@ -215,7 +223,9 @@ def write_video(path, frames: np.ndarray, *, fps: int = 16, codec: str | None = 
             stream.width, stream.height = pw, ph
             stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
             if codec == "libx264":
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                # macroblock-tree rate control made libx264 give different files for the same
+                # frames from one call to the next; without it the same frames encode the same.
+                stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": "no-mbtree=1"}
             elif codec.startswith("libvpx"):
                 stream.options = {"crf": str(crf + 10), "b": "0", "deadline": "realtime", "cpu-used": "8"}
             elif codec in ("mjpeg", "mpeg4"):
@@ -230,16 +240,10 @@ def write_video(path, frames: np.ndarray, *, fps: int = 16, codec: str | None = 
 
 
 def video_codec(path) -> str:
-    """The codec name of a video file's first stream ('h264', 'mpeg4', ...)."""
-    return stream_format(path)[0]
-
-
-def stream_format(path) -> tuple[str, str]:
-    """(codec name, pixel format) of a video file's first video stream, e.g. ('h264', 'yuv420p')."""
+    """The codec name of a video file's first stream ('h264', 'mpeg4', ...), header only."""
     try:
         with av.open(str(path)) as c:
-            ctx = c.streams.video[0].codec_context
-            return ctx.name, ctx.pix_fmt or ""
+            return c.streams.video[0].codec_context.name
     except (*_DECODE_ERRORS, IndexError) as exc:
         raise VideoError(f"{path}: cannot open video ({exc})") from exc
 
@@ -267,7 +271,7 @@ def segment_clip_starts(num_frames: int, num_clips: int, clip_len: int, *, train
     Training: a random start so the clip lies inside its segment (when the clip is longer
     than the segment, a random clip centre inside the segment); test: the clip centred on the
     segment. Starts are clamped so clips stay inside the video; a video shorter than
-    ``clip_len`` gets start 0 and ``clip_indices`` pads it with its last frame."""
+    ``clip_len`` gets start 0 (the reader pads it with its last frame)."""
     if num_frames < 1:
         raise VideoError("a video with zero frames cannot be sampled")
     if num_clips < 1 or clip_len < 1:
@@ -288,16 +292,3 @@ def segment_clip_starts(num_frames: int, num_clips: int, clip_len: int, *, train
         starts[k] = int(round(min(max(s, 0.0), last)))
     return starts
 
-
-def clip_indices(starts: np.ndarray, clip_len: int, num_frames: int) -> np.ndarray:
-    """(clips, clip_len) frame indices; a short video repeats its last frame."""
-    idx = np.asarray(starts)[:, None] + np.arange(clip_len)[None, :]
-    return np.minimum(idx, num_frames - 1)
-
-
-def sample_clips(video: np.ndarray, num_clips: int, clip_len: int, *, train: bool,
-                 rng: np.random.Generator | None = None) -> np.ndarray:
-    """(M, T, H, W, C) clips of a decoded (frames, H, W, C) video, by segment sampling."""
-    n = len(video)
-    starts = segment_clip_starts(n, num_clips, clip_len, train=train, rng=rng)
-    return video[clip_indices(starts, clip_len, n)]

@@ -3,8 +3,8 @@
 The App is FiftyOne's own web server (``fiftyone/server/main.py``, what ``fo.launch_app``
 runs) started here as a plain child process, and the browser opens
 ``/datasets/NAME[?view=SAVED_VIEW]``. Why not ``fo.launch_app``: it gives the server a fixed
-60 s to bind (a loaded 2-core machine needs more) and moves the server to its own process
-group, where it outlives a Ctrl-C. A child we start ourselves gets the wait it needs, and
+fixed time to bind (a loaded 2-core machine needs more) and leaves the server running after
+a Ctrl-C. A child we start ourselves (curation.servers) gets the wait it needs, and
 :meth:`AppServer.stop` ends it and anything it spawned (SIGTERM, then SIGKILL).
 """
 
@@ -17,21 +17,19 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import ConfigError, RunError
-from curation.fiftyone.db import free_port, port_open
+from curation.servers import free_port, port_open, start_process, stop_process, wait_http
 
 log = logging.getLogger(__name__)
 
 
 def resolve_dataset_name(target: str) -> str:
     """A run directory (its pushed dataset, from config.json) or a dataset name."""
-    from curation.fiftyone.push import dataset_name_for
+    from curation.fiftyone.prepare import dataset_name_for
 
     p = Path(target)
     if p.is_dir() and (p / "manifest.parquet").exists():
@@ -57,18 +55,7 @@ class AppServer:
         if self._stopped:
             return
         self._stopped = True
-        import psutil
-
-        pids = [self.process.pid]
-        try:
-            pids += [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            pass
-        _end(pids, timeout)
-        try:
-            self.process.wait(5)  # reap it
-        except subprocess.TimeoutExpired:
-            pass
+        stop_process(self.process, timeout)
         log.info("FiftyOne App on port %d stopped", self.port)
 
 
@@ -96,7 +83,7 @@ def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
 
     log_path = Path(tempfile.mkstemp(prefix=f"fiftyone-app-{port}-", suffix=".log")[1])
     with open(log_path, "w") as out:
-        proc = subprocess.Popen(
+        proc = start_process(
             [sys.executable, "main.py", "--port", str(port), "--address", address],
             cwd=foc.SERVER_DIR, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "FIFTYONE_DO_NOT_TRACK": os.environ.get("FIFTYONE_DO_NOT_TRACK", "true")},
@@ -106,53 +93,12 @@ def launch(target: str, *, port: int | None = None, address: str = "127.0.0.1",
         url += f"?view={urllib.parse.quote(view)}"
     server = AppServer(url=url, dataset=name, port=port, address=address, process=proc, log_path=log_path)
     try:
-        _wait_http(f"http://{address}:{port}/fiftyone", timeout, proc, log_path)
+        wait_http(f"http://{address}:{port}/fiftyone", proc, timeout=timeout, name="the FiftyOne App server",
+                  log_path=log_path)
     except BaseException:
         server.stop()
         raise
     return server
-
-
-def _end(pids: list[int], timeout: float = 10.0) -> None:
-    """SIGTERM the processes, then SIGKILL those still alive."""
-    import psutil
-
-    procs = []
-    for pid in pids:
-        try:
-            procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            pass
-    for p in procs:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=5)
-
-
-def _wait_http(url: str, timeout: float, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-1500:]
-            raise ConfigError(f"the FiftyOne App server exited with code {proc.returncode} "
-                              f"(log {log_path}):\n{tail}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise ConfigError(f"the FiftyOne App did not answer at {url} within {timeout:.0f} s (log {log_path}); "
-                      "the machine may be overloaded: try again")
 
 
 def serve_forever(server: AppServer) -> None:

@@ -19,7 +19,6 @@ import atexit
 import importlib.util
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.errors import CurationError
+from curation.servers import free_port, port_open, start_process, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +76,6 @@ def check_mongod(path: Path | None = None) -> Path:
     return path
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class Mongod:
     """A mongod this process started; ``stop()`` ends it (idempotent)."""
@@ -109,13 +95,7 @@ class Mongod:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: mongod shuts down cleanly
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, timeout)  # SIGTERM first: mongod shuts down cleanly
 
 
 def start_mongod(dbpath, *, port: int | None = None, host: str = "127.0.0.1",
@@ -133,7 +113,7 @@ def start_mongod(dbpath, *, port: int | None = None, host: str = "127.0.0.1",
         "--wiredTigerEngineConfigString=log=(prealloc=false,file_max=20MB)",
         "--logpath", str(logpath),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = start_process(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -147,8 +127,7 @@ def start_mongod(dbpath, *, port: int | None = None, host: str = "127.0.0.1",
             log.debug("mongod pid %s on %s:%s", proc.pid, host, port)
             return Mongod(proc, port, dbpath, logpath, host)
         time.sleep(0.05)
-    proc.kill()
-    proc.wait(5)
+    stop_process(proc, timeout=0)
     raise DatabaseError(f"mongod did not accept connections on {host}:{port} within {timeout:.0f} s "
                         f"(log {logpath}); {FIX_MONGOD}")
 

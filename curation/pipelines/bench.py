@@ -1,4 +1,4 @@
-"""The noise-audit benchmark (DESIGN.md section 4): our cross-clip agreement against every
+"""The noise-audit benchmark (see docs/ARCHITECTURE.md, "Evaluation"): our cross-clip agreement against every
 baseline, on synthetic sets whose truth is known, with quality, downstream accuracy and cost.
 
 Per synthetic configuration the bench renders a set (``curation.data.synth``), trains our model
@@ -21,81 +21,22 @@ import logging
 import os
 import platform
 import resource
-import shlex
 import time
 import tracemalloc
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from curation.audit import baselines as B
+from curation.audit.metrics import detection_table, ours_columns
 from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
-from curation.audit.metrics import detection_metrics, relabel_accuracy, uar_war  # noqa: F401
+from curation.pipelines.bench_config import DOWNSTREAM, BenchConfig, command_line, synth_config
+from curation.pipelines.bench_report import render_markdown
 from curation.runs import RunDir
 
 log = logging.getLogger(__name__)
-
-# Synthetic configurations: overrides of curation.data.synth.SynthConfig. Never tuned per method.
-SYNTH_CONFIGS: dict[str, dict] = {
-    "default": {},
-    "noise40": {"noise_rate": 0.4},
-    "hard40_noise10": {"hard_rate": 0.4, "noise_rate": 0.1},
-    "symmetric": {"structured_share": 0.0},
-}
-DOWNSTREAM = ("noisy", "ours", "cleanlab", "oracle")
-REPORT = Path(__file__).resolve().parents[2] / "reports" / "BENCHMARKS.md"
-
-
-@dataclass
-class BenchConfig:
-    """One bench run. ``quick`` selects smaller sets, fewer configs and epochs (see PROFILES)."""
-
-    configs: list[str] = field(default_factory=lambda: list(SYNTH_CONFIGS))
-    seed: int = 0
-    n: int = 1200                  # videos per synthetic set (all splits)
-    size: int = 32                 # frame size rendered and trained on
-    num_frames: int = 24           # frames per video
-    epochs: int = 12               # training epochs (upper bound; early stopping may stop sooner)
-    folds: int = 3                 # K of cleanlab's out-of-fold probabilities
-    downstream: bool = True        # retrain on noisy / ours / cleanlab / oracle labels
-    cleanlab_filter: str = "prune_by_noise_rate"  # the cleanlab set for downstream (its default)
-    train: dict = field(default_factory=dict)  # further TrainConfig overrides
-    workers: int = 1               # synth render processes
-    synth: dict = field(default_factory=dict)  # SynthConfig overrides applied to every configuration
-    isolate: bool = True           # torch steps in spawned children (own wall time and peak RSS)
-    methods: list[str] | None = None  # baselines to run (None: all whose adapters are present)
-    quick: bool = False
-
-
-# Sized for this 2-core machine: quick (one configuration, ~7 trainings) took 5.6 min when the
-# machine was nearly idle (2026-11-29); full (4 configurations, 1.5x the videos) is estimated
-# at ~35 min. Smaller sets (400 videos, 6 epochs) left the model near chance. On bigger
-# machines raise --n and --epochs; the numbers then say more.
-PROFILES: dict[str, dict] = {
-    "quick": dict(configs=["default"], n=800, size=32, num_frames=24, epochs=12, folds=3, quick=True),
-    "full": dict(configs=list(SYNTH_CONFIGS), n=1200, size=32, num_frames=24, epochs=12, folds=3),
-    # a test of the orchestration, not a benchmark: 4 classes, tiny set, one epoch, in-process
-    "smoke": dict(configs=["default"], n=56, size=32, num_frames=16, epochs=1, folds=2, quick=True, isolate=False,
-                  synth={"classes": ("happy", "sad", "angry", "surprise")}, train={"clips": 2, "frames": 4},
-                  methods=[m for m in B.METHODS if m != "fo_mistakenness"]),
-}
-
-
-def profile(name: str, **overrides) -> BenchConfig:
-    """A BenchConfig from a named profile (quick, full, smoke) with overrides."""
-    if name not in PROFILES:
-        raise ConfigError(f"bench profile {name!r} is not one of {list(PROFILES)}")
-    cfg = BenchConfig(**{**PROFILES[name], **{k: v for k, v in overrides.items() if v is not None}})
-    if cfg.folds == 1 or cfg.folds < 0:
-        raise ConfigError(f"folds must be 0 (no fold models) or at least 2, got {cfg.folds}")
-    unknown = [c for c in cfg.configs if c not in SYNTH_CONFIGS]
-    if unknown:
-        raise ConfigError(f"unknown bench config(s) {unknown}; choose from {list(SYNTH_CONFIGS)}")
-    return cfg
-
 
 # ---------------------------------------------------------------- measuring
 
@@ -203,7 +144,7 @@ def step_score(run_dir: str) -> None:
 
 
 def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
-    from model.train import train_folds
+    from model.folds import train_folds
 
     train_folds(run_dir, folds=folds, config=_train_config(cfg))
 
@@ -248,48 +189,36 @@ def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
 # ---------------------------------------------------------------- one configuration
 
 
-def _synth_config(cfg: BenchConfig, name: str):
-    from curation.data.synth import SynthConfig
-
-    return SynthConfig(n=cfg.n, size=cfg.size, num_frames=cfg.num_frames, seed=cfg.seed,
-                       workers=cfg.workers, **{**cfg.synth, **SYNTH_CONFIGS[name]})
-
-
-def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig, *, oof: bool = True) -> list[dict]:
-    """Quality, time and memory of each method on the audit run's train split."""
+def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfig, *, oof: bool = True,
+                    mistakenness=None) -> list[dict]:
+    """Quality (``metrics.detection_table``), time and memory of each method on the audit
+    run's train split."""
     from curation.audit.agreement import audit as ours_audit
     from curation.data.manifest import read_manifest
 
-    man = read_manifest(audit).df.set_index("video_id")
-    rows = []
     sc = pd.read_parquet(RunDir(audit).scores)
     sc = sc[sc["split"] == "train"].reset_index(drop=True)
-    gt = man.loc[sc["video_id"]]
-    noisy, hard = gt["is_noisy"].to_numpy(bool), gt["is_hard"].to_numpy(bool)
-    true = gt["true_label"].to_numpy(object)
-
-    def row(method, inputs, score, flag, suggested, wall, peak):
-        d = detection_metrics(noisy, flag, score, is_hard=hard)
-        r = {"config": name, "method": method, "inputs": inputs}
-        r.update({k: d[k] for k in ("precision", "recall", "f1", "auroc", "ap", "hard_retention", "n_flagged", "n_noisy")})
-        r["relabel_acc"] = relabel_accuracy(flag, suggested, true, is_noisy=noisy) if suggested is not None else float("nan")
-        r["time_s"], r["peak_mb"] = wall, peak
-        return r
-
+    table = ours_columns(sc)
     x_in = B.load_inputs(audit, probs="insample")
-    cp = x_in.clip_probs
-    _, wall, peak = measure(ours_audit, cp, x_in.labels)
-    rows.append(row("ours", B.method_inputs("ours", ""), sc["noise_score"].to_numpy(float),
-                    (sc["verdict"] == "noisy").to_numpy(bool), sc["suggested_label"].to_numpy(object), wall, peak))
+    _, wall, peak = measure(ours_audit, x_in.clip_probs, x_in.labels)
+    rows = [{"method": "ours", "inputs": B.method_inputs("ours", ""), "time_s": wall, "peak_mb": peak}]
     bcfg = B.BaselinesConfig(seed=cfg.seed)
     for probs, methods in methods_probs.items():
         x = B.load_inputs(audit, probs=probs)
         for m in methods:
-            det, wall, peak = measure(B.compute, x, m, bcfg)
+            det, wall, peak = measure(B.compute, x, m, bcfg, mistakenness=mistakenness)
             label = f"{m} (in-sample)" if probs == "insample" and oof and m.startswith("cl_") else m
-            sug = None if det.suggested is None else np.array([x.classes[i] for i in det.suggested], dtype=object)
-            rows.append(row(label, B.method_inputs(m, x.probs_kind, bcfg), det.score, det.flag, sug, wall, peak))
-    return rows
+            table[f"{label}_score"], table[f"{label}_flag"] = det.score, det.flag
+            if det.suggested is not None:
+                table[f"{label}_suggested"] = np.array([x.classes[i] for i in det.suggested], dtype=object)
+            rows.append({"method": label, "inputs": B.method_inputs(m, x.probs_kind, bcfg), "time_s": wall,
+                         "peak_mb": peak})
+    quality = detection_table(table, read_manifest(audit).df, names=[r["method"] for r in rows])
+    out = pd.DataFrame(rows).merge(quality, on="method", how="left", sort=False)
+    out.insert(0, "config", name)
+    cols = ["config", "method", "inputs", "precision", "recall", "f1", "auroc", "ap", "hard_retention",
+            "n_flagged", "n_noisy", "relabel_acc", "noisy_vs_hard_auroc", "time_s", "peak_mb"]
+    return out[cols].to_dict("records")
 
 
 def _same_synth(data: Path, scfg) -> bool:
@@ -321,7 +250,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         bar.set_postfix_str(what)
         bar.update()
 
-    scfg = _synth_config(cfg, name)
+    scfg = synth_config(cfg, name)
     resume = resume and _same_synth(data, scfg)
     resumed: list[str] = []
     if resume:
@@ -358,10 +287,13 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
 
     # baselines.parquet of the audit run (cleanlab on out-of-fold probabilities when there are folds)
     probs = "oof" if oof else "insample"
-    methods = [m for m in (cfg.methods or B.METHODS) if m != "fo_mistakenness" or B.fiftyone_available()]
-    skipped = {} if B.fiftyone_available() else {"fo_mistakenness": "curation.fiftyone.brain is not in this checkout"}
+    from curation.fiftyone.brain import mistakenness_scores
+
+    methods = list(cfg.methods or B.METHODS)
+    skipped = {}
     try:
-        B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs=probs, methods=methods))
+        B.run_baselines(audit, B.BaselinesConfig(seed=cfg.seed, probs=probs, methods=methods),
+                        mistakenness=mistakenness_scores)
     except CurationError as exc:  # FiftyOne's database can fail on a busy machine: keep the rest, say so
         if "fo_mistakenness" not in methods:
             raise
@@ -374,7 +306,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     _, t_cl, m_cl = measure(B.cleanlab_filter, x.labels, x.pred_probs, filter_by=cfg.cleanlab_filter)
     c_cl = (time.process_time() - c0) / 2  # measure() runs it twice
     runs = {"oof": methods, "insample": [f"cl_{f}" for f in B.CLEANLAB_FILTERS]} if oof else {"insample": methods}
-    detection = _detection_rows(audit, name, runs, cfg, oof=oof)
+    detection = _detection_rows(audit, name, runs, cfg, oof=oof, mistakenness=mistakenness_scores)
     done("baselines")
 
     cost = [
@@ -479,31 +411,16 @@ def machine() -> dict:
             "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def command_line(cfg: BenchConfig, out) -> str:
-    parts = ["dfer-curate", "bench"]
-    if cfg.quick:
-        parts.append("--quick")
-    parts += ["--configs", *cfg.configs, "--seed", str(cfg.seed)]
-    base = PROFILES["quick" if cfg.quick else "full"]
-    for key in ("n", "epochs", "folds"):
-        if getattr(cfg, key) != base.get(key):
-            parts += [f"--{key}", str(getattr(cfg, key))]
-    if not cfg.downstream:
-        parts.append("--no-downstream")
-    parts += ["--out", str(out)]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: bool = True,
+def run_bench(cfg: BenchConfig, out, *, report: Path | None = None, progress: bool = True,
               resume: bool = True) -> dict:
     """Run every configuration; write detection.csv, downstream.csv, cost.csv, bench.json and
-    BENCHMARKS.md under ``out`` (and BENCHMARKS.md to ``report`` unless None). Returns the
+    BENCHMARKS.md under ``out`` (and BENCHMARKS.md to ``report`` too when given). Returns the
     three tables as DataFrames plus the markdown."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     info = {"config": dataclasses.asdict(cfg), "machine": machine(), "command": command_line(cfg, out),
-            "synth": {n: dataclasses.asdict(_synth_config(cfg, n)) for n in cfg.configs},
+            "synth": {n: dataclasses.asdict(synth_config(cfg, n)) for n in cfg.configs},
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     parts = {"detection": [], "downstream": [], "cost": [], "model": []}
     info["skipped"] = {}
@@ -529,125 +446,3 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = REPORT, progress: 
     if report is not None:
         write_text(report, md)
     return {**tables, "markdown": md, "info": info}
-
-
-# ---------------------------------------------------------------- markdown
-
-
-def _md(df: pd.DataFrame, digits: int = 2) -> str:
-    def fmt(v):
-        if isinstance(v, (float, np.floating)):
-            return "–" if np.isnan(v) else f"{v:.{digits}f}"
-        return str(v)
-
-    head = "| " + " | ".join(df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
-def criteria(tables: dict, config: str = "default") -> list[str]:
-    """The issue's done-when checks on one configuration, stated with their numbers."""
-    det = tables["detection"]
-    det = det[det["config"] == config]
-    lines = []
-    if det.empty:
-        return [f"- configuration `{config}` was not run; no verdict."]
-    ours = det[det["method"] == "ours"].iloc[0]
-    cl = det[det["method"].str.startswith("cl_") & det["method"].str.split(" ").str[0].str[3:].isin(B.CLEANLAB_FILTERS)]
-    best = cl.loc[cl["f1"].idxmax()]
-    df1, dhr = ours["f1"] - best["f1"], ours["hard_retention"] - best["hard_retention"]
-    ok = "met" if df1 >= 0.10 else "NOT met"
-    lines.append(f"- F1: ours {ours['f1']:.3f} vs best cleanlab filter `{best['method']}` {best['f1']:.3f} "
-                 f"(difference {df1:+.3f}; target +0.10): **{ok}**.")
-    ok = "met" if dhr >= 0.15 else "NOT met"
-    lines.append(f"- Hard retention: ours {ours['hard_retention']:.3f} vs `{best['method']}` "
-                 f"{best['hard_retention']:.3f} (difference {dhr:+.3f}; target +0.15): **{ok}**.")
-    down = tables["downstream"]
-    down = down[down["config"] == config].set_index("labels") if not down.empty else down
-    if len(down):
-        o, orc, c = (down.loc[v, "uar"] * 100 for v in ("ours", "oracle", "cleanlab"))
-        ok = "met" if (orc - o) <= 3 and o > c else "NOT met"
-        lines.append(f"- Downstream UAR: ours {o:.1f}, oracle {orc:.1f} (gap {orc - o:.1f} points; target <= 3), "
-                     f"cleanlab-cleaned {c:.1f}, noisy {down.loc['noisy', 'uar'] * 100:.1f}: **{ok}**.")
-    cost = tables["cost"]
-    cost = cost[cost["config"] == config]
-    if len(cost) == 1:
-        lines.append("- Cost: no K-fold run (--folds 0), so no ratio.")
-    if len(cost) == 2 and np.isnan(cost.iloc[0]["wall_s"]):
-        k = cost.iloc[1]
-        lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_s']:.0f} s wall, "
-                     f"{k['cpu_s']:.0f} s CPU; our audit's own time was not recorded in this run, so no ratio.")
-    elif len(cost) == 2:
-        k = cost.iloc[1]
-        lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_ratio']:.2f}x the wall time "
-                     f"({k['wall_s']:.0f} s vs {cost.iloc[0]['wall_s']:.0f} s) and {k['cpu_ratio']:.2f}x the CPU time "
-                     f"({k['cpu_s']:.0f} s vs {cost.iloc[0]['cpu_s']:.0f} s) of our audit (one training run + scoring).")
-    return lines
-
-
-def render_markdown(tables: dict, info: dict) -> str:
-    cfg, mach = info["config"], info["machine"]
-    det = tables["detection"].copy()
-    lines = [
-        "# Benchmarks: label-noise detection on synthetic DFER videos",
-        "",
-        "Written by `dfer-curate bench`; do not edit by hand. Reproduce with:",
-        "",
-        f"```bash\n{info['command']}\n```",
-        "",
-        f"Profile: **{'quick' if cfg['quick'] else 'full'}**; seed {cfg['seed']}; started {info['started']}; "
-        f"wall time of this invocation {info['wall_s'] / 60:.1f} min"
-        + (f" ({info['resumed_steps']} model steps were resumed from an earlier run with the same settings; "
-           "their own times are in the tables below)." if info.get("resumed_steps") else "."),
-        f"Machine: {mach['cpus']} CPUs ({mach['cpu']}), {mach['ram_gib']} GiB RAM, torch {mach['torch']}, "
-        f"Python {mach['python']}, {mach['platform']}; load average at start {mach['load_avg_at_start']} "
-        "(the machine was shared, so timings are upper bounds).",
-        "",
-        f"Sets: {cfg['n']} videos each (70/15/15 train/val/test, test clean), {cfg['size']} px, "
-        f"{cfg['num_frames']} frames; training {cfg['epochs']} epochs max; "
-        + (f"cleanlab's out-of-fold probabilities from {cfg['folds']} fold models. " if cfg["folds"] >= 2 else
-           "**no fold models were trained (--folds 0): cleanlab got in-sample probabilities of the audit model.** ")
-        + "Configurations (overrides of `SynthConfig`): "
-        + "; ".join(f"`{n}` {SYNTH_CONFIGS[n] or '(defaults)'}" for n in cfg["configs"]) + ".",
-        "",
-        "## Verdict on the default configuration",
-        "",
-        *criteria(tables),
-        "",
-        "How well the audit model learned (best held-out accuracy over its epochs; given-label "
-        "accuracy on train at the last epoch). Every detection number below rests on it.",
-        "",
-        _md(tables["model"], 3) if len(tables.get("model", [])) else "(no training log)",
-        "",
-        *[f"**Warning: in `{r.config}` the audit model's held-out accuracy {r.heldout_acc:.2f} is not clearly above "
-          f"chance ({r.chance:.2f}); its detection numbers compare noise, not methods.**\n"
-          for r in tables.get("model", pd.DataFrame()).itertuples() if not r.heldout_acc >= 2 * r.chance],
-        "## Noise detection (train split)",
-        "",
-        "Precision/recall/F1 of the flagged set; AUROC/AP of the continuous score; hard retention = "
-        "share of hard, correctly labelled videos not flagged; relabel accuracy = share of flagged, "
-        "truly noisy videos whose suggested label is the true one (– where a method suggests none). "
-        "`time_s`/`peak_mb`: the method's post-hoc step on saved model outputs (wall time; peak of "
-        "traced Python/numpy allocations); for `ours` that is `curation.audit.agreement.audit` on the saved "
-        "clip probabilities. FiftyOne's own work happens partly in mongod, which the trace does not see.",
-        "",
-    ]
-    for what, why in info.get("skipped", {}).items():
-        lines += [f"Left out: {what} ({why}).", ""]
-    for name in cfg["configs"]:
-        d = det[det["config"] == name].drop(columns=["config"])
-        lines += [f"### `{name}`", "", _md(d), ""]
-    lines += ["## Downstream: retrain on each label set, test on clean labels", "",
-              "Same plain network (robust training off) for every label set; `ours` = train videos our "
-              f"triage calls noisy relabelled to the suggestion (hard kept); `cleanlab` = videos "
-              f"`cl_{cfg['cleanlab_filter']}` flags ({'out-of-fold' if cfg['folds'] >= 2 else 'in-sample'}) removed; "
-              "`oracle` = true labels.", ""]
-    lines += [_md(tables["downstream"], 3) if len(tables["downstream"]) else "(not run)", ""]
-    lines += ["## Cost: one audit against cleanlab with K-fold probabilities", "",
-              "Wall time, CPU time (all threads) and peak RSS of the training child processes, measured "
-              "in the same run; ratios are to our audit.", "",
-              _md(tables["cost"]), ""]
-    for path, note in info.get("notes", {}).items():
-        lines += [f"- `{path}`: {note}."]
-    return "\n".join(lines) + "\n"

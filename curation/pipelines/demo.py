@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.commands.summary import print_summary
 from curation.fileio import write_csv
 from curation.runs import RunDir
 
@@ -87,11 +88,11 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     _step("train", times, train, run.path, train_cfg)
     scores = _step("score", times, score, run.path)
     s = summary(run.path, scores)
-    from curation.commands.train import _print_summary
+    print_summary(s)
 
-    _print_summary(s)
+    from curation.fiftyone.brain import mistakenness_scores
 
-    table = _step("baselines", times, compare_table, run.path)
+    table = _step("baselines", times, compare_table, run.path, mistakenness=mistakenness_scores)
     print(table)
 
     if cfg.push:

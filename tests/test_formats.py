@@ -1,11 +1,11 @@
-"""Adapters on small trees built in each dataset's official layout (real frames and videos)."""
+"""Format readers on small trees built in each dataset's official layout (real frames and videos)."""
 
 from __future__ import annotations
 
 import pytest
 
-from curation.data import adapters
-from curation.data.adapters import FERV39K_CLASSES
+from curation.data import formats
+from curation.data.formats import FERV39K_CLASSES
 from curation.errors import ConfigError
 from curation.data.ingest import IngestConfig, collect
 from curation.schema import DFEW_CLASSES, MAFW_CLASSES
@@ -165,7 +165,7 @@ def test_dfer_clip_ambiguous_files_name_the_expected_names(tmp_path):
     write_split(tmp_path / "x_train.txt", ["a 1 0"])
     write_split(tmp_path / "y_train.txt", ["a 1 0"])
     with pytest.raises(ConfigError, match="--train FILE --test FILE"):
-        adapters.find_dfer_clip_files(tmp_path)
+        formats.find_dfer_clip_files(tmp_path)
 
 
 def test_generic_csv_defaults_split_and_derives_unique_ids(tmp_path):
@@ -216,13 +216,13 @@ def test_folder_with_split_level(tmp_path):
 
 
 def test_resolve_class_order():
-    assert adapters.resolve_class_order("alphabetical", ["b", "a"]) == ["a", "b"]
-    assert adapters.resolve_class_order("mafw", []) == list(MAFW_CLASSES)
-    assert adapters.resolve_class_order(" x, y ", []) == ["x", "y"]
+    assert formats.resolve_class_order("alphabetical", ["b", "a"]) == ["a", "b"]
+    assert formats.resolve_class_order("mafw", []) == list(MAFW_CLASSES)
+    assert formats.resolve_class_order(" x, y ", []) == ["x", "y"]
     with pytest.raises(ConfigError, match="names a class twice"):
-        adapters.resolve_class_order("x,x", [])
+        formats.resolve_class_order("x,x", [])
 
 
 def test_ids_from_paths_stay_unique():
-    ids = adapters.unique_ids_from_paths(["a/b.mp4", "a_b.mp4", "c.mp4", "c.mp4", "d/e"])
+    ids = formats.unique_ids_from_paths(["a/b.mp4", "a_b.mp4", "c.mp4", "c.mp4", "d/e"])
     assert ids == ["a_b-1", "a_b-2", "c", "c", "d_e"]
