@@ -92,10 +92,20 @@ if probs is not None:
     except ValueError as exc:
         st.warning(f"Cannot explain this verdict from the run's clip probabilities: {exc}")
 
+def go_to(video_id: str | None) -> None:
+    """Open another video (a button callback); ignored when the page has moved on already."""
+    if ss.video_id == vid and video_id is not None:
+        state.open_video(run, video_id)
+
+
 def decide(kind: str, label: str | None, target_id: str | None = None) -> None:
     """Record a decision (a button callback, so the page then renders once, on the next video).
 
-    ``target_id`` defaults to the video on screen; undo passes the video it revokes."""
+    ``target_id`` defaults to the video on screen; undo passes the video it revokes. A key
+    pressed twice before the next video has rendered reaches this run's buttons again: once
+    another video is current, such a click is ignored, never recorded twice."""
+    if ss.video_id != vid:
+        return
     target_id = target_id or vid
     target_row = table.loc[table["video_id"] == target_id].iloc[0]
     if kind == "relabel" and label is None:
@@ -178,9 +188,9 @@ with right:
                   f" (on {undo_id})" if undo_ok and undo_id != vid else ""),
               on_click=decide, args=("undo", None, undo_id))
     n2.button("Prev", disabled=prev_id is None, key="v_prev", shortcut=keys.KEYS["previous"], width="stretch",
-              help="previous video in the queue", on_click=state.open_video, args=(run, prev_id))
+              help="previous video in the queue", on_click=go_to, args=(prev_id,))
     n3.button("Next", disabled=next_id is None, key="v_next", shortcut=keys.KEYS["next"], width="stretch",
-              help="next video in the queue, without deciding", on_click=state.open_video, args=(run, next_id))
+              help="next video in the queue, without deciding", on_click=go_to, args=(next_id,))
     if n4.button("Queue", key="v_queue", shortcut=keys.KEYS["queue"], width="stretch"):
         st.switch_page(state.PAGES["queue"])
     note_col, target_col, go_col = st.columns([3, 2, 2], vertical_alignment="bottom")

@@ -124,6 +124,9 @@ def test_a_concurrent_decision_is_shown_as_a_conflict_not_overwritten(monkeypatc
 
 
 def test_video_page_shows_player_frames_chart_and_baselines(monkeypatch, fake_run):
+    from tests.fakerun import add_clip_layout
+
+    add_clip_layout(fake_run)
     scores = pd.read_parquet(fake_run.scores)
     pd.DataFrame({"video_id": scores["video_id"], "cl_confident_learning_score": np.linspace(0, 1, len(scores)),
                   "cl_confident_learning_flag": scores["verdict"].eq("clean").to_numpy()}).to_parquet(fake_run.baselines)

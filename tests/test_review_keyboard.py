@@ -11,7 +11,7 @@ from app.launch import free_port, start, stop
 from curation.review.decisions import DecisionLog
 from curation.review.evidence import video_evidence
 from curation.review.queue import filter_queue, review_table
-from tests.fakerun import FAKE_CLASSES
+from tests.fakerun import FAKE_CLASSES, add_clip_layout
 from tests.test_app_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -28,7 +28,8 @@ def _press(page, key: str, old_title: str) -> str:
     """Scroll to the bottom, press ``key``, wait for another video at the top of the page."""
     page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]'); m.scrollTo(0, m.scrollHeight); }")
     page.keyboard.press(key.lower())
-    page.wait_for_function(f"(old) => ({TITLE})() !== old && ({SCROLL})() === 0", arg=old_title)
+    page.wait_for_function(f"(old) => ({TITLE})() !== old && ({SCROLL})() === 0 && "
+                           "!document.querySelector('[data-stale=\"true\"]')", arg=old_title)
     return page.evaluate(TITLE).removeprefix("Video ")
 
 
@@ -36,6 +37,7 @@ def test_keyboard_review_session(fake_run, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     expect.set_options(timeout=60_000)
+    add_clip_layout(fake_run)
     scores = pd.read_parquet(fake_run.scores)
     by_id = scores.set_index("video_id")
     ids = filter_queue(review_table(scores))["video_id"].tolist()
