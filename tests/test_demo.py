@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("fiftyone_db")
 def test_demo_runs_every_stage(tmp_path, capsys):
     out = tmp_path / "demo"
     times = run_demo(out, DemoConfig(n=70, size=32, num_frames=24, epochs=2, dataset="dfer-curate-demo-test"))
-    assert list(times) == ["synth", "ingest", "train", "score", "baselines", "push", "report", "export"]
+    assert list(times) == ["synth", "ingest", "train", "score", "baselines", "push", "export", "report"]
     run = RunDir(out)
     for path in (run.manifest, run.scores, run.clip_probs, run.dynamics, run.baselines, run.report):
         assert path.exists(), path
@@ -27,6 +27,8 @@ def test_demo_runs_every_stage(tmp_path, capsys):
     assert ingested.df.set_index("video_id")["label"].equals(synth.df.set_index("video_id")["label"])
     exports = list(run.exports.iterdir())
     assert len(exports) == 1 and (exports[0] / "provenance.json").exists()
+    page = run.report.read_text(encoding="utf-8")  # written after the export: it lists it
+    assert f"data-export='{exports[0].name}'" in page and "No exports yet" not in page
     text = capsys.readouterr().out
     assert f"dfer-curate browse {out}" in text
     assert f"dfer-curate review {out}" in text
