@@ -92,10 +92,15 @@ if probs is not None:
     except ValueError as exc:
         st.warning(f"Cannot explain this verdict from the run's clip probabilities: {exc}")
 
-def go_to(video_id: str | None) -> None:
-    """Open another video (a button callback); ignored when the page has moved on already."""
-    if ss.video_id == vid and video_id is not None:
-        state.open_video(run, video_id)
+def step(direction: int) -> None:
+    """Open the next (+1) or previous (-1) video of the queue (a button callback), counted
+    from the video current when the key arrives, so a key pressed while the page is still
+    rendering moves on from the video being shown, not from the one before it."""
+    here = ss.video_id or vid
+    before, after = neighbours(ids, here)
+    target = after if direction > 0 else before
+    if target is not None:
+        state.open_video(run, target)
 
 
 def decide(kind: str, label: str | None, target_id: str | None = None) -> None:
@@ -188,18 +193,20 @@ with right:
                   f" (on {undo_id})" if undo_ok and undo_id != vid else ""),
               on_click=decide, args=("undo", None, undo_id))
     n2.button("Prev", disabled=prev_id is None, key="v_prev", shortcut=keys.KEYS["previous"], width="stretch",
-              help="previous video in the queue", on_click=go_to, args=(prev_id,))
+              help="previous video in the queue", on_click=step, args=(-1,))
     n3.button("Next", disabled=next_id is None, key="v_next", shortcut=keys.KEYS["next"], width="stretch",
-              help="next video in the queue, without deciding", on_click=go_to, args=(next_id,))
+              help="next video in the queue, without deciding", on_click=step, args=(1,))
     if n4.button("Queue", key="v_queue", shortcut=keys.KEYS["queue"], width="stretch"):
         st.switch_page(state.PAGES["queue"])
     note_col, target_col, go_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     note_col.text_input("Note (optional)", key=f"v_note_{vid}")
-    others = [c for c in classes if c != given]
-    target = target_col.selectbox("Relabel to", others, key=f"v_target_{vid}",
-                                  index=others.index(suggestion) if suggestion in others else 0)
-    go_col.button(f"Relabel to {target}", key="v_relabel", width="stretch", on_click=decide,
-                  args=("relabel", None))  # the box's value at click time
+    if len(classes) > keys.MAX_CLASS_KEYS:  # classes past the ninth have no digit: pick them here
+        others = [c for c in classes if c != given]
+        target = target_col.selectbox("Relabel to", others, key=f"v_target_{vid}",
+                                      index=others.index(suggestion) if verdict == "noisy" and suggestion in others
+                                      else 0)
+        go_col.button(f"Relabel to {target}", key="v_relabel", width="stretch", on_click=decide,
+                      args=("relabel", None))  # the box's value at click time
     st.caption(keys.legend(classes))
 
 # -- the timeline under the player: what the verdict was computed from ------------------------

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from curation.review.decisions import DecisionLog
 from curation.review.queue import filter_queue, review_table
 from curation.data.manifest import read_manifest, write_manifest
+from tests.fakerun import FAKE_CLASSES
 
 MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
 
@@ -68,15 +69,17 @@ def test_each_action_is_recorded_and_the_queue_advances(monkeypatch, fake_run, a
     ids = _queue_ids(fake_run)
     _open(at, ids[0])
     at.text_input(key=f"v_note_{ids[0]}").input("checked twice")
-    if action == "relabel":
-        at.selectbox(key=f"v_target_{ids[0]}").set_value("happy")
-    at.button(key=f"v_{action}").click().run()
+    given = pd.read_parquet(fake_run.scores).set_index("video_id").loc[ids[0], "label"]
+    target = next(c for c in FAKE_CLASSES if c != given)
+    # relabel to any class: its digit button (the fake run has 4 classes)
+    key = f"v_to_{FAKE_CLASSES.index(target)}" if action == "relabel" else f"v_{action}"
+    at.button(key=key).click().run()
     assert not at.exception, at.exception
     ev = DecisionLog(fake_run.review_db).events()
     assert ev[["video_id", "action", "annotator", "note"]].values.tolist() == [[ids[0], action, "alice", "checked twice"]]
     assert '"noise_score"' in ev.iloc[0]["scores"]
     scores = pd.read_parquet(fake_run.scores).set_index("video_id")
-    want = {"accept": scores.loc[ids[0], "suggested_label"], "relabel": "happy",
+    want = {"accept": scores.loc[ids[0], "suggested_label"], "relabel": target,
             "keep": scores.loc[ids[0], "label"], "exclude": None}[action]
     assert (ev.iloc[0]["new_label"] if want is not None else None) == want
     assert at.title[0].value == f"Video {ids[1]}"  # advanced to the next video
@@ -263,3 +266,21 @@ def test_every_key_is_in_the_readme_and_on_the_page_legend():
         assert f"`{key}`" in table and f"· {key} " in line, key
     assert "1–3 relabel" in line and class_key(8) == "9" and class_key(9) is None
     assert not {"C", "R"} & set(KEYS.values())  # reserved by Streamlit
+
+
+def test_classes_past_the_digit_keys_are_relabelled_through_the_box(monkeypatch, fake_run):
+    from app import keys
+
+    monkeypatch.setattr(keys, "MAX_CLASS_KEYS", 2)  # as if the run had more classes than digits
+    at = _app(monkeypatch, fake_run)
+    vid = _queue_ids(fake_run)[0]
+    _open(at, vid)
+    digit_buttons = [b.key for b in at.button if b.key and b.key.startswith("v_to_")]
+    assert digit_buttons == ["v_to_0", "v_to_1"]
+    given = pd.read_parquet(fake_run.scores).set_index("video_id").loc[vid, "label"]
+    target = [c for c in FAKE_CLASSES if c != given][-1]
+    at.selectbox(key=f"v_target_{vid}").set_value(target).run()
+    at.button(key="v_relabel").click().run()
+    assert not at.exception, at.exception
+    cur = DecisionLog(fake_run.review_db).current().set_index("video_id")
+    assert cur.loc[vid, "action"] == "relabel" and cur.loc[vid, "new_label"] == target
