@@ -237,11 +237,11 @@ try:
     st.image([f for _, f in frames], caption=[f"frame {i}" for i, _ in frames], width=96)
 except (CurationError, OSError) as exc:
     st.caption(f"No key frames: {exc}")
-metric_cols = st.columns(5)
+metric_cols = st.columns(4)
 for k, name in enumerate(SCORE_FIELDS):
     value = row[name]
     shown = f"{value:.2f}" if isinstance(value, (float, np.floating)) else str(value)
-    metric_cols[k % 5].metric(plain_name(name), shown, help=field_help(name))
+    metric_cols[k % 4].metric(plain_name(name), shown, help=field_help(name))
 base = state.baselines(run)
 if base is not None:
     b = base.loc[base["video_id"] == vid]

@@ -146,8 +146,8 @@ def test_app_config_shows_labels_and_verdicts_first_with_a_legend(pushed):
     assert set(groups["baselines"].paths) == {f"{m}_{k}" for m in methods for k in ("flag", "score")}
     assert not groups["baselines"].expanded
     assert not any(p.endswith(("_flag", "_score")) and p != "noise_score" for p in groups["audit"].paths)
-    # verdict tags and the labels are on by default; each label field keeps one colour
-    assert {"tags", "ground_truth", "consensus", "prediction"} <= set(cfg.active_fields.paths)
+    # the verdict and the labels are on by default; each label field keeps one colour
+    assert {"verdict", "ground_truth", "consensus", "prediction"} <= set(cfg.active_fields.paths)
     colors = {f["path"]: f for f in cfg.color_scheme.fields}
     assert cfg.color_scheme.color_by == "field"
     assert len({colors[p]["fieldColor"] for p in ("ground_truth", "prediction", "consensus")}) == 3

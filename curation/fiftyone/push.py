@@ -23,7 +23,7 @@ probabilities), ``consensus`` (most common clip prediction, confidence = agree_m
 attribute ``clip``), ``saliency`` and ``expression`` (a label on the frames near the video's
 peak saliency; clip layout and saliency source: see curation.fiftyone.prepare). The App
 config saves the sidebar order (labels, audit, review first; baselines folded), the fields
-shown by default (verdict tags, the labels) and a colour per label field and verdict tag.
+shown by default (the verdict, the labels) and a colour per label field and verdict tag.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ TAG_COLORS = {"noisy": "#D55E00", "hard-or-noisy": "#F0E442", "hard": "#E69F00",
 def _sidebar(fo, ds, plan: PushPlan) -> None:
     """App sidebar: the given label and the model's opinions first, then the audit's scores,
     review and clips; the baselines (empty for videos they did not score) grouped and folded
-    below; FiftyOne's own groups after. Verdict tags and the label fields are shown by default."""
+    below; FiftyOne's own groups after. The verdict and the label fields are shown by default."""
     ours = {
         "labels": ["ground_truth", "consensus", "prediction", "true_label", "current_label"],
         "audit": ["verdict", "suggested_label", "noise_score", "hardness", "agree_label", "agree_mode",
@@ -279,16 +279,18 @@ def _sidebar(fo, ds, plan: PushPlan) -> None:
         elif g.paths:
             groups.append(g)
     ds.app_config.sidebar_groups = groups
-    active = ["tags", "ground_truth", "consensus", "prediction", "true_label", "frames.expression"]
-    ds.app_config.active_fields = fo.ActiveFields(paths=[p for p in active if p == "tags" or ds.has_field(p)])
+    # the verdict is a chip on every tile (the App does not take sample tags from this list)
+    active = ["verdict", "ground_truth", "consensus", "prediction", "true_label", "frames.expression"]
+    ds.app_config.active_fields = fo.ActiveFields(paths=[p for p in active if ds.has_field(p)])
 
 
 def _colors(fo, ds, plan: PushPlan) -> None:
     """The saved colour scheme: colour by field (given, prediction, consensus, truth each keep
     one colour) and one colour per verdict tag."""
     fields = [{"path": p, "fieldColor": c} for p, c in LABEL_COLORS.items() if ds.has_field(p)]
-    fields.append({"path": "tags", "fieldColor": "#999999",
-                   "valueColors": [{"value": t, "color": c} for t, c in TAG_COLORS.items()]})
+    by_value = [{"value": t, "color": c} for t, c in TAG_COLORS.items()]
+    fields.append({"path": "tags", "fieldColor": "#999999", "valueColors": by_value})
+    fields.append({"path": "verdict", "fieldColor": "#D55E00"})
     ds.app_config.color_scheme = fo.ColorScheme(color_by="field", fields=fields)
 
 
