@@ -89,7 +89,9 @@ def measure(run: RunDir, decisions: int, warmup: int, width: int = 1400) -> dict
             browser.close()
     finally:
         stop(proc)
-    return {"times": times, "keys": kinds, "videos": len(scores)}
+    counts = scores["verdict"].value_counts()
+    return {"times": times, "keys": kinds, "videos": len(scores),
+            "verdicts": ", ".join(f"{int(k)} {v}" for v, k in counts.items())}
 
 
 def write_report(path: Path, res: dict, args, load: tuple) -> None:
@@ -100,7 +102,8 @@ def write_report(path: Path, res: dict, args, load: tuple) -> None:
         "# Review loop: decision to next video playable", "",
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `benchmarks/review_loop.py` on "
         f"{platform.machine()}, {os.cpu_count()} cores (load average {load[0]:.1f} at the start; the machine "
-        f"is shared), Chromium headless at {args.width} px, run `{args.run}` ({res['videos']} videos).", "",
+        f"is shared), Chromium headless at {args.width} px, run `{args.run}` ({res['videos']} videos: "
+        f"{res['verdicts']}).", "",
         f"{len(t)} decisions by keyboard only after {args.warmup} warm-up ones "
         f"({res['keys'].count(KEYS['accept'])} × {KEYS['accept']} relabel to the suggestion, "
         f"{res['keys'].count(KEYS['keep'])} × {KEYS['keep']} keep). Each is timed from the key press "
