@@ -284,3 +284,25 @@ def test_classes_past_the_digit_keys_are_relabelled_through_the_box(monkeypatch,
     assert not at.exception, at.exception
     cur = DecisionLog(fake_run.review_db).current().set_index("video_id")
     assert cur.loc[vid, "action"] == "relabel" and cur.loc[vid, "new_label"] == target
+
+
+def test_timeline_and_training_figures_draw_what_they_are_given():
+    from app.timeline import class_colours, timeline_figure, training_figure
+    from curation.review.evidence import clip_segments
+
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.2, 0.6, 0.1, 0.1]])
+    seg = clip_segments(probs, FAKE_CLASSES, "sad", starts=[8, 0, 4], span=4, n_uniform=2)
+    fig = timeline_figure(seg, FAKE_CLASSES, "sad", num_frames=12, saliency=np.linspace(0, 2, 12))
+    bars = {t.name: t for t in fig.data if t.type == "bar"}
+    assert set(bars) == {"happy", "sad (given)"}  # coloured by predicted class, the given marked
+    assert bars["sad (given)"].marker.color == class_colours(FAKE_CLASSES)["sad"]
+    assert list(fig.layout.yaxis.categoryarray) == ["1", "2★", "3"]  # lanes in start order, ★ = key clip
+    line = next(t for t in fig.data if t.name == "P(sad) per clip")
+    assert list(line.x) == [1.5, 5.5, 9.5] and list(line.y) == [0.7, 0.6, 0.1]
+    sal = next(t for t in fig.data if t.name == "expression (saliency)")
+    assert max(sal.y) == 1.0
+    series = pd.DataFrame({"epoch": [1, 2, 3, 4], "agree_label": [0.2, 0.4, 0.6, 0.8],
+                           "label_prob": [0.1] * 4, "in_window": [False, False, True, True]})
+    spark = training_figure(series, "sad")
+    (shade,) = spark.layout.shapes
+    assert (shade.x0, shade.x1) == (2.5, 4.5)
