@@ -39,13 +39,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 SKIP = {"cache", "checkpoints", "exports", "previews", "review.sqlite", "review.sqlite-wal", "review.sqlite-shm",
         "report.html"}
-READY = """([oldTitle, oldSrc]) => {
+READY = """([oldTitle, oldSrc, newFile]) => {
   const h = document.querySelector('h1');
   const v = document.querySelector('[data-testid="stVideo"] video, video');
   const main = document.querySelector('[data-testid="stMain"]');
-  return !!h && h.innerText.trim() !== oldTitle && !!v && v.currentSrc !== oldSrc
+  return !!h && h.innerText.trim() !== oldTitle && !!v && (!newFile || v.currentSrc !== oldSrc)
     && v.readyState >= 3 && !v.paused && (!main || main.scrollTop === 0);
 }"""
+# the page is ready for a key: its decision buttons are registered (the key legend under them
+# is drawn) and no element is left over from the previous video
+SETTLED = """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+  .some(c => c.innerText.startsWith('Keys'))
+  && !document.querySelector('[data-stale="true"]')"""
 STATE = """() => {
   const v = document.querySelector('[data-testid="stVideo"] video, video');
   return [document.querySelector('h1').innerText.trim(), v ? v.currentSrc : ''];
@@ -62,6 +67,9 @@ def measure(run: RunDir, decisions: int, warmup: int, width: int = 1400) -> dict
     from playwright.sync_api import sync_playwright
 
     scores = pd.read_parquet(run.scores).set_index("video_id")
+    # every video its own file: the player's source must change (a synthetic run whose videos
+    # share one file can only show the new title and a playing player)
+    distinct = bool(pd.read_parquet(run.manifest, columns=["path"])["path"].is_unique)
     proc, url = start(run.path, port=free_port(), annotator="bench", quiet=True)
     times, kinds = [], []
     try:
@@ -80,9 +88,10 @@ def measure(run: RunDir, decisions: int, warmup: int, width: int = 1400) -> dict
                 page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]'); "
                               "if (m) m.scrollTo(0, m.scrollHeight); }")
                 page.get_by_role("heading", level=1).hover()  # focus stays on the page, not a field
+                page.wait_for_function(SETTLED)
                 t0 = time.perf_counter()
                 page.keyboard.press(key.lower())
-                page.wait_for_function(READY, arg=[title, src], polling="raf")
+                page.wait_for_function(READY, arg=[title, src, distinct], polling="raf")
                 if i >= warmup:
                     times.append(time.perf_counter() - t0)
                     kinds.append(key)
