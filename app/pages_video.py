@@ -157,6 +157,8 @@ with right:
                     unsafe_allow_html=True)
         for note in ev.notes:
             st.caption(f"⚠️ {note}")
+        if ev.opinions:
+            st.caption(ev.opinions)
     suggestion = None if pd.isna(row["suggested_label"]) else str(row["suggested_label"])
     if verdict == "hard" and suggestion and suggestion != given:
         st.markdown(f"Given **{given}** · runner-up class {suggestion} (information only)")

@@ -126,6 +126,8 @@ def test_sentence_quotes_the_counts_the_verdict_came_from(audited):
     split = video_evidence(scores.iloc[2], probs[2], CLASSES)
     assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 75%")
     assert "Happy (4), Fear (3)" in split.sentence
+    assert hard.opinions.startswith(f"The suggestion {hard.runner_up} is only the runner-up")
+    assert noisy.opinions is None  # majority, most probable class and suggestion are one class
     clean = video_evidence(scores.iloc[3], probs[3], CLASSES)
     assert clean.verdict == "clean" and clean.sentence == "12 of 12 clips agree with the given Happy."
     assert sum(noisy.votes.values()) == noisy.n_clips == 12
@@ -179,3 +181,12 @@ def test_plain_names_keep_the_raw_field_in_the_tooltip():
     assert plain_name("no_such_field") == "no_such_field"
     names = [v[0] for v in FIELDS.values()]
     assert len(names) == len(set(names))  # one name per field
+
+
+def test_opinions_explain_a_majority_that_is_not_the_most_probable_class():
+    from curation.review.evidence import opinions
+
+    row = {"label": "Sad", "pred_label": "Fear", "consensus_label": "Angry", "suggested_label": "Angry"}
+    text = opinions(row, "Angry")
+    assert text.startswith("Most clips vote Angry, but averaged over the clips Fear is more probable")
+    assert opinions({**row, "pred_label": "Angry"}, "Angry") is None

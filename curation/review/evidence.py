@@ -158,6 +158,7 @@ class VideoEvidence:
     consistent: bool
     runner_up: str | None = None
     notes: list[str] = field(default_factory=list)
+    opinions: str | None = None  # why the model's three opinions differ, when they do
 
     @property
     def primary(self) -> Action | None:
@@ -220,7 +221,27 @@ def video_evidence(row: Mapping, clip_probs, classes: Sequence[str], *, starts=N
         training_epochs=used.epochs if used is not None else None,
         sentence=_sentence(verdict, facts, tri), consistent=consistent,
         runner_up=suggested if verdict == "hard" and suggested != given else None, notes=notes,
+        opinions=opinions(row, consensus),
     )
+
+
+def opinions(row: Mapping, consensus: str) -> str | None:
+    """One sentence when the most probable class (averaged probabilities), the clips' majority
+    class and the suggestion are not one class, saying why each is what it is; None when they
+    agree."""
+    pred = None if pd.isna(row.get("pred_label")) else str(row["pred_label"])
+    given = str(row["label"])
+    suggested = None if pd.isna(row.get("suggested_label")) else str(row["suggested_label"])
+    parts = []
+    if pred is not None and pred != consensus:
+        parts.append(f"most clips vote {consensus}, but averaged over the clips {pred} is more probable "
+                     "(a few confident clips outweigh more hesitant ones)")
+    if suggested is not None and consensus == given and suggested != given:
+        parts.append(f"the suggestion {suggested} is only the runner-up, since the clips' majority is the given label")
+    if not parts:
+        return None
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def _source(n_scored: int, n_train: int, epochs) -> str:
