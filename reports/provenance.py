@@ -13,7 +13,7 @@ HASH = re.compile(r"^(sha256:)?[0-9a-f]{32,}$")
 ROWS = {
     "created": "created", "time": "created", "who": "by", "annotators": "annotators", "host": "host",
     "policy": "policy", "policy_scope": "applies to", "formats": "formats", "run": "run",
-    "dataset_root": "videos", "label_index": "label index",
+    "dataset_root": "video folder", "label_index": "label index",
 }
 FOLDED = {"thresholds": "Thresholds", "inputs_sha256": "Input files (SHA-256)", "inputs": "Input files (SHA-256)",
           "files": "Exported files (SHA-256)", "config": "Configuration at export", "export_config": "Export options"}
@@ -60,7 +60,7 @@ def _counts(c: dict) -> list[tuple[str, str]]:
             rows.append((title, _value(c[key])))
     rest = {k: v for k, v in c.items() if k not in main and k not in ("by_action", "by_label_source",
                                                                           "excluded_by_reason")}
-    rows += [(k, _value(v)) for k, v in rest.items()]
+    rows += [(k.replace("_", " "), _value(v)) for k, v in rest.items()]
     return rows
 
 
@@ -77,7 +77,7 @@ def export_card(p: dict) -> str:
         rows.append(("decision log", f"{_e(dec.get('events', 0))} events"
                      + (f", {_short(dec['events_sha256'])}" if dec.get("events_sha256") else "")))
     shown = set(ROWS) | {"counts", "checkpoint", "decisions", "stamp", "classes", "tool"} | set(FOLDED)
-    rows += [(k, _value(v)) for k, v in p.items() if k not in shown and not isinstance(v, dict)]
+    rows += [(k.replace("_", " "), _value(v)) for k, v in p.items() if k not in shown and not isinstance(v, dict)]
     folded = []
     for key, title in FOLDED.items():
         v = p.get(key)
