@@ -92,6 +92,7 @@ if probs is not None:
     except ValueError as exc:
         st.warning(f"Cannot explain this verdict from the run's clip probabilities: {exc}")
 
+
 def step(direction: int) -> None:
     """Open the next (+1) or previous (-1) video of the queue (a button callback), counted
     from the video current when the key arrives, so a key pressed while the page is still
