@@ -19,7 +19,7 @@ from curation.review.queue import (
 
 PAGE_SIZE = 50
 SHOW_COLUMNS = ["video_id", "split", "label", "suggested_label", "verdict", "noise_score", "hardness",
-                "agree_mode", "baseline_flag", "decision", "final_label", "annotator"]
+                "agree_mode", "score_source", "baseline_flag", "decision", "final_label", "annotator"]
 
 state.init()
 run = state.run_dir()

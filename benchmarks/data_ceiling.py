@@ -74,6 +74,17 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
     """Softmax probabilities on x_eval of the shipped frame encoder + a linear head, trained
     with AdamW and flips for ``steps`` batches of 32."""
     import torch
+
+    net = fit_net(x_fit, y_fit, classes, steps=steps, seed=seed)
+    with torch.no_grad():
+        return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
+
+
+def fit_net(x_fit, y_fit, classes: int, *, steps: int, seed: int, shift: int = 0):
+    """The shipped frame encoder + a linear head (``net[0]``, ``net[1]``) trained on true labels
+    with AdamW and flips (and, with ``shift``, random translations of up to that many pixels,
+    edge-padded) for ``steps`` batches of 32; returned in eval mode."""
+    import torch
     import torch.nn.functional as F
 
     from model.network import SmallCNN
@@ -94,6 +105,11 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
             if len(b) < 2:  # BatchNorm needs two
                 continue
             xb = torch.where(torch.rand(len(b), 1, 1, 1, generator=gen) < 0.5, xf[b].flip(3), xf[b])
+            if shift:
+                h, w = xb.shape[2:]
+                pad = F.pad(xb, (shift,) * 4, mode="replicate")
+                d = torch.randint(0, 2 * shift + 1, (len(b), 2), generator=gen)
+                xb = torch.stack([pad[i, :, d[i, 0]: d[i, 0] + h, d[i, 1]: d[i, 1] + w] for i in range(len(b))])
             loss = F.cross_entropy(net(xb), yf[b])
             opt.zero_grad()
             loss.backward()
@@ -101,9 +117,7 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
             done += 1
             if done >= steps:
                 break
-    net.eval()
-    with torch.no_grad():
-        return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
+    return net.eval()
 
 
 def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:

@@ -17,7 +17,7 @@ import sys
 from curation.errors import CurationError, IngestError
 
 COMMANDS = (
-    "synth", "ingest", "train", "score", "baselines", "push", "browse",
+    "synth", "ingest", "pretrain", "embed", "train", "score", "baselines", "push", "browse",
     "review", "export", "report", "bench", "demo",
 )
 _MAX_PROBLEM_ROWS = 50  # the whole table is in RUN/ingest_problems.csv

@@ -15,6 +15,9 @@ def opt(default, help: str, **meta):
     return field(default=default, metadata={"help": help, **meta})
 
 
+ENCODERS = ("small_cnn", "resnet18", "tv_resnet18", "tv_resnet50")
+
+
 @dataclass
 class TrainConfig:
     # data
@@ -30,8 +33,13 @@ class TrainConfig:
     shift: int = opt(0, "augmentation: random translation in pixels, same for every frame of a video (0 = off)")
     cache: bool = True  # keep the decoded frames as RUN/cache/frames_<size>.npy for later stages
     # network
-    encoder: str = opt("small_cnn", "frame encoder: small_cnn (CPU) or resnet18 (GPU)", choices=("small_cnn", "resnet18"))
+    encoder: str = opt("small_cnn", "frame encoder: small_cnn (CPU), resnet18 (GPU), or tv_resnet18/tv_resnet50 for "
+                       "torchvision-format --encoder-weights (ImageNet or face-recognition checkpoints; --size 112 --rgb)",
+                       choices=ENCODERS)
     encoder_weights: str | None = opt(None, "local state_dict file for the frame encoder (weights_only load)")
+    init: str | None = opt(None, "start the frame encoder from this `pretrain` file (e.g. RUN/encoder.pt) and fine-tune it")
+    frozen: bool = opt(False, "train only the streams and heads on the cached embeddings of `dfer-curate embed` "
+                              "(no pixels per step; fast)")
     width: int = 32  # channels of the first conv stage (small_cnn doubles twice)
     dim: int = 128  # clip-token size
     long_term: bool = opt(True, "no long-term stream: mean of clip tokens instead of a BiGRU over them")
@@ -67,12 +75,15 @@ class TrainConfig:
             (self.size >= 16, "size must be >= 16 pixels"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.encoder in ("small_cnn", "resnet18"), f"encoder must be small_cnn or resnet18, not {self.encoder!r}"),
+            (self.encoder in ENCODERS, f"encoder must be one of {list(ENCODERS)}, not {self.encoder!r}"),
             (self.noisy_mode in ("relabel", "exclude"), f"noisy_mode must be relabel or exclude, not {self.noisy_mode!r}"),
             (0.0 < self.holdout < 0.9, "holdout must be in (0, 0.9)"),
             (0.0 <= self.key_mix <= 1.0, "key_mix must be in [0, 1]"),
             (self.window >= 1, "window must be >= 1"),
             (0 <= self.shift < self.size // 4, f"shift must be in [0, size/4), not {self.shift}"),
+            (not (self.frozen and self.shift), "shift has no effect on cached embeddings; drop --shift with --frozen"),
+            (not (self.frozen and self.encoder_weights), "--frozen uses the embeddings of `embed`; drop --encoder-weights"),
+            (not (self.init and self.encoder_weights), "give --init or --encoder-weights, not both"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -81,7 +92,8 @@ class TrainConfig:
 
     def model_fields(self) -> dict:
         """Fields that decide the network's shape: a checkpoint must match them."""
-        return {k: getattr(self, k) for k in ("size", "grey", "neutral_ref", "encoder", "width", "dim", "long_term", "frames")}
+        return {k: getattr(self, k) for k in ("size", "grey", "neutral_ref", "encoder", "width", "dim", "long_term", "frames",
+                                              "frozen")}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":

@@ -207,7 +207,12 @@ def make_batch(store: FrameStore, rows, starts: list[np.ndarray], frames: int, s
     """float32 (B, K, T, ch, H, W) network input. Channels: the frame, and (``neutral_ref``)
     its difference from the video's neutral frames, which cancels identity and background
     and leaves the expression (and head motion). With ``rng``: per-video flip, translation
-    and brightness/contrast, the same for all frames and the neutral reference."""
+    and brightness/contrast, the same for all frames and the neutral reference.
+
+    A store of cached embeddings (frames of shape (F, dim), model/embed.py) gives float32
+    (B, K, T, dim) instead: no pixels, no augmentation."""
+    if store.frames.ndim == 2:
+        return gather(store, rows, starts, frames, stride).astype(np.float32)
     x = gather(store, rows, starts, frames, stride).astype(np.float32) / 255.0  # (B, K, T, H, W[, 3])
     neu = neutral_frames(store, rows)[:, None, None]  # (B, 1, 1, H, W[, 3])
     if rng is not None:

@@ -112,7 +112,7 @@ def load_model(path, classes, device):
     checkpoint dict."""
     ck = load_checkpoint(path, classes=classes)
     cfg = TrainConfig.from_dict(ck["config"])
-    net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None)).to(device)
+    net = build_network(len(classes), dataclasses.replace(cfg, encoder_weights=None, init=None)).to(device)
     load_weights(net, ck, path)
     net.eval()
     return net, cfg, ck

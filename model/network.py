@@ -119,8 +119,12 @@ class DualStreamNet(nn.Module):
             self.encoder = SmallCNN(in_ch, width, dim)
         elif encoder == "resnet18":
             self.encoder = ResNet18(in_ch, dim)
+        elif encoder in ("tv_resnet18", "tv_resnet50"):
+            from model.backbones import BackboneEncoder
+
+            self.encoder = BackboneEncoder(encoder[3:], in_ch, dim)
         else:
-            raise ConfigError(f"unknown encoder {encoder!r}; use small_cnn or resnet18")
+            raise ConfigError(f"unknown encoder {encoder!r}; use small_cnn, resnet18, tv_resnet18 or tv_resnet50")
         self.short = ShortTerm(dim, dropout)
         self.long = LongTerm(dim) if long_term else None
         self.clip_head = nn.Linear(dim, num_classes)
@@ -139,11 +143,21 @@ class DualStreamNet(nn.Module):
 
 
 def build_network(num_classes: int, cfg) -> DualStreamNet:
-    net = DualStreamNet(num_classes, in_ch=(1 if cfg.grey else 3) * (2 if cfg.neutral_ref else 1), encoder=cfg.encoder, width=cfg.width,
+    net = DualStreamNet(num_classes, in_ch=net_in_ch(cfg), encoder=cfg.encoder, width=cfg.width,
                         dim=cfg.dim, long_term=cfg.long_term, dropout=cfg.dropout)
-    if cfg.encoder_weights:
+    if getattr(cfg, "frozen", False):
+        net.encoder = nn.Identity()  # inputs are cached embeddings (model/embed.py)
+    if cfg.encoder_weights and cfg.encoder.startswith("tv_"):
+        from model.backbones import load_resnet
+
+        net.encoder.backbone.load_state_dict(load_resnet(cfg.encoder_weights, cfg.encoder[3:]).state_dict())
+    elif cfg.encoder_weights:
         load_encoder_weights(net, cfg.encoder_weights)
     return net
+
+
+def net_in_ch(cfg) -> int:
+    return (1 if cfg.grey else 3) * (2 if cfg.neutral_ref else 1)
 
 
 def load_encoder_weights(net: DualStreamNet, path) -> None:

@@ -33,7 +33,7 @@ from curation.data.manifest import read_manifest
 from curation.audit.metrics import weak_model_warning
 from curation.runs import TRAIN_LOG, RunDir
 from curation.schema import DYNAMICS_COLUMNS, VERDICTS, conform
-from model import data
+from model import data, embed, encoders
 from model.config import TrainConfig
 from model.inference import batch_starts, load_checkpoint, load_weights, predict, resolve_device
 from model.network import build_network
@@ -170,9 +170,7 @@ def _window(state: TrainState, cfg: TrainConfig, upto: int) -> np.ndarray:
 def _checkpoint_payload(net, opt, state: TrainState, cfg, plan: Plan, rng, train_ids) -> dict:
     module = net.module if hasattr(net, "module") else net
     return {
-        "format": 1,
-        "model": module.state_dict(),
-        "optimizer": opt.state_dict(),
+        "format": 1, "model": module.state_dict(), "optimizer": opt.state_dict(),
         "config": dataclasses.asdict(cfg),
         "classes": list(plan.classes),
         "train_ids": list(train_ids),
@@ -220,7 +218,7 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
     data.check_lengths(store, rows_all, cfg.frames, pad=cfg.pad_short)
 
     C = len(plan.classes)
-    net = build_network(C, cfg).to(device)
+    net = encoders.init_encoder(build_network(C, cfg), cfg).to(device)  # cfg.init: start from `pretrain`'s encoder
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     tr = plan.train_rows
@@ -294,6 +292,8 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
 
 
 def load_store(run, manifest, cfg, dist_, progress):
+    if cfg.frozen:  # the cached embeddings of `embed`, no pixels
+        return embed.store_for_training(run.path, manifest, cfg)
     cache_dir = run.path / "cache" if cfg.cache else None
     if dist_.world > 1 and cache_dir is not None:
         if dist_.main:

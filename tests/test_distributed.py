@@ -47,10 +47,19 @@ def test_two_gloo_processes_match_one(tmp_path):
     log1 = json.loads((single.checkpoints / "train_log.json").read_text())
     log2 = json.loads((ddp.checkpoints / "train_log.json").read_text())
     assert log2["world_size"] == 2 and log1["world_size"] == 1
-    # same batches, same augmentation, gradients averaged: only BatchNorm statistics differ
-    for a, b in zip(log1["log"], log2["log"]):
-        assert abs(a["loss"] - b["loss"]) < 0.05 * a["loss"], (a["loss"], b["loss"])
-    d1 = pd.read_parquet(single.dynamics)
-    d2 = pd.read_parquet(ddp.dynamics)
-    assert list(d1["video_id"]) == list(d2["video_id"])
-    assert np.abs(d1["label_prob"].to_numpy() - d2["label_prob"].to_numpy()).mean() < 0.05
+    # Same batches, same augmentation, gradients averaged: only BatchNorm statistics differ
+    # (each process normalises its half batch). A fixed tolerance would depend on the data, so
+    # the yardstick is the same single-process training with another seed: two processes must
+    # stay much closer to one process than that does (per-video label probabilities over
+    # the epochs; the mean loss of so tiny a run moves as much with the seed as with BatchNorm).
+    other = make_fake_run(tmp_path / "other", n=24, frames=12, size=16)
+    train(other.path, dataclasses.replace(cfg, seed=cfg.seed + 1), progress=False)
+
+    def prob_gap(run):
+        both = pd.read_parquet(single.dynamics).merge(pd.read_parquet(run.dynamics), on=["video_id", "epoch"])
+        assert len(both) > 0
+        return float(np.abs(both["label_prob_x"] - both["label_prob_y"]).mean())
+
+    assert list(pd.read_parquet(single.dynamics)["video_id"]) == list(pd.read_parquet(ddp.dynamics)["video_id"])
+    assert len(log2["log"]) == len(log1["log"])
+    assert prob_gap(ddp) < prob_gap(other) / 2, (prob_gap(ddp), prob_gap(other))

@@ -131,7 +131,8 @@ def test_confusion_and_verdict_counts_in_class_order(scores):
     assert prop.loc["sad", "neutral"] == 1 and prop.loc["sad", "sad"] == 1  # f (noisy), b (hard)
     assert np.trace(prop.to_numpy()) == 3 and prop.columns.name == "proposed"
     vc = verdict_counts(t, CLASSES)
-    assert vc.loc["happy"].tolist() == [0, 1, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 1, 1]
+    # columns: clean, hard, hard-or-noisy, noisy, total
+    assert vc.loc["happy"].tolist() == [0, 1, 0, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 0, 1, 1]
 
 
 def test_navigation_helpers():

@@ -247,7 +247,7 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
 # field's checkbox takes its colour: the legend). Okabe-Ito, readable by colour-blind readers.
 LABEL_COLORS = {"ground_truth": "#0072B2", "prediction": "#E69F00", "consensus": "#009E73",
                 "true_label": "#CC79A7", "frames.expression": "#D55E00", "frames.clip_prediction": "#56B4E9"}
-TAG_COLORS = {"noisy": "#D55E00", "hard-or-noisy": "#F0E442", "hard": "#E69F00", "clean": "#009E73",
+TAG_COLORS = {"noisy": "#D55E00", "hard-or-noisy": "#CC79A7", "hard": "#E69F00", "clean": "#009E73",
               "reviewed": "#0072B2", "relabelled": "#CC79A7", "excluded": "#999999"}
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 
 from curation.schema import VERDICTS
 
-# Verdicts an annotator reviews; "hard-or-noisy" exists once the audit routes split flags there.
+# Verdicts an annotator reviews ("hard-or-noisy": flagged, but the clips do not settle it).
 FLAGGED = ("noisy", "hard-or-noisy", "hard")
-KNOWN_VERDICTS = tuple(dict.fromkeys((*VERDICTS, "hard-or-noisy")))
+KNOWN_VERDICTS = VERDICTS
 # The expected value of a review is the chance it changes the label: noisy verdicts (clips agree
 # on another class) first, undecided flags next, hard ones (label kept by default) last.
 REVIEW_TIERS = {"noisy": 0, "hard-or-noisy": 1, "hard": 3, "clean": 4}

@@ -1,0 +1,33 @@
+"""`dfer-curate pretrain RUN`: self-supervised pretraining of the frame encoder on the run's
+own videos (every split; labels never read) or on another corpus; writes RUN/encoder.pt."""
+
+HELP = "pretrain the frame encoder without labels on the run's videos (or another run's with --from)"
+EXAMPLE = "dfer-curate pretrain runs/demo --steps 1000   # or: --from runs/big_unlabelled"
+
+
+def add_arguments(parser):
+    parser.add_argument("run", help="run directory: the encoder is written to RUN/encoder.pt")
+    parser.add_argument("--from", dest="source", default=None,
+                        help="pretrain on this other run's videos instead (e.g. a large unlabelled corpus ingested once)")
+    parser.add_argument("--steps", type=int, default=None, help="training batches (default 1000)")
+    parser.add_argument("--size", type=int, default=None, help="frame size; must match train --size (default 32)")
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+
+
+def run(args):
+    import dataclasses
+
+    from model.pretrain import PretrainConfig, pretrain
+
+    names = ("steps", "size", "batch_size", "seed", "device", "threads")
+    over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    cfg = dataclasses.replace(PretrainConfig(), **over).validate()
+    out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)
+    print(f"pretrained on {out['frames']:,} frames of {out['videos']:,} videos in {out['seconds']:.0f} s "
+          f"(final loss {out['final_loss']:.4f}); encoder {out['encoder']} ({out['sha256']})")
+    print(f"next: dfer-curate embed {args.run}")
+    return 0
