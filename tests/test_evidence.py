@@ -114,19 +114,22 @@ def _numbers(sentence):
 
 def test_sentence_quotes_the_counts_the_verdict_came_from(audited):
     probs, scores = audited
-    assert scores["verdict"].tolist()[:3] == ["noisy", "hard", "hard"]
+    assert scores["verdict"].tolist()[:3] == ["noisy", "hard-or-noisy", "hard"]
     noisy = video_evidence(scores.iloc[0], probs[0], CLASSES)
     assert noisy.consistent and noisy.primary.text == "Relabel to Fear"
     assert noisy.sentence.startswith("9 of 12 clips agree on Fear, not the given Surprise")
     assert _numbers(noisy.sentence) == [round(scores.iloc[0]["agree_mode"] * 12), 12]
-    hard = video_evidence(scores.iloc[1], probs[1], CLASSES)
-    assert hard.primary.text == "Keep Angry (hard)" and hard.runner_up == scores.iloc[1]["suggested_label"]
-    assert hard.sentence.startswith("10 of 12 clips agree with the given Angry")
-    assert "most likely mislabelled" in hard.sentence
+    # flagged by its score while its clips agree with the label: no default, the annotator decides
+    unsure = video_evidence(scores.iloc[1], probs[1], CLASSES)
+    assert unsure.primary is None and {a.kind for a in unsure.actions} == {"accept", "keep"}
+    assert unsure.sentence.startswith(f"Its wrong-label score ({scores.iloc[1]['noise_score']:.2f}) ranks it "
+                                      "among the Angry videos most likely mislabelled, yet 10 of 12 clips agree")
+    assert unsure.sentence.endswith("you decide.")
     split = video_evidence(scores.iloc[2], probs[2], CLASSES)
+    assert split.primary.text == "Keep Sad (hard)" and split.runner_up == scores.iloc[2]["suggested_label"]
     assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 75%")
     assert "Happy (4), Fear (3)" in split.sentence
-    assert hard.opinions.startswith(f"The suggestion {hard.runner_up} is only the runner-up")
+    assert split.opinions.startswith(f"The suggestion {split.runner_up} is only the runner-up")
     assert noisy.opinions is None  # majority, most probable class and suggestion are one class
     clean = video_evidence(scores.iloc[3], probs[3], CLASSES)
     assert clean.verdict == "clean" and clean.sentence == "12 of 12 clips agree with the given Happy."

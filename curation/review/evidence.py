@@ -287,26 +287,31 @@ def _sentence(verdict: str, f: _Facts, tri: TriageConfig) -> str:
     if verdict == "noisy":
         return (f"{on_mode} agree on {c}, not the given {g}{f.source}; on average {c} is {pc:.0%} "
                 f"likely and {g} {pg:.0%}.")
-    if verdict == "hard-or-noisy":
+    if verdict == "hard-or-noisy":  # flagged by its score, but the clips do not name another class
         if c == g:
-            return (f"Flagged by its wrong-label score ({score:.2f}), yet {on_label} agree with the given {g}"
-                    f"{f.source} and the rest say {f.others([g])}: you decide.")
-        return f"{on_mode} say {c} and {f.count(g, 'agree_label')} the given {g}{f.source}: the clips do not settle it, you decide."
-    if verdict == "hard":
-        if c != g:
-            if float(f.row.get("agree_mode", 0.0)) < tri.min_agree:
-                return (f"The clips split{f.source}: {on_mode} say {c}, {f.count(g, 'agree_label')} the given {g}, "
-                        f"the others {f.others([c, g])}; no class holds {tri.min_agree:.0%} of them, so the label stays.")
-            if float(f.row.get("margin", 0.0)) <= tri.min_margin:
-                return (f"{on_mode} say {c}{f.source}, but on average {c} ({pc:.0%}) leads the given {g} "
-                        f"({pg:.0%}) by no more than {tri.min_margin:.2f}, too little to call the label wrong.")
-            return (f"{on_mode} say {c}{f.source}, but its wrong-label score ({score:.2f}) is not among the highest "
-                    f"of the {g} videos, so the label stays.")
-        if float(f.row.get("agree_label", 1.0)) < tri.hard_agree:
+            return (f"Its wrong-label score ({score:.2f}) ranks it among the {g} videos most likely mislabelled, "
+                    f"yet {on_label} agree with the given {g}{f.source} and the rest say {f.others([g])}: you decide.")
+        if float(f.row.get("agree_mode", 0.0)) < tri.min_agree:
+            return (f"The clips split{f.source}: {on_mode} say {c}, {f.count(g, 'agree_label')} the given {g}, "
+                    f"the others {f.others([c, g])}; its wrong-label score ({score:.2f}) flags it, but no class "
+                    f"holds {tri.min_agree:.0%} of the clips: you decide.")
+        return (f"{on_mode} say {c}{f.source}, but on average {c} ({pc:.0%}) leads the given {g} ({pg:.0%}) by "
+                f"no more than {tri.min_margin:.2f}; its wrong-label score ({score:.2f}) flags it: you decide.")
+    if verdict == "hard":  # not flagged by its score, but the clips split
+        if float(f.row.get("agree_label", 0.0)) >= tri.hard_agree:  # a run scored before hard-or-noisy existed
+            return (f"{on_label} agree with the given {g}{f.source}, but its wrong-label score ({score:.2f}) ranks "
+                    f"it among the {g} videos most likely mislabelled; no other class wins, so the label stays.")
+        if c == g:
             return (f"Only {on_label} agree with the given {g}{f.source}, fewer than the {tri.hard_agree:.0%} "
                     f"a kept label needs; the others say {f.others([g])}.")
-        return (f"{on_label} agree with the given {g}{f.source}, but its wrong-label score ({score:.2f}) ranks it "
-                f"among the {g} videos most likely mislabelled; no other class wins, so the label stays.")
+        if float(f.row.get("agree_mode", 0.0)) < tri.min_agree:
+            return (f"The clips split{f.source}: {on_mode} say {c}, {f.count(g, 'agree_label')} the given {g}, "
+                    f"the others {f.others([c, g])}; no class holds {tri.min_agree:.0%} of them, so the label stays.")
+        if float(f.row.get("margin", 0.0)) <= tri.min_margin:
+            return (f"{on_mode} say {c}{f.source}, but on average {c} ({pc:.0%}) leads the given {g} "
+                    f"({pg:.0%}) by no more than {tri.min_margin:.2f}, too little to call the label wrong.")
+        return (f"{on_mode} say {c}{f.source}, but its wrong-label score ({score:.2f}) is not among the highest "
+                f"of the {g} videos, so the label stays.")
     if verdict == "clean":
         if c == g:
             return f"{on_label} agree with the given {g}{f.source}."
