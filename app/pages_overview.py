@@ -23,7 +23,8 @@ c3.metric("Reviewed", f"{p['reviewed']:,}")
 c4.metric("Remaining", f"{p['remaining']:,}")
 
 st.subheader("Given label vs the label the default decisions leave")
-st.caption("Noisy videos move to their suggested label; hard and clean ones keep theirs (on the diagonal).")
+st.caption("Noisy videos move to their suggested label; every other video keeps its label until an annotator "
+           "decides (on the diagonal).")
 only_flagged = st.checkbox("Flagged videos only", value=False, key="o_flagged")
 cm = confusion(table, classes, only_flagged=only_flagged, column="proposed_label")
 fig = go.Figure(go.Heatmap(z=cm.to_numpy(), x=list(cm.columns), y=list(cm.index), colorscale="Blues",
