@@ -7,6 +7,7 @@ import pytest
 from curation.pipelines.demo import DemoConfig, run_demo
 from curation.data.manifest import read_manifest
 from curation.runs import RunDir
+from curation.schema import VERDICTS
 
 pytestmark = pytest.mark.usefixtures("fiftyone_db")
 
@@ -20,7 +21,7 @@ def test_demo_runs_every_stage(tmp_path, capsys):
     for path in (run.manifest, run.scores, run.clip_probs, run.dynamics, run.baselines, run.report):
         assert path.exists(), path
     scores = pd.read_parquet(run.scores)
-    assert len(scores) == 70 and set(scores["verdict"]) <= {"clean", "hard", "noisy"}
+    assert len(scores) == 70 and set(scores["verdict"]) <= set(VERDICTS)
     # the same videos came through the generic CSV ingest with the same labels
     ingested = read_manifest(tmp_path / "demo-ingested")
     synth = read_manifest(out)
