@@ -483,8 +483,7 @@ def save_evidence(path: Path, state: TrainState, cfg: TrainConfig, train_ids: li
     lo = max(0, end - cfg.window + 1)
     video_probs = torch.softmax(torch.from_numpy(state.video_logits[lo: end + 1]).float(), -1).mean(0).numpy()
     rates = state.noise_rates
-    if rates is None:
-        rates = agr.estimate_noise_rates(stacked.mean(1), labels, num_classes=stacked.shape[2])
+    rates = agr.estimate_noise_rates(stacked.mean(1), labels, num_classes=stacked.shape[2]) if rates is None else rates
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, clip_probs=stacked.astype(np.float16), video_probs=video_probs.astype(np.float32),
