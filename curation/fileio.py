@@ -58,3 +58,12 @@ def write_parquet(path, df: pd.DataFrame) -> None:
 def write_csv(path, df: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
+
+
+def write_npy(path, array) -> None:
+    """Save one numpy array atomically (np.save, no pickles)."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.asarray(array), allow_pickle=False)

@@ -17,7 +17,7 @@ import pandas as pd
 from curation.data.manifest import Manifest, read_manifest
 from curation.errors import CurationError, RunError
 from curation.fileio import read_json, write_json
-from curation.schema import SCORES_COLUMNS, VERDICTS, conform
+from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class RunDir:
         except Exception as exc:  # a truncated or foreign parquet file
             raise RunError(f"{self.scores} cannot be read ({exc}); {again}") from exc
         try:
-            scores = conform(raw, SCORES_COLUMNS, table=str(self.scores)).reset_index(drop=True)
+            scores = conform(raw, SCORES_COLUMNS, table=str(self.scores), optional=SCORES_OPTIONAL).reset_index(drop=True)
         except CurationError as exc:  # a column missing or of the wrong type
             raise RunError(f"{exc}; {again}") from exc
         if scores.empty:

@@ -11,7 +11,7 @@ import pandas as pd
 from curation.errors import ManifestError
 
 SPLITS = ("train", "val", "test")
-VERDICTS = ("clean", "hard", "noisy")
+VERDICTS = ("clean", "hard", "hard-or-noisy", "noisy")
 HARD_KINDS = ("subtle", "brief", "blend", "occluded", "distractor")
 
 # The DFEW class order (its files are 1-indexed in this order).
@@ -53,6 +53,11 @@ SCORES_COLUMNS = {
     "verdict": "string",
     "suggested_label": "string",
 }
+# How each video's scores were made: "out-of-fold" (a head that never saw its label),
+# "dynamics" (training videos, from epochs before memorization), "in-sample" (a training
+# video the final model fitted), "unseen" (val/test videos the model never trained on).
+SCORE_SOURCES = ("out-of-fold", "dynamics", "in-sample", "unseen")
+SCORES_OPTIONAL = {"score_source": "string"}
 DYNAMICS_COLUMNS = {
     "epoch": "int64",
     "video_id": "string",

@@ -69,4 +69,4 @@ def score_folds(run: RunDir, manifest, store, models, plan, *, progress: bool = 
     starts = batch_starts(store, np.arange(n), tcfg, None, train=False, n_uniform=n_u, n_key=n_k)
     score_mod.write_clip_layout(run, manifest, store, np.stack(starts))
     run.save_config("score", sc.to_dict())
-    return score_mod.write_scores(run, manifest, clip_probs, video_logits, sc)
+    return score_mod.write_scores(run, manifest, clip_probs, video_logits, sc, train_source="out-of-fold")

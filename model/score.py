@@ -17,10 +17,10 @@ import torch
 
 from curation.audit import agreement as agr
 from curation.errors import RunError
-from curation.fileio import atomic_path, write_parquet
+from curation.fileio import write_npy, write_parquet
 from curation.data.manifest import read_manifest
 from curation.runs import RunDir
-from curation.schema import SCORES_COLUMNS, VERDICTS, conform
+from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
 from model.inference import load_model, predict, resolve_device
@@ -106,11 +106,12 @@ def training_aum(dynamics_path: Path, video_ids: list[str], upto_epoch: int) -> 
 
 
 def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np.ndarray, sc: ScoreConfig,
-                 *, evidence: Evidence | None = None) -> pd.DataFrame:
+                 *, evidence: Evidence | None = None, train_source: str = "in-sample") -> pd.DataFrame:
     """Audit statistics for every video; train videos with dynamics evidence are audited on
     their final clips plus the evidence clips (a temporal ensemble), on the video head's
     probabilities averaged over the final model and the evidence epochs, and on their
-    training AUM."""
+    training AUM. ``train_source`` names how the train videos' clips were scored
+    (schema.SCORE_SOURCES)."""
     df = manifest.df
     classes = np.asarray(manifest.classes)
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
@@ -130,6 +131,8 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     consensus = np.zeros(n, np.int64)
     suggested = np.zeros(n, np.int64)
     verdict = np.full(n, "clean", dtype=object)
+    source = np.where(is_train, train_source, "unseen").astype(object)
+    source[ev_rows] = "dynamics"
     tri = sc.triage
     groups = []
     if len(ev_rows):
@@ -164,12 +167,12 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
         "pred_label": classes[pred], "pred_conf": cols["pred_conf"], "label_prob": cols["label_prob"],
         "agree_label": cols["agree_label"], "agree_mode": cols["agree_mode"], "consensus_label": classes[consensus],
         "margin": cols["margin"], "noise_score": cols["noise_score"], "hardness": cols["hardness"],
-        "verdict": verdict.astype(str), "suggested_label": classes[suggested],
+        "verdict": verdict.astype(str), "suggested_label": classes[suggested], "score_source": source.astype(str),
     })
-    out = conform(out, SCORES_COLUMNS, table="scores")
+    out = conform(out, SCORES_COLUMNS, table="scores", optional=SCORES_OPTIONAL)
     write_parquet(run.scores, out)
-    _save_npy(run.clip_probs, clip_probs.astype(np.float32))
-    _save_npy(run.video_logits, video_logits.astype(np.float32))
+    write_npy(run.clip_probs, clip_probs.astype(np.float32))
+    write_npy(run.video_logits, video_logits.astype(np.float32))
     return out
 
 
@@ -177,7 +180,7 @@ def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:
     """Where each scored clip starts (clip_starts.npy, (N, M), clip_probs order) and the
     per-frame key-expression saliency (saliency.parquet: video_id, frame, saliency), so the
     dashboard and FiftyOne draw clip evidence at the frames it came from."""
-    _save_npy(run.clip_starts, starts.astype(np.int64))
+    write_npy(run.clip_starts, starts.astype(np.int64))
     ids = manifest.df["video_id"].astype(str).to_numpy()
     lengths = np.asarray(store.lengths, np.int64)
     sal = pd.DataFrame({
@@ -187,12 +190,6 @@ def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:
         if len(lengths) else np.zeros(0, np.float32),
     })
     write_parquet(run.saliency, sal)
-
-
-def _save_npy(path: Path, arr: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, arr)
 
 
 def summary(run_dir, scores: pd.DataFrame | None = None) -> dict:

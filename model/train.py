@@ -170,8 +170,7 @@ def _window(state: TrainState, cfg: TrainConfig, upto: int) -> np.ndarray:
 def _checkpoint_payload(net, opt, state: TrainState, cfg, plan: Plan, rng, train_ids) -> dict:
     module = net.module if hasattr(net, "module") else net
     return {
-        "format": 1, "model": module.state_dict(),
-        "optimizer": opt.state_dict(),
+        "format": 1, "model": module.state_dict(), "optimizer": opt.state_dict(),
         "config": dataclasses.asdict(cfg),
         "classes": list(plan.classes),
         "train_ids": list(train_ids),

@@ -14,8 +14,8 @@ from plotly.subplots import make_subplots
 
 from curation.schema import VERDICTS
 
-# Okabe-Ito colours in the order of schema.VERDICTS (clean, hard, noisy)
-VERDICT_COLORS = dict(zip(VERDICTS, ("#009E73", "#E69F00", "#D55E00")))
+# Okabe-Ito colours in the order of schema.VERDICTS (clean, hard, hard-or-noisy, noisy)
+VERDICT_COLORS = dict(zip(VERDICTS, ("#009E73", "#E69F00", "#CC79A7", "#D55E00"), strict=True))
 METHOD_PALETTE = (
     "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
     "#F0E442", "#8C564B",

@@ -47,10 +47,17 @@ def test_triage_clean_noisy_hard(planted):
     assert np.all((s >= 0) & (s <= 1)) and np.all((h >= 0) & (h <= 1))
 
 
-def test_split_candidate_is_hard_not_noisy():
-    # clips split between label and another class: even when ranked as candidate, not noisy
+def test_split_candidate_goes_to_an_annotator_not_to_hard():
+    # clips split between label and another class: a flagged video is not confidently noisy,
+    # and never silently hard either
     probs = np.stack([_clips([0, 2, 2, 0]), _clips([0, 0, 0, 0])])
     res = A.audit(probs, np.array([0, 0]), noise_rates=np.array([0.5, 0, 0, 0]))
+    assert res["verdict"].tolist() == ["hard-or-noisy", "clean"]
+
+
+def test_split_video_that_is_not_flagged_is_hard():
+    probs = np.stack([_clips([0, 2, 2, 0]), _clips([0, 0, 0, 0])])
+    res = A.audit(probs, np.array([0, 0]), noise_rates=np.zeros(4))
     assert res["verdict"].tolist() == ["hard", "clean"]
 
 
@@ -133,3 +140,43 @@ def test_aum_score_and_blend(planted):
         A.aum_score(aum[:2], 3)
     with pytest.raises(ValueError, match="NaN"):
         A.aum_score(np.array([0.0, np.nan, 1.0]), 3)
+
+
+def test_label_support_keeps_a_brief_expression_and_flags_a_wrong_label():
+    brief = _clips([1, 1, 1, 0])  # the label (0) shows in one clip only
+    wrong = _clips([1, 1, 1, 1])  # no clip supports the label
+    probs = np.stack([brief, wrong])
+    labels = np.array([0, 0])
+    mean_only = A.label_support_score(probs, labels, best_clip_weight=0.0)
+    blended = A.label_support_score(probs, labels)
+    assert blended[0] < mean_only[0] and blended[1] == pytest.approx(mean_only[1])
+    assert blended[0] < blended[1]
+    with pytest.raises(ValueError, match="best_clip_weight"):
+        A.label_support_score(probs, labels, best_clip_weight=1.5)
+
+
+def test_confident_noise_rates_find_the_planted_share():
+    rng = np.random.default_rng(0)
+    true = np.repeat([0, 1, 2], 100)
+    conf = rng.uniform(0.5, 0.9, 300)
+    conf[:20] = 0.95  # the model is sure of the true class of the 20 mislabelled videos
+    probs = np.repeat(((1 - conf) / 2)[:, None], 3, axis=1)
+    probs[np.arange(300), true] = conf
+    given = true.copy()
+    given[:20] = 1  # 20 of class 0 given class 1
+    rates = A.confident_noise_rates(probs, given, num_classes=4)
+    assert rates[0] == pytest.approx(0.0) and rates[2] == pytest.approx(0.0) and rates[3] == 0.0
+    assert rates[1] == pytest.approx(20 / 120, abs=0.05) and rates[1] == rates.max()
+
+
+def test_audit_out_of_fold_flags_confident_errors_and_keeps_split_videos_hard():
+    # 30 clean videos of class 0 and 30 of class 2; 3 given 0 whose clips all say 2 (flagged by
+    # the confident joint, clips agree: noisy); 3 given 0 whose clips lean to 2 without
+    # confidence (not flagged; clips split: hard)
+    labels = np.array([0] * 30 + [2] * 30 + [0] * 6)
+    clips = [_clips([0, 0, 0, 0])] * 30 + [_clips([2, 2, 2, 2])] * 33 + [_clips([0, 2, 2, 2])] * 3
+    res = A.audit_out_of_fold(np.stack(clips), labels)
+    v = res["verdict"]
+    assert v[60:63].tolist() == ["noisy"] * 3 and res["suggested"][60] == 2
+    assert v[63:].tolist() == ["hard"] * 3
+    assert set(v[:60]) == {"clean"}

@@ -206,4 +206,5 @@ def test_side_by_side_and_compare_table(fake_run):
     assert ours["f1"] == 1.0 and ours["hard_retention"] == 1.0
     text = B.compare_table(fake_run.path)
     assert "ours" in text and "cl_prune_by_noise_rate" in text and "in-sample" in text
-    assert "aum" not in text  # the short table is ours against cleanlab only
+    # the short table is ours against cleanlab and AUM, with the claim metric
+    assert "aum" in text and "cartography" not in text and "noisy_vs_hard_auroc" in text

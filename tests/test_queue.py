@@ -120,7 +120,8 @@ def test_confusion_and_verdict_counts_in_class_order(scores):
     assert cm.to_numpy().sum() == 6
     assert confusion(t, CLASSES, only_flagged=True).to_numpy().sum() == 5
     vc = verdict_counts(t, CLASSES)
-    assert vc.loc["happy"].tolist() == [0, 1, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 1, 1]
+    # columns: clean, hard, hard-or-noisy, noisy, total
+    assert vc.loc["happy"].tolist() == [0, 1, 0, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 0, 1, 1]
 
 
 def test_navigation_helpers():

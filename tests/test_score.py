@@ -9,7 +9,7 @@ import pytest
 from curation.cli import main
 from curation.data.manifest import read_manifest
 from curation.errors import RunError
-from curation.schema import SCORES_COLUMNS
+from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL
 from model.config import ScoreConfig
 from model.evaluate import evaluate
 from model.score import Evidence, score, summary, write_scores
@@ -32,8 +32,10 @@ def trained(tmp_path):
 def test_score_contract_and_determinism(trained):
     sc = ScoreConfig(uniform_clips=3, key_clips=2)
     df = score(trained.path, sc, progress=False)
-    assert list(df.columns) == list(SCORES_COLUMNS) and len(df) == 24
+    assert list(df.columns) == [*SCORES_COLUMNS, *SCORES_OPTIONAL] and len(df) == 24
     assert set(df["split"]) == {"train", "test"}
+    assert set(df.loc[df["split"] == "test", "score_source"]) == {"unseen"}
+    assert set(df.loc[df["split"] == "train", "score_source"]) <= {"dynamics", "in-sample"}
     cp = np.load(trained.clip_probs)
     assert cp.shape == (24, 5, 4)
     np.testing.assert_allclose(cp.sum(-1), 1.0, atol=1e-5)
@@ -157,7 +159,8 @@ def test_train_folds_scores_out_of_fold(tmp_path):
 
     run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
     df = train_folds(run.path, folds=2, config=dataclasses.replace(TINY, epochs=2))
-    assert list(df.columns) == list(SCORES_COLUMNS) and len(df) == 24
+    assert list(df.columns) == [*SCORES_COLUMNS, *SCORES_OPTIONAL] and len(df) == 24
+    assert set(df.loc[df["split"] == "train", "score_source"]) == {"out-of-fold"}
     assert (run.checkpoints / "fold0" / "best.pt").exists() and (run.checkpoints / "fold1" / "best.pt").exists()
     assert run.load_config()["train"]["folds"] == 2
     assert np.load(run.clip_probs).shape[0] == 24

@@ -281,3 +281,22 @@ def test_rerun_replaces_videos_and_guards_model_results(tmp_path):
     with pytest.raises(RunError, match="annotators' work"):
         generate(run, SynthConfig(n=50, size=16, num_frames=8), progress=False, overwrite=True)
     assert (run / "review.sqlite").exists()
+
+
+def test_noise_can_fall_on_every_split():
+    import dataclasses
+
+    from curation.data.synth import SynthConfig, sample_truth
+    from curation.errors import ConfigError
+
+    cfg = SynthConfig(n=400, noise_rate=0.2)
+    default = sample_truth(cfg)
+    assert not default.loc[default["split"] != "train", "is_noisy"].any()
+    assert default.loc[default["split"] == "train", "is_noisy"].sum() == round(0.2 * (default["split"] == "train").sum())
+    every = sample_truth(dataclasses.replace(cfg, noise_splits=("train", "val", "test")))
+    assert every["is_noisy"].sum() == round(0.2 * 400)
+    assert every.loc[every["split"] == "test", "is_noisy"].any() and every.loc[every["split"] == "val", "is_noisy"].any()
+    # the truth that does not depend on the noise is the same
+    assert every[["split", "true_label", "is_hard"]].equals(default[["split", "true_label", "is_hard"]])
+    with pytest.raises(ConfigError, match="noise_splits"):
+        sample_truth(dataclasses.replace(cfg, noise_splits=("train", "dev")))

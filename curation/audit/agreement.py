@@ -7,7 +7,10 @@ ensemble, which is what makes the scores survive memorization).
 
 Conventions: ``noise_score`` in [0, 1], higher = given label more likely wrong;
 ``hardness`` in [0, 1], higher = clips disagree among themselves / the video is ambiguous.
-Verdicts are ``clean``, ``hard`` and ``noisy`` (schema.VERDICTS).
+Verdicts (schema.VERDICTS): ``clean``; ``hard`` (correctly labelled but ambiguous: kept and
+reinforced); ``noisy`` (flagged, and the clips agree on another class: relabel); and
+``hard-or-noisy`` (flagged, but the clips split between the label and others: an annotator
+decides). A flagged video is never silently called hard.
 """
 
 from __future__ import annotations
@@ -190,12 +193,13 @@ class TriageConfig:
 
 
 def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageConfig | None = None) -> np.ndarray:
-    """(N,) verdict strings in {clean, hard, noisy}.
+    """(N,) verdict strings (schema.VERDICTS).
 
     Within each given class the top-ranked videos by ``score`` up to that class's estimated
-    noise rate are candidates; a candidate is *noisy* only when its clips agree on another
-    class (agree_mode >= min_agree, consensus != label, margin > min_margin), else *hard*.
-    Videos whose clips split between the label and other classes are *hard*; the rest clean."""
+    noise rate are flagged; a flagged video is *noisy* when its clips agree on another class
+    (agree_mode >= min_agree, consensus != label, margin > min_margin), else *hard-or-noisy*.
+    Unflagged videos whose clips split between the label and other classes are *hard*; the
+    rest clean."""
     cfg = config or TriageConfig()
     labels = np.asarray(labels, dtype=np.int64)
     score = np.asarray(score, dtype=np.float64)
@@ -221,11 +225,10 @@ def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageCo
         & (agreement.agree_mode >= cfg.min_agree)
         & (agreement.margin > cfg.min_margin)
     )
-    noisy = candidate & agrees_elsewhere
-    hard = ~noisy & (candidate | (agreement.agree_label < cfg.hard_agree))
     verdict = np.full(n, "clean", dtype=object)
-    verdict[hard] = "hard"
-    verdict[noisy] = "noisy"
+    verdict[~candidate & (agreement.agree_label < cfg.hard_agree)] = "hard"
+    verdict[candidate] = "hard-or-noisy"
+    verdict[candidate & agrees_elsewhere] = "noisy"
     return verdict.astype(str)
 
 
@@ -260,4 +263,56 @@ def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: Tria
         "verdict": triage(agr, labels, score, noise_rates=noise_rates, config=config),
         "suggested": suggested_label(agr, labels),
         "noise_rates": np.asarray(noise_rates, dtype=np.float64),
+    }
+
+
+def label_support_score(clip_probs, labels, *, best_clip_weight: float = 0.5) -> np.ndarray:
+    """(N,) in [0, 1], higher = label more likely wrong: one minus the support the clips give
+    the label, blending the mean over clips with the best clip. A brief or partly occluded
+    expression shows in a few clips only, so the best clip keeps a hard video's support up,
+    while no clip of a mislabelled video supports its label."""
+    clip_probs, labels = _check(clip_probs, labels)
+    if not 0.0 <= best_clip_weight <= 1.0:
+        raise ValueError(f"best_clip_weight must be in [0, 1], got {best_clip_weight}")
+    support = clip_probs[np.arange(len(labels)), :, labels]  # (N, M)
+    return 1.0 - ((1 - best_clip_weight) * support.mean(1) + best_clip_weight * support.max(1))
+
+
+def confident_noise_rates(probs, labels, *, num_classes: int) -> np.ndarray:
+    """(C,) share of each given class estimated mislabelled, from cleanlab's calibrated
+    confident joint of out-of-sample ``probs`` (N, C)."""
+    from cleanlab.count import compute_confident_joint
+
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    present = np.unique(labels)
+    if len(present) < 2:
+        return np.zeros(num_classes)
+    # cleanlab wants every class present; restrict to the present ones and map back
+    sub = probs[:, present]
+    sub = sub / np.clip(sub.sum(1, keepdims=True), 1e-12, None)
+    index = {c: i for i, c in enumerate(present)}
+    cj = compute_confident_joint(np.array([index[c] for c in labels]), sub, calibrate=True)
+    rates = np.zeros(num_classes)
+    rows = cj.sum(1)
+    rates[present] = np.where(rows > 0, 1 - np.diag(cj) / np.clip(rows, 1e-12, None), 0.0)
+    return np.clip(rates, 0.0, 1.0)
+
+
+def audit_out_of_fold(clip_probs, labels, *, config: TriageConfig | None = None,
+                      best_clip_weight: float = 0.5) -> dict:
+    """``audit`` for out-of-fold clip probabilities of every video at once: the noise score is
+    the label support (``label_support_score``), the flag count per given class comes from
+    the confident joint of the clips' mean probabilities, and the clips route each flag."""
+    clip_probs, labels = _check(clip_probs, labels)
+    agr = _agreement(clip_probs, labels)
+    rates = confident_noise_rates(agr.mean_probs, labels, num_classes=clip_probs.shape[2])
+    score = label_support_score(clip_probs, labels, best_clip_weight=best_clip_weight)
+    return {
+        "agreement": agr,
+        "noise_score": score,
+        "hardness": hardness(agr, clip_probs.shape[1]),
+        "verdict": triage(agr, labels, score, noise_rates=rates, config=config),
+        "suggested": suggested_label(agr, labels),
+        "noise_rates": rates,
     }

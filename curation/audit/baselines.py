@@ -493,7 +493,7 @@ def compare_table(run_dir, *, mistakenness=None) -> str:
     scores = run.require("scores", "score")
     if not run.baselines.exists() or run.baselines.stat().st_mtime < scores.stat().st_mtime:
         run_baselines(run.path, mistakenness=mistakenness)
-    df = side_by_side(run.path, methods=["ours", *(f"cl_{f}" for f in CLEANLAB_FILTERS), "cl_self_confidence"])
-    keep = [c for c in ("method", "inputs", "n_flagged", "precision", "recall", "f1", "auroc", "hard_retention")
-            if c in df.columns]
+    df = side_by_side(run.path, methods=["ours", *(f"cl_{f}" for f in CLEANLAB_FILTERS), "cl_self_confidence", "aum"])
+    keep = [c for c in ("method", "inputs", "n_flagged", "precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc",
+                        "hard_retention") if c in df.columns]
     return format_table(df[keep])

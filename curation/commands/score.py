@@ -18,6 +18,9 @@ _HELP = {
 def add_arguments(parser):
     parser.add_argument("run", help="run directory with a trained checkpoint (dfer-curate train)")
     add_options(parser, ScoreConfig, OPTIONS, help=_HELP)
+    parser.add_argument("--out-of-fold", type=int, default=0, metavar="K",
+                        help="score every split with K linear heads on the cached embeddings (dfer-curate embed), "
+                             "each video by a head that never saw its label; 0 = the trained network (default)")
 
 
 def run(args):
@@ -26,6 +29,8 @@ def run(args):
     from model.score import score, summary
 
     sc = config_from_args(ScoreConfig, args, OPTIONS).validate()
+    if args.out_of_fold:
+        return _run_out_of_fold(args, sc)
     df = score(args.run, sc, progress=True)
     print_summary(summary(args.run, df))
     if (df["split"] == "test").any():
@@ -35,5 +40,27 @@ def run(args):
         print(f"test UAR {ev['uar']:.3f}  WAR {ev['war']:.3f}  ({ev['n']} videos, {ev['labels']})")
     run = RunDir(args.run)
     print(f"wrote {run.scores} ({len(df)} videos), {run.clip_probs}")
+    print(f"next: dfer-curate baselines {args.run}   or   dfer-curate review {args.run}")
+    return 0
+
+
+def _run_out_of_fold(args, sc):
+    import dataclasses
+
+    from curation.audit.crossfit import CrossfitConfig
+    from curation.commands.summary import print_summary
+    from curation.errors import ConfigError
+    from model.embed import current_encoder_hash, open_embeddings
+    from model.oof import OofConfig, score_out_of_fold
+    from model.score import summary
+
+    if args.out_of_fold < 2:
+        raise ConfigError(f"--out-of-fold {args.out_of_fold}: use 2 or more folds (or 0 for the trained network)")
+    cfg = OofConfig(uniform_clips=sc.uniform_clips, key_clips=sc.key_clips, triage=sc.triage,
+                    crossfit=dataclasses.replace(CrossfitConfig(), folds=args.out_of_fold))
+    store = open_embeddings(args.run, encoder_hash=current_encoder_hash(args.run))
+    df = score_out_of_fold(args.run, store, cfg, progress=True)
+    print_summary(summary(args.run, df))
+    print(f"scored {len(df)} videos of every split out of fold ({args.out_of_fold} heads)")
     print(f"next: dfer-curate baselines {args.run}   or   dfer-curate review {args.run}")
     return 0

@@ -1,11 +1,13 @@
 """What train, score and the demo print after scoring: verdict counts and noise detection."""
 
+from curation.schema import VERDICTS
+
 
 def print_summary(s: dict) -> None:
     """Print ``model.score.summary``'s verdict counts, its warning and, with ground truth,
     the detection metrics on the train split."""
     c = s["counts"]
-    print(f"verdicts: clean {c['clean']}, hard {c['hard']}, noisy {c['noisy']}")
+    print("verdicts: " + ", ".join(f"{v} {c[v]}" for v in VERDICTS))
     if s.get("warning"):
         print(f"WARNING: {s['warning']}")
     d = s.get("detection")

@@ -7,13 +7,14 @@ EXAMPLE = "dfer-curate synth --out runs/s --n 600 --size 48 --noise-rate 0.2 --s
 
 
 OPTIONS = ("n", "val", "test", "size", "num_frames", "fps", "classes", "hard_rate", "hard_kinds", "noise_rate",
-           "structured_share", "seed", "frames", "workers")
+           "noise_splits", "structured_share", "seed", "frames", "workers")
 # help here, defaults and types from SynthConfig's fields
 _HELP = {
     "n": "total videos, all splits", "val": "share of videos in val", "test": "share of videos in test",
     "size": "frame size in pixels", "num_frames": "frames per video", "fps": "frame rate",
     "classes": "comma-separated class names", "hard_rate": "share of hard (correctly labelled) videos",
-    "hard_kinds": "comma-separated hard kinds", "noise_rate": "share of train videos with a wrong label",
+    "hard_kinds": "comma-separated hard kinds", "noise_rate": "share of the noise splits' videos with a wrong label",
+    "noise_splits": "comma-separated splits whose labels carry noise (train,val,test audits every split)",
     "structured_share": "share of noisy labels flipped inside fear/surprise, disgust/angry, sad/neutral",
     "seed": "random seed", "frames": "write jpg frame folders instead of mp4", "workers": "render processes",
 }
@@ -45,6 +46,6 @@ def run(args):
         f"wrote {len(df)} videos ({', '.join(f'{s} {counts.get(s, 0)}' for s in ('train', 'val', 'test'))}) "
         f"in {dt:.1f} s ({len(df) / max(dt, 1e-9):.1f} videos/s) to {m.root}\n"
         f"manifest: {args.out}/manifest.parquet  (hard {int(df['is_hard'].sum())}, "
-        f"noisy train labels {int(df['is_noisy'].sum())})\n"
+        f"noisy labels {int(df['is_noisy'].sum())} in {','.join(cfg.noise_splits)})\n"
         f"next: dfer-curate train {args.out}"
     )

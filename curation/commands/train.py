@@ -2,6 +2,7 @@
 triage and robust training; writes checkpoints/ and dynamics.parquet."""
 
 from curation.commands.options import add_options, config_from_args
+from curation.schema import VERDICTS
 from model.config import TrainConfig  # light: dataclasses only, no torch
 
 HELP = "train the video model (cross-clip agreement, key-expression re-sampling, robust training)"
@@ -50,7 +51,8 @@ def run(args):
     print(f"trained {out['epochs']} epochs in {out['seconds']} s (best epoch {out['best_epoch']}, "
           f"{out['heldout']} accuracy {last.get('heldout_acc', float('nan')):.3f}, triage from epoch {out['triage_from']})")
     if last:
-        print(f"last epoch verdicts: clean {last['clean']}, hard {last['hard']}, noisy {last['noisy']}; "
+        counts = ", ".join(f"{v} {last[v]}" for v in VERDICTS if v in last)
+        print(f"last epoch verdicts: {counts}; "
               f"memorization gap (train acc - held-out acc) {last['memorization']:+.3f}")
     if out.get("warning"):
         print(f"WARNING: {out['warning']}")

@@ -16,10 +16,10 @@ sees half an export; an existing folder is refused; the source dataset is never 
 
 Policy for flagged videos without a standing decision (decisions always win):
     keep-given                (default) keep their given label
-    accept-suggestions        noisy ones take the suggested label; hard ones keep theirs
-                              (hard videos are correctly labelled by definition)
-    exclude-unreviewed        leave out every unreviewed flagged (noisy or hard) video
-    exclude-unreviewed-noisy  leave out unreviewed noisy videos, keep unreviewed hard ones
+    accept-suggestions        noisy ones take the suggested label; hard and hard-or-noisy ones
+                              keep theirs (no confident suggestion exists for the latter)
+    exclude-unreviewed        leave out every unreviewed flagged (noisy, hard-or-noisy, hard) video
+    exclude-unreviewed-noisy  leave out unreviewed noisy and hard-or-noisy videos, keep hard ones
 ``reviewed-only`` is accepted as another name for exclude-unreviewed. Policies apply to
 every split in scores.parquet.
 """
@@ -123,7 +123,8 @@ def curate(manifest: pd.DataFrame, scores: pd.DataFrame | None, current: pd.Data
     decided = t["decision_action"].notna().to_numpy()
     verdict = t["verdict"].astype("string")
     noisy = verdict.eq("noisy").fillna(False).to_numpy()
-    flagged = verdict.isin(["noisy", "hard"]).fillna(False).to_numpy()
+    maybe_noisy = verdict.isin(["noisy", "hard-or-noisy"]).fillna(False).to_numpy()
+    flagged = verdict.isin(["noisy", "hard", "hard-or-noisy"]).fillna(False).to_numpy()
     final = t["given_label"].copy()
     source = pd.Series("given", index=t.index, dtype="string")
     reason = pd.Series(pd.NA, index=t.index, dtype="string")
@@ -146,7 +147,7 @@ def curate(manifest: pd.DataFrame, scores: pd.DataFrame | None, current: pd.Data
         reason[todo & flagged] = f"policy: {policy}"
         source[todo & flagged] = "policy"
     elif policy == "exclude-unreviewed-noisy":
-        reason[todo & noisy] = f"policy: {policy}"
+        reason[todo & maybe_noisy] = f"policy: {policy}"
         source[todo & flagged] = "policy"
     t["label"] = final
     t["label_source"] = source

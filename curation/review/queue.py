@@ -14,7 +14,7 @@ import pandas as pd
 
 from curation.schema import VERDICTS
 
-FLAGGED = ("noisy", "hard")
+FLAGGED = ("noisy", "hard-or-noisy", "hard")
 SORT_KEYS = ("noise_score", "hardness")
 REVIEW_STATES = ("all", "unreviewed", "reviewed")
 # How a video's noisy verdict relates to a baseline's flag.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curation.errors import ConfigError
-from curation.schema import DFEW_CLASSES, HARD_KINDS
+from curation.schema import DFEW_CLASSES, HARD_KINDS, SPLITS
 
 # Facial actions (value 0 = rest, 1 = full), with the FACS action unit each stands for.
 ACTIONS = (
@@ -68,7 +68,8 @@ class SynthConfig:
     classes: tuple[str, ...] = DFEW_CLASSES  # class names, each with a prototype
     hard_rate: float = 0.2        # share of videos (every split) that are hard
     hard_kinds: tuple[str, ...] = HARD_KINDS  # kinds drawn uniformly for hard videos
-    noise_rate: float = 0.2       # share of train videos given a wrong label
+    noise_rate: float = 0.2       # share of the noise splits' videos given a wrong label
+    noise_splits: tuple[str, ...] = ("train",)  # splits whose labels carry noise (DFER test labels are noisy too)
     structured_share: float = 0.5  # share of the noisy ones flipped inside a confusion pair
     seed: int = 0
     frames: bool = False          # write jpg frame folders instead of mp4
@@ -109,6 +110,9 @@ def validate_config(cfg: SynthConfig) -> SynthConfig:
     if cfg.val + cfg.test >= 1.0:
         raise ConfigError(f"synth: val={cfg.val} + test={cfg.test} leave no training videos; "
                           "keep their sum below 1")
+    noise_splits = tuple(cfg.noise_splits)
+    if not noise_splits or any(s not in SPLITS for s in noise_splits) or len(set(noise_splits)) < len(noise_splits):
+        raise ConfigError(f"synth: noise_splits={list(noise_splits)} must name distinct splits among {list(SPLITS)}")
     kinds = tuple(cfg.hard_kinds)
     bad = [k for k in kinds if k not in HARD_KINDS]
     if bad:
@@ -132,5 +136,5 @@ def validate_config(cfg: SynthConfig) -> SynthConfig:
             raise ConfigError(
                 f"synth: n={cfg.n} gives the {split} split {m} videos, fewer than the {need} "
                 f"needed for {C} classes; use --n {int(np.ceil(need / max(frac, 1e-9)))} or more")
-    return dataclasses.replace(cfg, classes=classes, hard_kinds=kinds)
+    return dataclasses.replace(cfg, classes=classes, hard_kinds=kinds, noise_splits=noise_splits)
 

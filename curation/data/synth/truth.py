@@ -4,7 +4,7 @@ Hard videos keep their correct label but are hard for a reason a clip model meet
 ``subtle`` (low apex intensity), ``brief`` (an apex of a few frames, neutral elsewhere),
 ``blend`` (a second emotion mixed in), ``occluded`` (mouth or eyes covered most of the
 time), ``distractor`` (strong head motion, talking, a lighting change). Noisy videos
-(train split only) carry a wrong label: structured flips inside confusion pairs
+(in ``noise_splits``, the train split by default) carry a wrong label: structured flips inside confusion pairs
 (fear/surprise, disgust/angry, sad/neutral) and uniform flips.
 """
 
@@ -27,7 +27,8 @@ def sample_truth(cfg: SynthConfig) -> pd.DataFrame:
     """Per-video truth: split, true label, hardness, noisy label. Pure; same seed, same table.
 
     Classes are balanced inside each split; exactly round(hard_rate * split size) hard videos
-    per split; exactly round(noise_rate * train size) noisy train videos, chosen independently
+    per split; exactly round(noise_rate * size of the noise splits) noisy videos (train only by
+    default), chosen independently
     of hardness, of which round(structured_share * noisy) flip inside a confusion pair (as
     many as the classes allow) and the rest to a uniformly drawn other class."""
     cfg = validate_config(cfg)
@@ -50,9 +51,9 @@ def sample_truth(cfg: SynthConfig) -> pd.DataFrame:
 
     label = true.copy()
     noise_kind = np.full(cfg.n, "", dtype=object)
-    train = np.flatnonzero(split == "train")
-    n_noisy = int(round(cfg.noise_rate * len(train)))
-    noisy = rng.choice(train, size=n_noisy, replace=False)
+    pool = np.flatnonzero(np.isin(split, list(cfg.noise_splits)))
+    n_noisy = int(round(cfg.noise_rate * len(pool)))
+    noisy = rng.choice(pool, size=n_noisy, replace=False)
     keys = [prototype_key(c) for c in classes]
     partner = np.full(C, -1)
     for a, b in CONFUSION_PAIRS:

@@ -1,0 +1,115 @@
+"""Out-of-fold audit of every split from cached frame embeddings (docs/ARCHITECTURE.md,
+"Method"): K linear clip heads, each scoring the videos its training folds left out, so
+train, val and test videos rank on one scale and no score comes from a model that fitted
+the label it judges. No torch here: the embeddings are numpy arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from curation.audit import agreement as agr
+from curation.audit import crossfit
+from curation.errors import RunError
+from curation.fileio import write_npy, write_parquet
+from curation.runs import RunDir
+from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, conform
+from model import data
+
+log = logging.getLogger(__name__)
+
+GROUP_COLUMNS = ("group", "subject", "identity")  # a manifest column that keeps near-duplicates in one fold
+
+
+@dataclass
+class OofConfig:
+    uniform_clips: int = 8  # clips per video at segment centres
+    key_clips: int = 4  # extra clips on the most salient windows (where the expression is)
+    frames: int = 4  # frames per clip
+    stride: int = 3  # frame step inside a clip
+    crossfit: crossfit.CrossfitConfig = field(default_factory=crossfit.CrossfitConfig)
+    triage: agr.TriageConfig = field(default_factory=agr.TriageConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def clip_layout(store: data.FrameStore, cfg: OofConfig) -> np.ndarray:
+    """(N, M) start frame of every scored clip: segment centres, then the salient windows."""
+    out = []
+    for i in range(len(store.video_ids)):
+        length = int(store.lengths[i])
+        _, span = data.clip_span(length, cfg.frames, cfg.stride)
+        sal = store.saliency[store.offsets[i]: store.offsets[i] + length]
+        out.append(data.clip_starts(length, cfg.uniform_clips, span, train=False, saliency=sal,
+                                    key_clips=cfg.key_clips))
+    return np.stack(out) if out else np.zeros((0, cfg.uniform_clips + cfg.key_clips), np.int64)
+
+
+def group_column(df: pd.DataFrame):
+    """(N,) the first complete subject/group column as strings, or None."""
+    for name in GROUP_COLUMNS:
+        if name in df.columns and df[name].notna().all():
+            return df[name].astype(str).to_numpy()
+    return None
+
+
+def out_of_fold_clip_probs(embeddings: data.FrameStore, manifest, cfg: OofConfig, *, progress: bool = False):
+    """(clip_probs (N, M, C), clip_starts (N, M), fold (N,)) for every manifest video."""
+    starts = clip_layout(embeddings, cfg)
+    feats = crossfit.clip_features(embeddings.frames, embeddings.offsets, starts, frames=cfg.frames,
+                                   stride=cfg.stride)
+    labels = np.asarray(manifest.label_index(manifest.df["label"]), dtype=np.int64)
+    fold = crossfit.fold_assignment(labels, folds=cfg.crossfit.folds, groups=group_column(manifest.df),
+                                    seed=cfg.crossfit.seed)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.crossfit.folds, desc="fold heads", unit="fold", leave=False)
+    probs = crossfit.out_of_fold_probs(feats, labels, fold, num_classes=len(manifest.classes), config=cfg.crossfit,
+                                       progress=(lambda k: bar.update()) if bar else None)
+    if bar:
+        bar.close()
+    return probs, starts, fold
+
+
+def scores_table(manifest, clip_probs: np.ndarray, cfg: OofConfig) -> pd.DataFrame:
+    """The scores table of every video, audited together (one scale, one set of noise rates)."""
+    df = manifest.df
+    classes = np.asarray(manifest.classes)
+    labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
+    res = agr.audit_out_of_fold(clip_probs, labels, config=cfg.triage)
+    a = res["agreement"]
+    out = pd.DataFrame({
+        "video_id": df["video_id"].astype(str), "split": df["split"].astype(str), "label": df["label"].astype(str),
+        "pred_label": classes[a.pred], "pred_conf": a.pred_conf, "label_prob": a.label_prob,
+        "agree_label": a.agree_label, "agree_mode": a.agree_mode, "consensus_label": classes[a.consensus],
+        "margin": a.margin, "noise_score": res["noise_score"], "hardness": res["hardness"],
+        "verdict": res["verdict"], "suggested_label": classes[res["suggested"]],
+    })
+    out["score_source"] = "out-of-fold"
+    return out
+
+
+def score_out_of_fold(run_dir, embeddings: data.FrameStore, config: OofConfig | None = None, *,
+                      progress: bool = True) -> pd.DataFrame:
+    """Score every video of RUN out of fold from ``embeddings`` (a FrameStore whose frames
+    are (F, D) per-frame embeddings); writes scores.parquet, clip_probs.npy, clip_starts.npy."""
+    cfg = config or OofConfig()
+    run = RunDir(run_dir)
+    manifest = run.read_manifest()
+    if list(embeddings.video_ids) != manifest.df["video_id"].astype(str).tolist():
+        raise RunError(f"the embeddings of {run.path} were made for other videos than its manifest; "
+                       f"run `dfer-curate embed {run.path}` again")
+    clip_probs, starts, _ = out_of_fold_clip_probs(embeddings, manifest, cfg, progress=progress)
+    out = conform(scores_table(manifest, clip_probs, cfg), SCORES_COLUMNS, table="scores", optional=SCORES_OPTIONAL)
+    write_parquet(run.scores, out)
+    write_npy(run.clip_probs, clip_probs.astype(np.float32))
+    write_npy(run.clip_starts, starts.astype(np.int64))
+    run.save_config("score", {"source": "out-of-fold", **cfg.to_dict()})
+    return out
