@@ -1,4 +1,5 @@
-"""Overview page: given vs suggested labels, verdicts per class, progress per annotator."""
+"""Overview page: given labels vs the labels the default decisions leave, verdicts per class,
+progress per annotator."""
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -17,18 +18,20 @@ state.show_model_warning(run)
 p = progress(table)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Videos scored", f"{len(table):,}")
-c2.metric("Flagged (noisy or hard)", f"{p['flagged']:,}")
+c2.metric("Flagged for review", f"{p['flagged']:,}")
 c3.metric("Reviewed", f"{p['reviewed']:,}")
 c4.metric("Remaining", f"{p['remaining']:,}")
 
-st.subheader("Given vs suggested label")
+st.subheader("Given label vs the label the default decisions leave")
+st.caption("Noisy videos move to their suggested label; every other video keeps its label until an annotator "
+           "decides (on the diagonal).")
 only_flagged = st.checkbox("Flagged videos only", value=False, key="o_flagged")
-cm = confusion(table, classes, only_flagged=only_flagged)
+cm = confusion(table, classes, only_flagged=only_flagged, column="proposed_label")
 fig = go.Figure(go.Heatmap(z=cm.to_numpy(), x=list(cm.columns), y=list(cm.index), colorscale="Blues",
                            text=cm.to_numpy(), texttemplate="%{text}", hovertemplate=
-                           "given %{y}, suggested %{x}: %{z}<extra></extra>"))
+                           "given %{y}, after the default decision %{x}: %{z}<extra></extra>"))
 fig.update_layout(height=120 + 40 * len(classes), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                  xaxis_title="suggested", yaxis_title="given", yaxis_autorange="reversed")
+                  xaxis_title="after the default decision", yaxis_title="given", yaxis_autorange="reversed")
 st.plotly_chart(fig, width="stretch", key="o_confusion")
 
 st.subheader("Verdicts per given class")

@@ -1,14 +1,25 @@
-"""Queue page: flagged videos, most suspicious first, with filters and review progress."""
+"""Queue page: flagged videos in review order (most likely wrong labels first, hard videos
+last), with filters, review progress, the annotator's pace and the time left."""
 
 import streamlit as st
 
 from app import state
-from curation.review.queue import BASELINE_STATES, REVIEW_STATES, SORT_KEYS, default_baseline, progress
-from curation.schema import VERDICTS
+from curation.review.names import field_help, plain_name
+from curation.review.queue import (
+    BASELINE_STATES,
+    KNOWN_VERDICTS,
+    REVIEW_STATES,
+    SORT_KEYS,
+    default_baseline,
+    format_duration,
+    progress,
+    review_pace,
+    time_left,
+)
 
 PAGE_SIZE = 50
 SHOW_COLUMNS = ["video_id", "split", "label", "suggested_label", "verdict", "noise_score", "hardness",
-                "agree_mode", "baseline_flag", "decision", "final_label", "annotator"]
+                "agree_mode", "score_source", "baseline_flag", "decision", "final_label", "annotator"]
 
 state.init()
 run = state.run_dir()
@@ -23,22 +34,35 @@ state.show_model_warning(run)
 table = state.table(run)
 p = progress(table)
 st.progress(p["share"], text=f"Reviewed {p['reviewed']} / {p['flagged']} flagged")
+pace = review_pace(state.events(run), annotator=ss.annotator)
+if pace:
+    st.caption(f"You are deciding **{pace['per_hour']:.0f} videos an hour** ({pace['decisions']} in the last "
+               f"{pace['minutes']:.0f} min); the {p['remaining']} flagged videos left take about "
+               f"**{format_duration(time_left(p['remaining'], pace['per_hour']))}** at that pace.")
 
 # Filters: widgets are seeded from the stored filter (it outlives page switches; widget
 # state does not), and their values are written back to it.
 f = ss["filter"]
-seed = {"q_sort": f["sort_by"], "q_verdicts": list(f["verdicts"]), "q_given": list(f["given"]),
+present = set(table["verdict"].astype(str))
+verdict_options = [v for v in KNOWN_VERDICTS if v in present or v in ("noisy", "hard", "clean")]
+seed = {"q_sort": f["sort_by"], "q_verdicts": [v for v in f["verdicts"] if v in verdict_options], "q_given": list(f["given"]),
         "q_suggested": list(f["suggested"]), "q_range": tuple(f["score_range"]),
         "q_reviewed": f["reviewed"], "q_baseline": f["baseline"], "q_splits": list(f["splits"])}
 for key, value in seed.items():
     ss.setdefault(key, value)
 
 c1, c2, c3, c4 = st.columns(4)
-sort_by = c1.radio("Sort by", SORT_KEYS, key="q_sort", horizontal=True)
-verdicts = c1.multiselect("Verdict", VERDICTS, key="q_verdicts")
+SORT_NAMES = {"review_value": "Wrong labels first", "noise_score": plain_name("noise_score"),
+              "hardness": plain_name("hardness")}
+sort_by = c1.radio("Order", SORT_KEYS, key="q_sort", horizontal=True, format_func=SORT_NAMES.get,
+                   help="Wrong labels first: noisy verdicts, then undecided flags, then hard videos (whose "
+                        "label is probably right), each by the wrong-label score")
+verdicts = c1.multiselect("Verdict", verdict_options, key="q_verdicts")
 given = c2.multiselect("Given class", classes, key="q_given", placeholder="all classes")
 suggested = c2.multiselect("Suggested class", classes, key="q_suggested", placeholder="all classes")
-score_range = c3.slider(f"{sort_by} range", 0.0, 1.0, key="q_range", step=0.01)
+range_field = "hardness" if sort_by == "hardness" else "noise_score"
+score_range = c3.slider(f"{plain_name(range_field)} range", 0.0, 1.0, key="q_range", step=0.01,
+                        help=field_help(range_field))
 reviewed = c3.radio("Reviewed", REVIEW_STATES, key="q_reviewed", horizontal=True)
 # Train videos are scored with their training dynamics, val/test ones by the final model
 # alone, so their scores rank differently; the split filter lets a reviewer take one at a time.
@@ -72,8 +96,9 @@ if pages > 1:
     st.number_input(f"Page (of {pages}, {PAGE_SIZE} a page)", 1, pages, key="q_pagenum")
 start = (ss.q_pagenum - 1) * PAGE_SIZE
 shown = queue.iloc[start:start + PAGE_SIZE]
-st.dataframe(shown[[c for c in SHOW_COLUMNS if c in shown.columns]], hide_index=True,
-             width="stretch")
+cols = [c for c in SHOW_COLUMNS if c in shown.columns]
+st.dataframe(shown[cols], hide_index=True, width="stretch",
+             column_config={c: st.column_config.Column(plain_name(c), help=field_help(c)) for c in cols})
 
 c1, c2, c3 = st.columns([3, 1, 1])
 if len(shown):

@@ -265,3 +265,59 @@ def playable(run: RunDir, video_path: Path, video_id: str) -> Path:
     from curation.data.previews import shown_file
 
     return shown_file(run, video_id, video_path).path
+
+
+# -- the evidence behind a verdict (curation.review.evidence) ------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _run_config(path: str, mtime: float) -> dict:
+    return RunDir(path).load_config()
+
+
+def run_config(run: RunDir) -> dict:
+    """config.json: the resolved configuration of every stage that ran."""
+    return _run_config(str(run.path), _mtime(run.config))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _training_window(path: str, mtime: float, window: int | None):
+    from curation.review.evidence import TrainingWindow
+
+    return TrainingWindow.read(RunDir(path), window=window)
+
+
+def training_window(run: RunDir):
+    """The training clips the score stage blended into train videos' verdicts (None without)."""
+    window = run_config(run).get("train", {}).get("window")
+    return _training_window(str(run.path), _mtime(run.dynamics_probs), window)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _by_video(path: str, mtime: float, columns: tuple[str, ...]):
+    """A parquet table with a video_id column, indexed for one video's rows at a time."""
+    if not Path(path).exists():
+        return None
+    df = pd.read_parquet(path, columns=["video_id", *columns])
+    df["video_id"] = df["video_id"].astype(str)
+    return df.set_index("video_id").sort_index()
+
+
+def video_rows(run: RunDir, name: str, video_id: str) -> pd.DataFrame | None:
+    """The rows of ``dynamics`` or ``saliency`` for one video (None when the file is absent)."""
+    cols = {"dynamics": ("epoch", "agree_label", "label_prob"), "saliency": ("frame", "saliency")}[name]
+    path = getattr(run, name)
+    table = _by_video(str(path), _mtime(path), cols)
+    if table is None:
+        return None
+    rows = table.loc[[video_id]] if video_id in table.index else table.iloc[0:0]
+    return rows.reset_index()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load_events(db: str, stamp: tuple[int, int]) -> pd.DataFrame:
+    return DecisionLog(db).events(columns=["video_id", "action", "annotator", "time"])
+
+
+def events(run: RunDir) -> pd.DataFrame:
+    """Every decision event (video, action, annotator, time), reloaded when the log changes."""
+    return _load_events(str(run.review_db), reader(run).stamp())

@@ -209,8 +209,9 @@ def roc_pr_curves(is_noisy: np.ndarray, method_scores: dict[str, np.ndarray], *,
     fig.update_yaxes(title_text="true positive rate", range=[0, 1.02], row=1, col=1)
     fig.update_xaxes(title_text="recall", range=[0, 1], row=1, col=2)
     fig.update_yaxes(title_text="precision", range=[0, 1.02], row=1, col=2)
-    fig = _style(fig, height=max(430, 120 + 21 * len(method_scores)))
-    # one legend entry per method, to the right, so a dozen methods never clip
+    # one legend entry per method, to the right; the figure grows with the methods so the
+    # legend always fits beside the plots (never behind a scrollbar)
+    fig = _style(fig, height=max(430, 110 + 24 * len(method_scores)))
     fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1, x=1.02, xanchor="left",
-                                  font=dict(size=11)), margin=dict(r=10))
+                                  font=dict(size=11), tracegroupgap=2), margin=dict(r=10))
     return fig

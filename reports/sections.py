@@ -361,19 +361,11 @@ def _review_section(inputs: Inputs) -> str:
         latest = dec.sort_values("time", ascending=False).head(20) if "time" in dec else dec.head(20)
         parts.append(_table(latest[cols].fillna("")))
     if inputs.exports:
-        rows = []
-        for e in inputs.exports:
-            flat = lambda v: isinstance(v, dict) and all(not isinstance(x, (dict, list)) for x in v.values())
-            scalars = {k: v for k, v in e.items() if k != "stamp" and not isinstance(v, (dict, list))}
-            scalars |= {k: ", ".join(f"{a} {b}" for a, b in v.items()) for k, v in e.items() if flat(v)}
-            nested = {k: v for k, v in e.items() if isinstance(v, (dict, list)) and not flat(v)}
-            detail = "<br>".join(f"<b>{_e(k)}</b>: {_e(v)}" for k, v in scalars.items())
-            more = (f"<details><summary>details</summary><pre>{_e(json.dumps(nested, indent=2, default=str))}</pre></details>"
-                    if nested else "")
-            rows.append(f"<tr><td><code>{_e(e['stamp'])}</code></td><td>{detail}{more}</td></tr>")
-        parts.append(f"<h3>Exports</h3><p class='how'>Each export under <code>{_e(inputs.run.exports)}</code> with "
-                     "its provenance (thresholds, counts, input hashes).</p>"
-                     f"<table><thead><tr><th>export</th><th>provenance</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        from reports.provenance import export_card
+
+        parts.append(f"<h3>Exports</h3><p class='how'>Each export under <code>{_e(inputs.run.exports)}</code>, oldest "
+                     "first, with its provenance; thresholds and file hashes are folded under each.</p>"
+                     + "".join(export_card(e) for e in inputs.exports))
     else:
         parts.append(_missing(f"No exports yet: <code>dfer-curate export {_e(inputs.run.path)}</code> writes a curated "
                               "manifest with its provenance."))

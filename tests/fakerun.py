@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curation.fileio import write_parquet
+from curation.fileio import write_json, write_parquet
 from curation.data.manifest import Manifest, write_manifest
 from curation.runs import RunDir
 from curation.data.video import write_mp4
@@ -93,4 +93,22 @@ def make_fake_run(run_dir, *, n: int = 24, clips: int = 4, frames: int = 16, siz
                 "verdict": verdict[i],
             })
     write_parquet(run.dynamics, pd.DataFrame(dyn))
+    return run
+
+
+def add_clip_layout(run: RunDir, *, frames: int = 16, span: int = 4) -> RunDir:
+    """What the score stage writes beside the scores (clip_starts.npy, saliency.parquet and
+    config.json's clip settings): the uniform clips in order, the last clip a key-expression
+    clip appended out of order, and a per-frame saliency bump around it."""
+    scores = pd.read_parquet(run.scores)
+    n, clips = np.load(run.clip_probs).shape[:2]
+    uniform = np.linspace(0, frames - span, clips - 1).round().astype(np.int64)
+    key = (frames - span) // 3
+    np.save(run.clip_starts, np.tile(np.append(uniform, key), (n, 1)))
+    t = np.arange(frames)
+    write_parquet(run.saliency, pd.DataFrame({
+        "video_id": np.repeat(scores["video_id"].to_numpy(), frames), "frame": np.tile(t, n),
+        "saliency": np.tile(np.exp(-0.5 * ((t - key - span / 2) / 2.0) ** 2), n).astype(np.float32)}))
+    write_json(run.config, {"train": {"frames": span, "stride": 1, "window": 3},
+                            "score": {"uniform_clips": clips - 1, "key_clips": 1}})
     return run

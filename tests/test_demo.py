@@ -7,6 +7,7 @@ import pytest
 from curation.pipelines.demo import DemoConfig, run_demo
 from curation.data.manifest import read_manifest
 from curation.runs import RunDir
+from curation.schema import VERDICTS
 
 pytestmark = pytest.mark.usefixtures("fiftyone_db")
 
@@ -15,18 +16,20 @@ pytestmark = pytest.mark.usefixtures("fiftyone_db")
 def test_demo_runs_every_stage(tmp_path, capsys):
     out = tmp_path / "demo"
     times = run_demo(out, DemoConfig(n=70, size=32, num_frames=24, epochs=2, dataset="dfer-curate-demo-test"))
-    assert list(times) == ["synth", "ingest", "train", "score", "baselines", "push", "report", "export"]
+    assert list(times) == ["synth", "ingest", "train", "score", "baselines", "push", "export", "report"]
     run = RunDir(out)
     for path in (run.manifest, run.scores, run.clip_probs, run.dynamics, run.baselines, run.report):
         assert path.exists(), path
     scores = pd.read_parquet(run.scores)
-    assert len(scores) == 70 and set(scores["verdict"]) <= {"clean", "hard", "noisy"}
+    assert len(scores) == 70 and set(scores["verdict"]) <= set(VERDICTS)
     # the same videos came through the generic CSV ingest with the same labels
     ingested = read_manifest(tmp_path / "demo-ingested")
     synth = read_manifest(out)
     assert ingested.df.set_index("video_id")["label"].equals(synth.df.set_index("video_id")["label"])
     exports = list(run.exports.iterdir())
     assert len(exports) == 1 and (exports[0] / "provenance.json").exists()
+    page = run.report.read_text(encoding="utf-8")  # written after the export: it lists it
+    assert f"data-export='{exports[0].name}'" in page and "No exports yet" not in page
     text = capsys.readouterr().out
     assert f"dfer-curate browse {out}" in text
     assert f"dfer-curate review {out}" in text

@@ -132,6 +132,44 @@ def test_frame_level_evidence_follows_the_covering_clip(pushed):
         assert sample.clip_labels == [classes[j] for j in probs[i].argmax(1)]
 
 
+def test_app_config_shows_labels_and_verdicts_first_with_a_legend(pushed):
+    run, b, _ = pushed
+    fo = _fo()
+    ds = fo.load_dataset("t-pushed")
+    cfg = ds.app_config
+    groups = {g.name: g for g in cfg.sidebar_groups}
+    # the given label and the model's opinions first, then the audit; baselines folded below
+    assert [g.name for g in cfg.sidebar_groups][:3] == ["tags", "labels", "audit"]
+    assert groups["labels"].paths[:3] == ["ground_truth", "consensus", "prediction"]
+    assert groups["audit"].paths[:2] == ["verdict", "suggested_label"] and groups["audit"].expanded
+    methods = [c[: -len("_flag")] for c in b.columns if c.endswith("_flag")]
+    assert set(groups["baselines"].paths) == {f"{m}_{k}" for m in methods for k in ("flag", "score")}
+    assert not groups["baselines"].expanded
+    assert not any(p.endswith(("_flag", "_score")) and p != "noise_score" for p in groups["audit"].paths)
+    # the verdict and the labels are on by default; each label field keeps one colour
+    assert {"verdict", "ground_truth", "consensus", "prediction"} <= set(cfg.active_fields.paths)
+    colors = {f["path"]: f for f in cfg.color_scheme.fields}
+    assert cfg.color_scheme.color_by == "field"
+    assert len({colors[p]["fieldColor"] for p in ("ground_truth", "prediction", "consensus")}) == 3
+    assert {v["value"] for v in colors["tags"]["valueColors"]} >= {"noisy", "hard", "clean"}
+
+
+def test_expression_frames_are_labelled_where_saliency_peaks(pushed, fake_run):
+    from tests.fakerun import add_clip_layout
+
+    fo = _fo()
+    proxy = fo.load_dataset("t-pushed").first()  # no model saliency: no expression labels
+    assert all(f.expression is None for _, f in proxy.frames.items())
+    add_clip_layout(fake_run)
+    push(fake_run.path, PushConfig(dataset="t-expression"), progress=False)
+    sample = fo.load_dataset("t-expression").first()
+    sal = np.array([f.saliency for _, f in sample.frames.items()])
+    marked = np.array([f.expression is not None for _, f in sample.frames.items()])
+    assert marked.any() and (~marked).any()
+    assert marked.tolist() == (sal >= 0.5 * sal.max()).tolist()
+    fo.delete_dataset("t-expression")
+
+
 def test_frame_clip_index_covers_segments():
     assert frame_clip_index(8, 4).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     assert frame_clip_index(5, 4).tolist() == [0, 0, 1, 2, 3]

@@ -1,5 +1,8 @@
 """The review queue as pure pandas: joins, filters, ordering, progress, overview tables."""
 
+import time
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,9 +15,12 @@ from curation.review.queue import (
     default_baseline,
     filter_queue,
     neighbours,
+    format_duration,
     next_after,
     progress,
+    review_pace,
     review_table,
+    time_left,
     verdict_counts,
 )
 
@@ -119,6 +125,11 @@ def test_confusion_and_verdict_counts_in_class_order(scores):
     assert cm.loc["happy", "sad"] == 1 and cm.loc["sad", "sad"] == 1 and cm.loc["sad", "neutral"] == 1
     assert cm.to_numpy().sum() == 6
     assert confusion(t, CLASSES, only_flagged=True).to_numpy().sum() == 5
+    # after the default decisions: noisy videos move to their suggestion, hard ones stay put
+    prop = confusion(t, CLASSES, column="proposed_label")
+    assert prop.loc["happy", "sad"] == 1 and prop.loc["happy", "happy"] == 1  # a (noisy), e (hard)
+    assert prop.loc["sad", "neutral"] == 1 and prop.loc["sad", "sad"] == 1  # f (noisy), b (hard)
+    assert np.trace(prop.to_numpy()) == 3 and prop.columns.name == "proposed"
     vc = verdict_counts(t, CLASSES)
     # columns: clean, hard, hard-or-noisy, noisy, total
     assert vc.loc["happy"].tolist() == [0, 1, 0, 1, 2] and vc.loc["neutral"].tolist() == [0, 0, 0, 1, 1]
@@ -132,3 +143,52 @@ def test_navigation_helpers():
     assert next_after(["a", "b", "c"], ["a", "c"], "b") == "c"
     assert next_after(["a", "b", "c"], ["a"], "c") == "a"
     assert next_after(["a"], [], "a") is None
+
+
+def test_review_order_puts_likely_wrong_labels_first_and_hard_videos_last(scores):
+    # a hard video with a higher score than every noisy one still comes after them
+    s = pd.concat([scores, pd.DataFrame([{"video_id": "g", "label": "sad", "suggested_label": "happy",
+                                         "verdict": "hard", "noise_score": 0.99, "hardness": 0.5,
+                                         "split": "val", "consensus_label": "sad"},
+                                        {"video_id": "h", "label": "sad", "suggested_label": "happy",
+                                         "verdict": "hard-or-noisy", "noise_score": 0.45, "hardness": 0.5,
+                                         "split": "test", "consensus_label": "happy"}])], ignore_index=True)
+    t = review_table(s)
+    assert filter_queue(t)["video_id"].tolist() == ["a", "f", "c", "h", "g", "b", "e"]
+    # the plain score order is still there for those who want it
+    assert filter_queue(t, QueueFilter(sort_by="noise_score"))["video_id"].tolist()[:2] == ["g", "a"]
+    assert filter_queue(t, QueueFilter(splits=("val", "test")))["video_id"].tolist() == ["h", "g"]
+    assert filter_queue(t, QueueFilter(score_range=(0.9, 1.0)))["video_id"].tolist() == ["a", "g"]
+    assert bool(t.set_index("video_id").loc["h", "flagged"])
+    with pytest.raises(ValueError, match="unknown verdict"):
+        QueueFilter(verdicts=("suspicious",))
+
+
+def _events(times, actions=None, who="ann"):
+    actions = actions or ["relabel"] * len(times)
+    return pd.DataFrame({"time": times, "action": actions, "annotator": who})
+
+
+def test_pace_counts_decisions_of_the_latest_stretch():
+    ev = _events(["2026-01-01T09:00:00.000Z", "2026-01-01T09:00:30.000Z",  # an earlier stretch
+                  "2026-01-01T10:00:00.000Z", "2026-01-01T10:00:20.000Z", "2026-01-01T10:00:30.000Z",
+                  "2026-01-01T10:01:00.000Z"], ["keep", "keep", "relabel", "keep", "undo", "exclude"])
+    p = review_pace(ev, annotator="ann", now="2026-01-01T10:02:00Z")
+    # 3 decisions (undo is not one) in the minute from 10:00:00 to 10:01:00: 2 intervals a minute
+    assert p["decisions"] == 3 and p["minutes"] == pytest.approx(1.0)
+    assert p["per_hour"] == pytest.approx(120.0) and p["active"]
+    assert not review_pace(ev, annotator="ann", now="2026-01-01T11:00:00Z")["active"]
+    assert review_pace(ev, annotator="bob") is None
+    assert review_pace(_events(["2026-01-01T10:00:00.000Z"])) is None
+    assert time_left(30, 120.0) == pytest.approx(900.0) and time_left(5, None) is None
+    assert format_duration(900.0) == "15 min" and format_duration(3900) == "1 h 05 min"
+    assert format_duration(10) == "< 1 min" and format_duration(None) == "—"
+
+
+def test_pace_from_a_real_decision_log(tmp_path):
+    log = DecisionLog(tmp_path / "r.sqlite")
+    for vid in "abc":
+        log.record(video_id=vid, action="keep", annotator="ann")
+        time.sleep(0.01)  # timestamps have millisecond resolution
+    p = review_pace(log.events(), annotator="ann")
+    assert p is not None and p["decisions"] == 3 and p["per_hour"] > 0 and p["active"]

@@ -145,7 +145,22 @@ def test_review_and_exports_section(full_run):
     assert "2 videos carry a current decision" in review
     assert "accept 1" in review and "exclude 1" in review
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in review
-    assert "20261129T010000Z" in review and "relabelled 3" in review
+    assert "20261129T010000Z" in review and "3 relabelled" in review
+
+
+def test_provenance_reads_as_a_table_with_hashes_folded(fake_run):
+    from curation.review.export import export
+
+    export(fake_run.path)
+    review = section(build_report(fake_run.path).read_text(encoding="utf-8"), "review")
+    card = review[review.index("<div class='export'"):]
+    assert "<th>policy</th><td>keep-given</td>" in card
+    assert re.search(r"<th>videos</th><td>24 videos, 24 kept, 0 changed, 0 excluded</td>", card)
+    # every full hash sits inside a <details> (or a tooltip), never in the open table
+    open_part = re.sub(r"<details>.*?</details>", "", card, flags=re.S)
+    open_part = re.sub(r"title='[^']*'", "", open_part)
+    assert re.findall(r"[0-9a-f]{64}", card) and not re.findall(r"[0-9a-f]{64}", open_part)
+    assert "<summary>Input files (SHA-256)" in card and "<summary>Exported files (SHA-256)" in card
 
 
 def test_missing_scores_names_the_command(fake_run, capsys):

@@ -65,3 +65,55 @@ def test_report_renders_offline_in_chromium(fake_run, tmp_path):
             browser.close()
     assert requests == []
     assert errors == []
+
+
+FIT = """() => [...document.querySelectorAll('figure.fig')].map(f => {
+  const svg = f.querySelector('.main-svg').getBoundingClientRect();
+  const cell = f.getBoundingClientRect();
+  const legend = f.querySelector('g.legend');
+  const bar = legend && legend.querySelector('rect.scrollbar');
+  const lb = legend ? legend.getBoundingClientRect() : null;
+  return {fig: f.dataset.fig, cell: cell.width, svg: svg.width, right: svg.right, cellRight: cell.right,
+          scroll: bar ? bar.getBoundingClientRect().height : 0,
+          legendInside: !lb || (lb.right <= svg.right + 1 && lb.bottom <= svg.bottom + 1)};
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed")
+def test_every_figure_fills_its_cell_at_three_widths(fake_run):
+    from playwright.sync_api import sync_playwright
+
+    import numpy as np
+    import pandas as pd
+
+    from curation.fileio import write_parquet
+
+    # as many baselines as a real run has (13), so the precision-recall legend is long
+    base = write_fake_baselines(fake_run)
+    rng = np.random.default_rng(1)
+    for k in range(13 - sum(c.endswith("_flag") for c in base.columns)):
+        base[f"extra_method_{k}_score"] = rng.random(len(base))
+        base[f"extra_method_{k}_flag"] = base[f"extra_method_{k}_score"] > 0.8
+    write_parquet(fake_run.baselines, pd.DataFrame(base))
+    report = build_report(fake_run.path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for width in (1280, 1400, 1920):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.set_default_timeout(90_000)
+                page.goto(report.resolve().as_uri())
+                n = int(page.locator("body").get_attribute("data-figures"))
+                page.wait_for_function(
+                    "n => document.querySelectorAll('figure.fig .main-svg').length >= n", arg=n)
+                page.wait_for_timeout(300)  # let the cells settle and the figures refit
+                figs = page.evaluate(FIT)
+                assert len(figs) == n
+                for f in figs:
+                    # drawn at the width of its own cell: nothing clipped, nothing left empty
+                    assert abs(f["svg"] - f["cell"]) <= 2 and f["right"] <= f["cellRight"] + 1, (width, f)
+                    assert f["scroll"] == 0 and f["legendInside"], (width, f)
+                page.close()
+        finally:
+            browser.close()

@@ -20,8 +20,10 @@ probabilities), ``consensus`` (most common clip prediction, confidence = agree_m
 ``hard_kind``) when present, and the review fields with decisions (``current_label``,
 ``review_action``, ``reviewer``, ``review_time``, ``review_note``). Frame level:
 ``clip_prediction`` (the covering clip's class and probability, its index in the
-attribute ``clip``) and ``saliency`` (clip layout and saliency source: see
-curation.fiftyone.prepare).
+attribute ``clip``), ``saliency`` and ``expression`` (a label on the frames near the video's
+peak saliency; clip layout and saliency source: see curation.fiftyone.prepare). The App
+config saves the sidebar order (labels, audit, review first; baselines folded), the fields
+shown by default (the verdict, the labels) and a colour per label field and verdict tag.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from curation.errors import ConfigError
-from curation.fiftyone.prepare import PushConfig, PushPlan, prepare
+from curation.fiftyone.prepare import PROXY_SALIENCY, PushConfig, PushPlan, prepare
 from curation.schema import VERDICTS
 
 __all__ = ["PushConfig", "PushResult", "push"]
@@ -153,12 +155,22 @@ def _sample_values(fo, plan: PushPlan) -> dict[str, list]:
     return v
 
 
-def _frame_values(fo, fr: dict) -> dict[str, list]:
-    """Frame-level field -> one value per frame (frame n+1 is index n)."""
+EXPRESSION_CUT = 0.5  # frames at or above this share of the video's peak saliency carry "expression"
+
+
+def _frame_values(fo, fr: dict, *, model_saliency: bool) -> dict[str, list]:
+    """Frame-level field -> one value per frame (frame n+1 is index n). ``expression`` is a
+    label on the frames where the expression is (the model's saliency near the video's peak),
+    so the App draws it over the video while those frames play; without the model's saliency
+    (a proxy) no frame gets one."""
+    sal = np.asarray(fr["saliency"], dtype=float)
+    peak = float(sal.max()) if model_saliency and len(sal) and np.isfinite(sal).all() else 0.0
     return {
-        "saliency": [float(s) for s in fr["saliency"]],
+        "saliency": [float(s) for s in sal],
         "clip_prediction": [fo.Classification(label=lab, confidence=float(c), clip=int(k))
                             for lab, c, k in zip(fr["label"], fr["conf"], fr["clip"])],
+        "expression": [fo.Classification(label="expression", confidence=float(s))
+                       if peak > 0 and s >= EXPRESSION_CUT * peak else None for s in sal],
     }
 
 
@@ -192,8 +204,11 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
             ds.set_values(k, {have[ids[i]]: vals[i] for i in old}, key_field="id")
     # frames of every sample, one set_values per frame field ({sample id: {frame number: value}})
     sid = [have[v] for v in ids]
-    per_frame = [_frame_values(fo, fr) for fr in plan.frames]
-    for k in ("clip_prediction", "saliency"):
+    real = plan.saliency_source != PROXY_SALIENCY
+    per_frame = [_frame_values(fo, fr, model_saliency=real) for fr in plan.frames]
+    if not ds.has_frame_field("expression"):  # declared: a video with no salient frame must not fix its type
+        ds.add_frame_field("expression", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
+    for k in ("clip_prediction", "saliency", "expression"):
         ds.set_values(f"frames.{k}", {s: dict(enumerate(fv[k], start=1)) for s, fv in zip(sid, per_frame)},
                       key_field="id")
     if "video_id" not in ds.list_indexes():
@@ -216,6 +231,7 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
 
     views = _save_views(ds, plan, F)
     _sidebar(fo, ds, plan)
+    _colors(fo, ds, plan)
     ds.default_classes = list(plan.classes)
     ds.info = {**(ds.info or {}), "run_dir": str(plan.run.path.resolve()), "tool": "dfer-curate",
                "pushed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -227,29 +243,55 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
     return views
 
 
+# One colour per label field, the same in every tile, the modal and the sidebar (where each
+# field's checkbox takes its colour: the legend). Okabe-Ito, readable by colour-blind readers.
+LABEL_COLORS = {"ground_truth": "#0072B2", "prediction": "#E69F00", "consensus": "#009E73",
+                "true_label": "#CC79A7", "frames.expression": "#D55E00", "frames.clip_prediction": "#56B4E9"}
+TAG_COLORS = {"noisy": "#D55E00", "hard-or-noisy": "#CC79A7", "hard": "#E69F00", "clean": "#009E73",
+              "reviewed": "#0072B2", "relabelled": "#CC79A7", "excluded": "#999999"}
+
+
 def _sidebar(fo, ds, plan: PushPlan) -> None:
-    """App sidebar: our audit fields first (where users meet the scores), FiftyOne's groups after."""
+    """App sidebar: the given label and the model's opinions first, then the audit's scores,
+    review and clips; the baselines (empty for videos they did not score) grouped and folded
+    below; FiftyOne's own groups after. The verdict and the label fields are shown by default."""
     ours = {
-        "audit": ["verdict", "noise_score", "hardness", "suggested_label", "agree_label", "agree_mode",
-                  "margin", "label_prob", "pred_conf", "mistakenness"]
-                 + [f"{m}_{k}" for m in plan.baseline_methods for k in ("flag", "score")],
+        "labels": ["ground_truth", "consensus", "prediction", "true_label", "current_label"],
+        "audit": ["verdict", "suggested_label", "noise_score", "hardness", "agree_label", "agree_mode",
+                  "margin", "label_prob", "pred_conf", "mistakenness"],
+        "review": ["review_action", "reviewer", "review_time", "review_note"],
         "clips": ["clip_labels", "clip_confidences"],
-        "review": ["current_label", "review_action", "reviewer", "review_time", "review_note"],
+        "baselines": [f"{m}_{k}" for m in plan.baseline_methods for k in ("flag", "score")],
         "synthetic truth": ["is_noisy", "is_hard", "hard_kind"],
     }
+    expanded = {"labels", "audit", "review"}
     groups = []
     for name, paths in ours.items():
         paths = [p for p in paths if ds.has_sample_field(p)]
         if paths:
-            groups.append(fo.SidebarGroupDocument(name=name, paths=paths, expanded=name == "audit"))
+            groups.append(fo.SidebarGroupDocument(name=name, paths=paths, expanded=name in expanded))
     taken = {p for g in groups for p in g.paths}
     for g in fo.DatasetAppConfig.default_sidebar_groups(ds):
         g.paths = [p for p in g.paths if p not in taken]
         if g.name == "tags":
+            g.expanded = True
             groups.insert(0, g)
-        else:
+        elif g.paths:
             groups.append(g)
     ds.app_config.sidebar_groups = groups
+    # the verdict is a chip on every tile (the App does not take sample tags from this list)
+    active = ["verdict", "ground_truth", "consensus", "prediction", "true_label", "frames.expression"]
+    ds.app_config.active_fields = fo.ActiveFields(paths=[p for p in active if ds.has_field(p)])
+
+
+def _colors(fo, ds, plan: PushPlan) -> None:
+    """The saved colour scheme: colour by field (given, prediction, consensus, truth each keep
+    one colour) and one colour per verdict tag."""
+    fields = [{"path": p, "fieldColor": c} for p, c in LABEL_COLORS.items() if ds.has_field(p)]
+    by_value = [{"value": t, "color": c} for t, c in TAG_COLORS.items()]
+    fields.append({"path": "tags", "fieldColor": "#999999", "valueColors": by_value})
+    fields.append({"path": "verdict", "fieldColor": "#D55E00"})
+    ds.app_config.color_scheme = fo.ColorScheme(color_by="field", fields=fields)
 
 
 def _save_views(ds, plan: PushPlan, F) -> list[str]:

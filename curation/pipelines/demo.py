@@ -54,7 +54,7 @@ def _clear_previous_demo(run: RunDir) -> None:
 
 
 def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
-    """Run synth, ingest, train, score, baselines, push, report and export into ``out``."""
+    """Run synth, ingest, train, score, baselines, push, export and report into ``out``."""
     from curation.audit.baselines import compare_table
     from curation.review.export import export, review_command
     from curation.data.ingest import IngestConfig, ingest
@@ -101,8 +101,8 @@ def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
         r = _step("push", times, push, run.path, PushConfig(dataset=cfg.dataset, overwrite=True), progress=False)
         print(f"   FiftyOne dataset {r.dataset!r}: {r.num_samples} videos, views {', '.join(r.views)}")
 
-    report = _step("report", times, build_report, run.path)
     exported = _step("export", times, export, run.path)
+    report = _step("report", times, build_report, run.path)  # after the export, so the report lists it
 
     total = sum(times.values())
     print("\n== done ==")

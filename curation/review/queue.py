@@ -14,8 +14,13 @@ import pandas as pd
 
 from curation.schema import VERDICTS
 
+# Verdicts an annotator reviews ("hard-or-noisy": flagged, but the clips do not settle it).
 FLAGGED = ("noisy", "hard-or-noisy", "hard")
-SORT_KEYS = ("noise_score", "hardness")
+KNOWN_VERDICTS = VERDICTS
+# The expected value of a review is the chance it changes the label: noisy verdicts (clips agree
+# on another class) first, undecided flags next, hard ones (label kept by default) last.
+REVIEW_TIERS = {"noisy": 0, "hard-or-noisy": 1, "hard": 3, "clean": 4}
+SORT_KEYS = ("review_value", "noise_score", "hardness")
 REVIEW_STATES = ("all", "unreviewed", "reviewed")
 # How a video's noisy verdict relates to a baseline's flag.
 BASELINE_STATES = ("any", "agree", "disagree", "only ours", "only baseline")
@@ -47,13 +52,15 @@ def review_table(scores: pd.DataFrame, current: pd.DataFrame | None = None,
                  baselines: pd.DataFrame | None = None, *, baseline: str | None = None) -> pd.DataFrame:
     """One row per scored video: the scores plus its standing decision and a baseline's view.
 
-    Added columns: ``flagged`` (verdict noisy or hard), ``reviewed`` (a standing decision),
+    Added columns: ``flagged`` (verdict in FLAGGED), ``review_tier`` (REVIEW_TIERS; unknown
+    verdicts 2), ``reviewed`` (a standing decision),
     ``decision`` (its action), ``final_label`` (new label, given label when undecided, NA
     when excluded), ``annotator``, ``version`` (0 when never decided), ``baseline_flag`` and
     ``baseline_score`` (NA without baselines; ``baseline`` picks the method, default cleanlab).
     """
     t = scores.reset_index(drop=True)
-    t = t.assign(flagged=t["verdict"].isin(FLAGGED).to_numpy())
+    t = t.assign(flagged=t["verdict"].isin(FLAGGED).to_numpy(),
+                 review_tier=t["verdict"].map(REVIEW_TIERS).fillna(2).astype("int64").to_numpy())
     n = len(t)
     if current is not None and len(current):
         cur = current[["video_id", "action", "annotator", "version", "new_label"]].rename(
@@ -91,8 +98,8 @@ class QueueFilter:
     verdicts: tuple[str, ...] = FLAGGED
     given: tuple[str, ...] = ()
     suggested: tuple[str, ...] = ()
-    sort_by: str = "noise_score"  # descending: most suspicious first
-    score_range: tuple[float, float] = (0.0, 1.0)  # on the sort_by column, inclusive
+    sort_by: str = "review_value"  # review_value: by REVIEW_TIERS, then noise_score descending
+    score_range: tuple[float, float] = (0.0, 1.0)  # on score_field, inclusive
     reviewed: str = "all"  # one of REVIEW_STATES
     baseline: str = "any"  # one of BASELINE_STATES
     splits: tuple[str, ...] = field(default_factory=tuple)
@@ -104,13 +111,18 @@ class QueueFilter:
             raise ValueError(f"reviewed must be one of {REVIEW_STATES}, got {self.reviewed!r}")
         if self.baseline not in BASELINE_STATES:
             raise ValueError(f"baseline must be one of {BASELINE_STATES}, got {self.baseline!r}")
-        bad = [v for v in self.verdicts if v not in VERDICTS]
+        bad = [v for v in self.verdicts if v not in KNOWN_VERDICTS]
         if bad:
-            raise ValueError(f"unknown verdict(s) {bad}; use {VERDICTS}")
+            raise ValueError(f"unknown verdict(s) {bad}; use {KNOWN_VERDICTS}")
+
+    @property
+    def score_field(self) -> str:
+        """The column score_range applies to: noise_score unless sorting by hardness."""
+        return "hardness" if self.sort_by == "hardness" else "noise_score"
 
 
 def filter_queue(table: pd.DataFrame, f: QueueFilter = QueueFilter()) -> pd.DataFrame:
-    """The rows of a review_table that pass ``f``, most suspicious first (ties by video_id).
+    """The rows of a review_table that pass ``f``, in review order (ties by video_id).
 
     The baseline filter compares our *noisy* verdict with the baseline's flag; without
     baselines (all NA) any choice but "any" yields nothing rather than guessing.
@@ -123,7 +135,7 @@ def filter_queue(table: pd.DataFrame, f: QueueFilter = QueueFilter()) -> pd.Data
     if f.splits:
         keep &= table["split"].isin(f.splits).to_numpy()
     lo, hi = f.score_range
-    s = table[f.sort_by].to_numpy(dtype="float64", na_value=np.nan)
+    s = table[f.score_field].to_numpy(dtype="float64", na_value=np.nan)
     keep &= (s >= lo) & (s <= hi)
     if f.reviewed == "reviewed":
         keep &= table["reviewed"].to_numpy()
@@ -142,6 +154,11 @@ def filter_queue(table: pd.DataFrame, f: QueueFilter = QueueFilter()) -> pd.Data
         }[f.baseline]
         keep &= known & rule
     out = table[keep]
+    if f.sort_by == "review_value":
+        tier = out["review_tier"] if "review_tier" in out else out["verdict"].map(REVIEW_TIERS).fillna(2)
+        out = out.assign(_tier=tier.to_numpy())
+        out = out.sort_values(["_tier", "noise_score", "video_id"], ascending=[True, False, True], kind="mergesort")
+        return out.drop(columns="_tier")
     return out.sort_values([f.sort_by, "video_id"], ascending=[False, True], kind="mergesort")
 
 
@@ -160,12 +177,23 @@ def progress(table: pd.DataFrame) -> dict:
     }
 
 
-def confusion(table: pd.DataFrame, classes: Sequence[str], *, only_flagged: bool = False) -> pd.DataFrame:
-    """Counts of given label (rows) by suggested label (columns), in class order."""
+def proposed_label(table: pd.DataFrame) -> pd.Series:
+    """The label each video's default decision leaves: the suggestion for noisy verdicts, the
+    given label for every other (a hard video's suggestion is only its runner-up class)."""
+    noisy = (table["verdict"] == "noisy").to_numpy()
+    return pd.Series(np.where(noisy, table["suggested_label"].astype(str), table["label"].astype(str)),
+                     index=table.index, name="proposed_label")
+
+
+def confusion(table: pd.DataFrame, classes: Sequence[str], *, only_flagged: bool = False,
+              column: str = "suggested_label") -> pd.DataFrame:
+    """Counts of given label (rows) by ``column`` (suggested_label, or proposed_label for the
+    label the default decisions leave), in class order."""
     t = table[table["flagged"]] if only_flagged else table
-    m = pd.crosstab(t["label"].astype(str), t["suggested_label"].astype(str))
+    other = proposed_label(t) if column == "proposed_label" else t[column].astype(str)
+    m = pd.crosstab(t["label"].astype(str), other)
     m = m.reindex(index=list(classes), columns=list(classes), fill_value=0).fillna(0).astype("int64")
-    m.index.name, m.columns.name = "given", "suggested"
+    m.index.name, m.columns.name = "given", "proposed" if column == "proposed_label" else "suggested"
     return m
 
 
@@ -221,3 +249,51 @@ def next_after(old_ids: Sequence[str], new_ids: Sequence[str], video_id: str) ->
         if v != video_id:
             return v
     return None
+
+
+def review_pace(events: pd.DataFrame, *, annotator: str | None = None, now=None,
+                idle_minutes: float = 10.0) -> dict | None:
+    """How fast an annotator is deciding, from the decision log's timestamps.
+
+    Looks at the annotator's latest working stretch (events no more than ``idle_minutes``
+    apart) and returns ``decisions`` (undo excluded), ``minutes`` from its first to its last
+    event, ``per_hour`` and ``active`` (the stretch is still going at ``now``); None until the
+    stretch holds two decisions, since one decision says nothing about a rate."""
+    if events is None or events.empty:
+        return None
+    ev = events if annotator is None else events[events["annotator"] == annotator]
+    if ev.empty:
+        return None
+    t = pd.to_datetime(ev["time"], utc=True, format="ISO8601").sort_values()
+    gap = pd.Timedelta(minutes=idle_minutes)
+    breaks = np.flatnonzero(t.diff().to_numpy()[1:] > gap.to_timedelta64())
+    start = int(breaks[-1]) + 1 if len(breaks) else 0
+    stretch = ev.loc[t.index[start:]]
+    times = t.iloc[start:]
+    n = int((stretch["action"] != "undo").sum())
+    seconds = (times.iloc[-1] - times.iloc[0]).total_seconds()
+    if n < 2 or seconds <= 0:
+        return None
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now
+    return {"decisions": n, "minutes": seconds / 60.0, "per_hour": (n - 1) * 3600.0 / seconds,
+            "active": (now - times.iloc[-1]) <= gap}
+
+
+def time_left(remaining: int, per_hour: float | None) -> float | None:
+    """Seconds to review ``remaining`` videos at ``per_hour`` decisions an hour; None without
+    a rate."""
+    if per_hour is None or per_hour <= 0:
+        return None
+    return max(int(remaining), 0) * 3600.0 / per_hour
+
+
+def format_duration(seconds: float | None) -> str:
+    """'1 h 05 min', '12 min', '< 1 min'; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    minutes = int(round(seconds / 60.0))
+    if minutes < 1:
+        return "< 1 min"
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
