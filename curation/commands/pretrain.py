@@ -2,14 +2,14 @@
 own videos (every split; labels never read) or on another corpus; writes RUN/encoder.pt."""
 
 HELP = "pretrain the frame encoder without labels on the run's videos (or another run's with --from)"
-EXAMPLE = "dfer-curate pretrain runs/demo --steps 1000   # or: --from runs/big_unlabelled"
+EXAMPLE = "dfer-curate pretrain runs/demo --steps 3000   # or: --from runs/big_unlabelled"
 
 
 def add_arguments(parser):
     parser.add_argument("run", help="run directory: the encoder is written to RUN/encoder.pt")
     parser.add_argument("--from", dest="source", default=None,
                         help="pretrain on this other run's videos instead (e.g. a large unlabelled corpus ingested once)")
-    parser.add_argument("--steps", type=int, default=None, help="training batches (default 1000)")
+    parser.add_argument("--steps", type=int, default=None, help="training batches (default 3000)")
     parser.add_argument("--size", type=int, default=None, help="frame size; must match train --size (default 32)")
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
