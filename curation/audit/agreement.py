@@ -256,13 +256,17 @@ def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: Tria
         if not 0.0 <= aum_weight <= 1.0:
             raise ValueError(f"aum_weight must be in [0, 1], got {aum_weight}")
         score = (1 - aum_weight) * score + aum_weight * aum_score(aum, len(labels))
+    return _audit_result(agr, labels, score, np.asarray(noise_rates, dtype=np.float64), clip_probs.shape[1], config)
+
+
+def _audit_result(agr: Agreement, labels, score, rates, num_clips: int, config) -> dict:
     return {
         "agreement": agr,
         "noise_score": score,
-        "hardness": hardness(agr, clip_probs.shape[1]),
-        "verdict": triage(agr, labels, score, noise_rates=noise_rates, config=config),
+        "hardness": hardness(agr, num_clips),
+        "verdict": triage(agr, labels, score, noise_rates=rates, config=config),
         "suggested": suggested_label(agr, labels),
-        "noise_rates": np.asarray(noise_rates, dtype=np.float64),
+        "noise_rates": rates,
     }
 
 
@@ -308,11 +312,4 @@ def audit_out_of_fold(clip_probs, labels, *, config: TriageConfig | None = None,
     agr = _agreement(clip_probs, labels)
     rates = confident_noise_rates(agr.mean_probs, labels, num_classes=clip_probs.shape[2])
     score = label_support_score(clip_probs, labels, best_clip_weight=best_clip_weight)
-    return {
-        "agreement": agr,
-        "noise_score": score,
-        "hardness": hardness(agr, clip_probs.shape[1]),
-        "verdict": triage(agr, labels, score, noise_rates=rates, config=config),
-        "suggested": suggested_label(agr, labels),
-        "noise_rates": rates,
-    }
+    return _audit_result(agr, labels, score, rates, clip_probs.shape[1], config)
