@@ -147,11 +147,14 @@ def main(argv=None) -> int:
     if args.md:
         from curation.fileio import write_text
 
+        synth = run.load_config().get("synth", {})
+        shown = f"runs/{run.path.name}"  # the run as the README's commands name it
         cols = ["method", "n_flagged", "precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc", "hard_retention",
                 "relabel_acc"]
         lines = ["# Out-of-fold audit with a cross-fitted frame classifier", "",
                  "Written by `benchmarks/out_of_fold.py --md`; do not edit by hand. Reproduce with:", "", "```bash",
-                 f".venv/bin/python benchmarks/out_of_fold.py --run {args.run} --folds {args.folds} --steps {args.steps} "
+                 f".venv/bin/dfer-curate synth --out {shown} --n {synth.get('n', len(df))} --seed {synth.get('seed', 0)}",
+                 f".venv/bin/python benchmarks/out_of_fold.py --run {shown} --folds {args.folds} --steps {args.steps} "
                  f"--per-video {args.per_video} --shift {args.shift} --md {args.md}", "```", "",
                  f"Machine: {os.cpu_count()} CPUs, {args.threads} torch thread(s), torch {torch.__version__}, "
                  f"Python {platform.python_version()}; {minutes:.1f} min. Run: {len(df)} videos, every split scored "
