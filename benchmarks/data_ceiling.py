@@ -52,18 +52,23 @@ def _apex_and_neutral(job):
     return shrink(apex), shrink(neutral)
 
 
-def render_faces(cfg, size: int, workers: int):
-    """(inputs (n, 2, size, size) float32 as the trainer builds them, truth table)."""
+def render_each_video(render, cfg, size: int, workers: int, *, chunksize: int = 32):
+    """(truth table, [render((cfg, truth row, index, size)) for every video]) in a process pool."""
     from curation.data import synth
-    from model.data import input_channels
 
     truth = synth.sample_truth(cfg)
     jobs = [(cfg, truth.iloc[i], i, size) for i in range(cfg.n)]
     if workers <= 1:
-        out = [_apex_and_neutral(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(workers) as ex:
-            out = list(ex.map(_apex_and_neutral, jobs, chunksize=32))
+        return truth, [render(j) for j in jobs]
+    with ProcessPoolExecutor(workers) as ex:
+        return truth, list(ex.map(render, jobs, chunksize=chunksize))
+
+
+def render_faces(cfg, size: int, workers: int):
+    """(inputs (n, 2, size, size) float32 as the trainer builds them, truth table)."""
+    from model.data import input_channels
+
+    truth, out = render_each_video(_apex_and_neutral, cfg, size, workers)
     apex = np.stack([a for a, _ in out]) / 255.0
     neutral = np.stack([b for _, b in out]) / 255.0
     x = np.stack(input_channels(apex, neutral), axis=1)  # as the trainer's batches

@@ -4,7 +4,7 @@ sampling (side by side, same process), and the network's noise AUROC with frozen
 
 Writes its section of reports/REPRESENTATION.md (the probes' section is kept).
 
-    .venv/bin/python benchmarks/frozen_training.py --run /tmp/repr_default --md reports/REPRESENTATION.md
+    .venv/bin/python benchmarks/frozen_training.py --run runs/default --md reports/REPRESENTATION.md
 """
 
 from __future__ import annotations

@@ -26,14 +26,13 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.data_ceiling import fit_net, render_faces  # noqa: E402
+from benchmarks.data_ceiling import fit_net, render_each_video, render_faces  # noqa: E402
 
 
 def _video_frames(job):
@@ -50,17 +49,10 @@ def _video_frames(job):
 
 def render_corpus(cfg, size: int, workers: int):
     """A pretraining Corpus of every frame of the synthetic set ``cfg`` (labels dropped)."""
-    from curation.data import synth
     from model.data import FrameStore, frame_saliency
     from model.pretrain import Corpus
 
-    truth = synth.sample_truth(cfg)
-    jobs = [(cfg, truth.iloc[i], i, size) for i in range(cfg.n)]
-    if workers <= 1:
-        videos = [_video_frames(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(workers) as ex:
-            videos = list(ex.map(_video_frames, jobs, chunksize=16))
+    truth, videos = render_each_video(_video_frames, cfg, size, workers, chunksize=16)
     lengths = np.array([len(v) for v in videos], np.int64)
     store = FrameStore(np.concatenate(videos), np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths,
                        np.concatenate([frame_saliency(v) for v in videos]), list(truth["video_id"]))
