@@ -68,14 +68,16 @@ def run_one(run: Path, cfg, *, single_clip: bool = False) -> dict:
            "best_epoch": tr["best_epoch"], "triage_from": tr["triage_from"]}
     s = summary(run, df)
     out["counts"] = s["counts"]
-    out.update({k: s["detection"][k] for k in ("precision", "recall", "f1", "auroc", "ap", "hard_retention",
+    out.update({k: s["detection"][k] for k in ("precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc", "ap",
+                                                 "hard_retention",
                                                  "relabel_accuracy", "relabel_accuracy_flagged", "n_flagged", "n_noisy")})
     ev = evaluate(run, "test")
     out["test_uar"], out["test_war"] = ev["uar"], ev["war"]
     if single_clip:
         df1 = score(run, ScoreConfig(single_clip=True, use_dynamics=False), progress=False)
         s1 = summary(run, df1)["detection"]
-        out["single_clip"] = {k: s1[k] for k in ("precision", "recall", "f1", "auroc", "hard_retention")}
+        out["single_clip"] = {k: s1[k] for k in ("precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc",
+                                                  "hard_retention")}
         score(run, ScoreConfig(), progress=False)  # leave the full scores in place
     out["log"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in tr["log"]]
     return out
@@ -153,13 +155,13 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
     import torch
 
     rows = ["| variant | what is switched off | train + score s | epochs (best) | precision | recall | F1 | AUROC | "
-            "hard retention | relabel acc. | test UAR | test WAR |", "|" + "---|" * 12]
+            "noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR | test WAR |", "|" + "---|" * 13]
     for name, r in results.items():
         if not isinstance(r, dict):
             continue
         rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']} ({r['best_epoch']}) "
                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auroc']:.3f} | "
-                    f"{r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {r['test_uar']:.3f} | {r['test_war']:.3f} |")
+                    f"{r.get('noisy_vs_hard_auroc', float('nan')):.3f} | {r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {r['test_uar']:.3f} | {r['test_war']:.3f} |")
     full = results.get("full", {})
     single = full.get("single_clip")
     lines = [
@@ -176,7 +178,8 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
     ]
     if single:
         lines += [f"Scoring the `full` model with one centred clip per video (no agreement, no dynamics): F1 "
-                  f"{single['f1']:.3f}, AUROC {single['auroc']:.3f}, hard retention {single['hard_retention']:.3f}.", ""]
+                  f"{single['f1']:.3f}, AUROC {single['auroc']:.3f}, noisy-vs-hard AUROC "
+                  f"{single.get('noisy_vs_hard_auroc', float('nan')):.3f}, hard retention {single['hard_retention']:.3f}.", ""]
     path.write_text("\n".join(lines))
 
 

@@ -157,13 +157,14 @@ def test_model_quality_markdown(tmp_path):
     import model_quality
 
     row = {"train_s": 300.0, "score_s": 20.0, "epochs": 25, "best_epoch": 19, "precision": 0.8, "recall": 0.5,
-           "f1": 0.615, "auroc": 0.88, "hard_retention": 0.92, "relabel_accuracy": 0.9, "test_uar": 0.73, "test_war": 0.74,
-           "single_clip": {"f1": 0.5, "auroc": 0.8, "hard_retention": 0.85}}
+           "f1": 0.615, "auroc": 0.88, "noisy_vs_hard_auroc": 0.75, "hard_retention": 0.92, "relabel_accuracy": 0.9,
+           "test_uar": 0.73, "test_war": 0.74,
+           "single_clip": {"f1": 0.5, "auroc": 0.8, "noisy_vs_hard_auroc": 0.7, "hard_retention": 0.85}}
     results = {"full": row, "plain": {**row, "f1": 0.5, "single_clip": None}, "total_s": 600.0, "peak_mb": 900.0}
     out = tmp_path / "MQ.md"
     model_quality.write_markdown(results, out, "benchmarks/model_quality.py --n 10")
     text = out.read_text()
-    assert "| full | the method as shipped | 320 | 25 (19) | 0.800 | 0.500 | 0.615 | 0.880 |" in text
+    assert "| full | the method as shipped | 320 | 25 (19) | 0.800 | 0.500 | 0.615 | 0.880 | 0.750 |" in text
     assert "| plain |" in text and "| 0.500 | 0.880 |" in text
     assert "benchmarks/model_quality.py --n 10" in text and "total wall time 10.0 min" in text
-    assert "one centred clip per video" in text and "F1 0.500, AUROC 0.800" in text
+    assert "one centred clip per video" in text and "F1 0.500, AUROC 0.800, noisy-vs-hard AUROC 0.700" in text
