@@ -14,8 +14,8 @@ from app import keys, state
 from app.timeline import timeline_figure, training_figure
 from curation.errors import CurationError
 from curation.review.decisions import ConflictError
+from curation.data.video import clip_span
 from curation.review.evidence import (
-    clip_span,
     decision_actions,
     training_series,
     triage_config,
@@ -86,7 +86,7 @@ if probs is not None:
     try:
         ev = video_evidence(
             row, np.asarray(probs[i]), classes, starts=None if starts is None else np.asarray(starts[i]),
-            span=clip_span(num_frames, int(tcfg.get("frames", 1)), int(tcfg.get("stride", 1))) if num_frames else 1,
+            span=clip_span(num_frames, int(tcfg.get("frames", 1)), int(tcfg.get("stride", 1)))[1] if num_frames else 1,
             n_uniform=n_uniform, training=window.get(vid) if window is not None else None,
             triage=triage_config(scfg.get("triage", scfg)))
     except ValueError as exc:

@@ -20,7 +20,7 @@ import numpy as np
 
 from curation.errors import VideoError
 from curation.fileio import atomic_path
-from curation.data.video import read_video, segment_clip_starts
+from curation.data.video import clip_span, read_video, segment_clip_starts
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,6 @@ def check_lengths(store: FrameStore, rows: np.ndarray, frames: int, *, pad: bool
     if len(short):
         log.warning("%d videos shorter than %d frames are padded by repeating their last frame (first: %s)",
                     len(short), frames, store.video_ids[short[0]])
-
-
-def clip_span(length: int, frames: int, stride: int) -> tuple[int, int]:
-    """(stride, span) that fit the video: the stride shrinks for short videos."""
-    s = max(1, min(stride, (length - 1) // max(frames - 1, 1))) if frames > 1 else 1
-    return s, (frames - 1) * s + 1
 
 
 def _window_scores(sal: np.ndarray, span: int) -> np.ndarray:

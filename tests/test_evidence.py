@@ -12,7 +12,6 @@ from curation.review.evidence import (
     TrainingClips,
     TrainingWindow,
     clip_segments,
-    clip_span,
     decision_actions,
     training_series,
     triage_config,
@@ -53,15 +52,6 @@ def test_segments_are_sorted_by_start_with_key_clips_in_place():
         clip_segments(p, CLASSES, "Sad", starts=starts[:3])
     with pytest.raises(ValueError, match="not one of the classes"):
         clip_segments(p, CLASSES, "Calm")
-
-
-def test_clip_span_is_the_model_sampler_span():
-    from model.data import clip_span as model_span
-
-    for length in (1, 2, 5, 9, 16, 48, 200):
-        for frames in (1, 4, 8):
-            for stride in (1, 2, 3):
-                assert clip_span(length, frames, stride) == model_span(length, frames, stride)[1]
 
 
 def _video(votes: dict, m: int, peak: float = 0.8) -> np.ndarray:

@@ -212,3 +212,12 @@ def test_the_same_frames_encode_to_the_same_bytes(tmp_path):
         if len(digests) > 1:
             differing.append(j)
     assert differing == []
+
+
+def test_clip_span_shrinks_the_stride_to_fit_short_videos():
+    from curation.data.video import clip_span
+
+    assert clip_span(48, 4, 3) == (3, 10)  # room for the full stride
+    assert clip_span(7, 4, 3) == (2, 7)  # 7 frames: stride 2 covers them
+    assert clip_span(3, 4, 3) == (1, 4)  # too short even at stride 1: the sampler pads
+    assert clip_span(10, 1, 5) == (1, 1)

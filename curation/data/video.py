@@ -264,6 +264,14 @@ def count_frames(path) -> int:
     return _count_packets(path)
 
 
+def clip_span(length: int, frames: int, stride: int) -> tuple[int, int]:
+    """(stride, span) of a clip of ``frames`` frames that fits a video of ``length`` frames:
+    the stride shrinks for short videos. The model's sampler and the dashboard's timeline
+    share it, so what is drawn is what was scored."""
+    s = max(1, min(stride, (length - 1) // max(frames - 1, 1))) if frames > 1 else 1
+    return s, (frames - 1) * s + 1
+
+
 def segment_clip_starts(num_frames: int, num_clips: int, clip_len: int, *, train: bool,
                         rng: np.random.Generator | None = None) -> np.ndarray:
     """Start frame of each of ``num_clips`` clips, one per equal segment (TSN sampling).

@@ -53,13 +53,6 @@ def decision_actions(verdict: str, given: str, suggested: str | None) -> list[Ac
     return [a for a in (relabel, Action("keep", given, f"Keep {given}")) if a is not None]
 
 
-def clip_span(length: int, frames: int, stride: int) -> int:
-    """Frames one clip covers in a video of ``length`` frames; the stride shrinks for short
-    videos exactly as in the model's clip sampler (``model.data.clip_span``)."""
-    s = max(1, min(stride, (length - 1) // max(frames - 1, 1))) if frames > 1 else 1
-    return (frames - 1) * s + 1
-
-
 def clip_segments(clip_probs, classes: Sequence[str], given: str, *, starts=None, span: int = 1,
                   n_uniform: int | None = None) -> pd.DataFrame:
     """One row per scored clip, sorted by start frame (SEGMENT_COLUMNS).
