@@ -52,15 +52,8 @@ def plant_scores(run: RunDir, *, clips: int = 12, uniform: int = 8, epochs: int 
     np.put_along_axis(logits, winner[..., None], 2.5 + rng.normal(0, 0.4, (n, clips, 1)), axis=-1)
     probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     res = agreement.audit(probs, given)
-    a = res["agreement"]
-    classes = np.asarray(m.classes)
-    scores = pd.DataFrame({
-        "video_id": df["video_id"].astype(str), "split": df["split"].astype(str), "label": df["label"].astype(str),
-        "pred_label": classes[a.pred], "pred_conf": a.pred_conf, "label_prob": a.label_prob,
-        "agree_label": a.agree_label, "agree_mode": a.agree_mode, "consensus_label": classes[a.consensus],
-        "margin": a.margin, "noise_score": res["noise_score"], "hardness": res["hardness"],
-        "verdict": res["verdict"], "suggested_label": classes[res["suggested"]],
-    })
+    scores = agreement.scores_frame(df, m.classes, res)
+    a, classes = res["agreement"], np.asarray(m.classes)  # for the planted training dynamics below
     write_parquet(run.scores, conform(scores, SCORES_COLUMNS, table="scores"))
     np.save(run.clip_probs, probs.astype(np.float32))
     run.save_config("score", {"uniform_clips": uniform, "key_clips": clips - uniform, "planted": True})

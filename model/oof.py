@@ -81,17 +81,9 @@ def out_of_fold_clip_probs(embeddings: data.FrameStore, manifest, cfg: OofConfig
 def scores_table(manifest, clip_probs: np.ndarray, cfg: OofConfig) -> pd.DataFrame:
     """The scores table of every video, audited together (one scale, one set of noise rates)."""
     df = manifest.df
-    classes = np.asarray(manifest.classes)
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
     res = agr.audit_out_of_fold(clip_probs, labels, config=cfg.triage)
-    a = res["agreement"]
-    out = pd.DataFrame({
-        "video_id": df["video_id"].astype(str), "split": df["split"].astype(str), "label": df["label"].astype(str),
-        "pred_label": classes[a.pred], "pred_conf": a.pred_conf, "label_prob": a.label_prob,
-        "agree_label": a.agree_label, "agree_mode": a.agree_mode, "consensus_label": classes[a.consensus],
-        "margin": a.margin, "noise_score": res["noise_score"], "hardness": res["hardness"],
-        "verdict": res["verdict"], "suggested_label": classes[res["suggested"]],
-    })
+    out = agr.scores_frame(df, manifest.classes, res)
     out["score_source"] = "out-of-fold"
     return out
 

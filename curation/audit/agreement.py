@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from curation.schema import VERDICTS
 
@@ -313,3 +314,18 @@ def audit_out_of_fold(clip_probs, labels, *, config: TriageConfig | None = None,
     rates = confident_noise_rates(agr.mean_probs, labels, num_classes=clip_probs.shape[2])
     score = label_support_score(clip_probs, labels, best_clip_weight=best_clip_weight)
     return _audit_result(agr, labels, score, rates, clip_probs.shape[1], config)
+
+
+def scores_frame(videos: pd.DataFrame, classes, result: dict) -> pd.DataFrame:
+    """The scores table (schema.SCORES_COLUMNS, rows as ``videos``) from an ``audit`` result;
+    ``videos`` holds video_id, split and label; class indices map to names through
+    ``classes``."""
+    classes = np.asarray(classes)
+    a = result["agreement"]
+    return pd.DataFrame({
+        "video_id": videos["video_id"].astype(str).to_numpy(), "split": videos["split"].astype(str).to_numpy(),
+        "label": videos["label"].astype(str).to_numpy(), "pred_label": classes[a.pred], "pred_conf": a.pred_conf,
+        "label_prob": a.label_prob, "agree_label": a.agree_label, "agree_mode": a.agree_mode,
+        "consensus_label": classes[a.consensus], "margin": a.margin, "noise_score": result["noise_score"],
+        "hardness": result["hardness"], "verdict": result["verdict"], "suggested_label": classes[result["suggested"]],
+    })
