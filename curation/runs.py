@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from curation.data.manifest import Manifest, read_manifest
-from curation.errors import CurationError, RunError
+from curation.errors import ConfigError, CurationError, RunError
 from curation.fileio import read_json, write_json
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
 
@@ -51,6 +51,8 @@ class RunDir:
     report = property(lambda self: self.path / "report.html")
     previews = property(lambda self: self.path / "previews")
     quarantine = property(lambda self: self.path / "quarantine.csv")
+    embeddings = property(lambda self: self.path / "embeddings.npy")  # float16 (frames, dim), from `embed`
+    embeddings_index = property(lambda self: self.path / "embeddings.npz")  # ids, offsets, lengths, saliency, hash
     train_log = property(lambda self: self.checkpoints / TRAIN_LOG)
 
     def preview(self, video_id: str) -> Path:
@@ -152,6 +154,27 @@ class RunDir:
                         self.clip_starts, starts.shape, (num_videos, num_clips))
             return None
         return starts
+
+    def read_embeddings(self) -> tuple[np.ndarray, dict]:
+        """The frame-embedding cache: (F, D) float16 rows, memory-mapped, and its index
+        (``video_ids`` list, ``offsets``, ``lengths``, ``saliency``, ``encoder_sha256``).
+        RunError naming `dfer-curate embed` when absent, ConfigError when unreadable or
+        incomplete. Which encoder made it is the caller's check."""
+        path, index = self.embeddings, self.embeddings_index
+        if not path.exists() or not index.exists():
+            raise RunError(f"{path} does not exist: run `dfer-curate embed {self.path}` first")
+        try:
+            with np.load(index, allow_pickle=False) as z:
+                meta = {"video_ids": [str(v) for v in z["video_ids"]], "offsets": z["offsets"],
+                        "lengths": z["lengths"], "saliency": z["saliency"], "encoder_sha256": str(z["encoder_sha256"])}
+            frames = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"embedding cache in {self.path} is unreadable ({exc}); run "
+                              f"`dfer-curate embed {self.path}` again") from exc
+        if frames.ndim != 2 or len(frames) != int(meta["lengths"].sum()):
+            raise ConfigError(f"embedding cache in {self.path} is incomplete; run "
+                              f"`dfer-curate embed {self.path}` again")
+        return frames, meta
 
     def model_warning(self, num_classes: int) -> str | None:
         """The weak-model warning (curation.audit.metrics) from train_log.json; None when the log

@@ -21,9 +21,6 @@ from model.data import FrameStore
 
 log = logging.getLogger(__name__)
 
-EMBEDDINGS = "embeddings.npy"
-INDEX = "embeddings.npz"
-
 
 def embed(run_dir, *, encoder_path=None, batch_size: int = 512, device: str = "auto", progress: bool = True,
           force: bool = False) -> dict:
@@ -60,15 +57,14 @@ def embed(run_dir, *, encoder_path=None, batch_size: int = 512, device: str = "a
     t0 = time.time()
     from model.pretrain import embed_frames
 
-    path = run.path / EMBEDDINGS
-    with atomic_path(path) as tmp:
+    with atomic_path(run.embeddings) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(store.frames), int(fields["dim"])))
         embed_frames(encoder, store.frames, lambda idx: neutral[video[idx]], batch_size=batch_size, device=dev,
                      progress=progress, out=out)
         out.flush()
         del out
     seconds = time.time() - t0
-    with atomic_path(run.path / INDEX) as tmp:
+    with atomic_path(run.embeddings_index) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, video_ids=np.array(ids), offsets=store.offsets, lengths=store.lengths,
                      saliency=store.saliency, encoder_sha256=np.array(digest), dim=np.array(int(fields["dim"])))
@@ -80,23 +76,14 @@ def embed(run_dir, *, encoder_path=None, batch_size: int = 512, device: str = "a
 def open_embeddings(run_dir, *, encoder_hash: str | None = None) -> FrameStore:
     """The cached embeddings as a FrameStore whose ``frames`` are (F, dim) float16 rows
     (memory-mapped). ``encoder_hash``: the encoder they must come from (else ConfigError)."""
-    run_dir = Path(run_dir)
-    path, index = run_dir / EMBEDDINGS, run_dir / INDEX
-    if not path.exists() or not index.exists():
-        raise RunError(f"{path} does not exist: run `dfer-curate embed {run_dir}` first")
-    try:
-        with np.load(index, allow_pickle=False) as z:
-            ids, offsets, lengths = [str(v) for v in z["video_ids"]], z["offsets"], z["lengths"]
-            saliency, made_by = z["saliency"], str(z["encoder_sha256"])
-        frames = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConfigError(f"embedding cache in {run_dir} is unreadable ({exc}); run `dfer-curate embed {run_dir}` again") from exc
+    from curation.runs import RunDir
+
+    frames, meta = RunDir(run_dir).read_embeddings()
+    made_by = meta["encoder_sha256"]
     if encoder_hash is not None and made_by != encoder_hash:
         raise ConfigError(f"the embeddings in {run_dir} were made by encoder {made_by}, not by the current "
                           f"encoder {encoder_hash}; run `dfer-curate embed {run_dir}` to rebuild them")
-    if frames.ndim != 2 or len(frames) != int(lengths.sum()):
-        raise ConfigError(f"embedding cache in {run_dir} is incomplete; run `dfer-curate embed {run_dir}` again")
-    return FrameStore(frames, offsets, lengths, saliency, ids)
+    return FrameStore(frames, meta["offsets"], meta["lengths"], meta["saliency"], meta["video_ids"])
 
 
 def current_encoder_hash(run_dir) -> str:

@@ -22,8 +22,6 @@ from model import data
 
 log = logging.getLogger(__name__)
 
-GROUP_COLUMNS = ("group", "subject", "identity")  # a manifest column that keeps near-duplicates in one fold
-
 
 @dataclass
 class OofConfig:
@@ -50,22 +48,13 @@ def clip_layout(store: data.FrameStore, cfg: OofConfig) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, cfg.uniform_clips + cfg.key_clips), np.int64)
 
 
-def group_column(df: pd.DataFrame):
-    """(N,) the first complete subject/group column as strings, or None."""
-    for name in GROUP_COLUMNS:
-        if name in df.columns and df[name].notna().all():
-            return df[name].astype(str).to_numpy()
-    return None
-
-
 def out_of_fold_clip_probs(embeddings: data.FrameStore, manifest, cfg: OofConfig, *, progress: bool = False):
     """(clip_probs (N, M, C), clip_starts (N, M), fold (N,)) for every manifest video."""
     starts = clip_layout(embeddings, cfg)
     feats = crossfit.clip_features(embeddings.frames, embeddings.offsets, starts, frames=cfg.frames,
                                    stride=cfg.stride)
     labels = np.asarray(manifest.label_index(manifest.df["label"]), dtype=np.int64)
-    fold = crossfit.fold_assignment(labels, folds=cfg.crossfit.folds, groups=group_column(manifest.df),
-                                    seed=cfg.crossfit.seed)
+    fold = crossfit.manifest_folds(manifest, cfg.crossfit)
     bar = None
     if progress:
         from tqdm import tqdm

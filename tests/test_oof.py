@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from curation.audit import crossfit
 from curation.errors import RunError
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL
 from model import data, oof
@@ -58,8 +59,8 @@ def test_same_seed_same_scores_and_groups_share_a_fold(run, tmp_path):
     b = oof.score_out_of_fold(run.path, emb, cfg, progress=False)
     pd.testing.assert_frame_equal(a, b)
     df = pd.DataFrame({"video_id": ["a", "b"], "subject": ["s1", "s1"]})
-    assert list(oof.group_column(df)) == ["s1", "s1"]
-    assert oof.group_column(pd.DataFrame({"video_id": ["a"]})) is None
+    assert list(crossfit.group_column(df)) == ["s1", "s1"]
+    assert crossfit.group_column(pd.DataFrame({"video_id": ["a"]})) is None
 
 
 def test_embeddings_of_other_videos_are_refused(run):

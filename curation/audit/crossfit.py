@@ -24,6 +24,25 @@ class CrossfitConfig:
     seed: int = 0
 
 
+GROUP_COLUMNS = ("group", "subject", "identity")  # a manifest column that keeps near-duplicates in one fold
+
+
+def group_column(df):
+    """(N,) the first complete subject/group column of a manifest table as strings, or None."""
+    for name in GROUP_COLUMNS:
+        if name in df.columns and df[name].notna().all():
+            return df[name].astype(str).to_numpy()
+    return None
+
+
+def manifest_folds(manifest, config: CrossfitConfig | None = None) -> np.ndarray:
+    """(N,) fold of every manifest video, in manifest order: the one assignment that the
+    out-of-fold heads and the neighbour vote share, so both leave out the same videos."""
+    cfg = config or CrossfitConfig()
+    labels = np.asarray(manifest.label_index(manifest.df["label"]), dtype=np.int64)
+    return fold_assignment(labels, folds=cfg.folds, groups=group_column(manifest.df), seed=cfg.seed)
+
+
 def fold_assignment(labels, *, folds: int, groups=None, seed: int = 0) -> np.ndarray:
     """(N,) fold index in [0, folds): every class spread over the folds; with ``groups``
     (N,) every group kept inside one fold."""
@@ -54,7 +73,8 @@ def clip_features(frame_embeddings: np.ndarray, offsets, clip_starts, *, frames:
     ``clip_starts`` (N, M) are frame indices inside each video."""
     starts = np.asarray(clip_starts, dtype=np.int64)
     idx = np.asarray(offsets, dtype=np.int64)[:, None, None] + starts[:, :, None] + np.arange(frames) * stride
-    clips = np.asarray(frame_embeddings, dtype=np.float32)[idx]  # (N, M, T, D)
+    # gather, then cast: casting first would copy a whole memory-mapped cache into memory
+    clips = np.asarray(frame_embeddings)[idx].astype(np.float32)  # (N, M, T, D)
     return np.concatenate([clips.mean(2), clips[:, :, -1] - clips[:, :, 0]], axis=-1)
 
 
