@@ -193,8 +193,10 @@ def test_missing_scores_names_command(tmp_path):
 
 
 def test_side_by_side_and_compare_table(fake_run):
+    from curation.audit.compare import compare_table, side_by_side
+
     B.run_baselines(fake_run.path, B.BaselinesConfig(methods=[m for m in B.METHODS if m != "fo_mistakenness"]))
-    df = B.side_by_side(fake_run.path)
+    df = side_by_side(fake_run.path)
     assert df["method"].iloc[0] == "ours"
     assert {"precision", "recall", "f1", "auroc", "hard_retention", "relabel_acc", "inputs"} <= set(df.columns)
     assert list(df["method"]) == ["ours", *(m for m in B.METHODS if m != "fo_mistakenness")]
@@ -204,7 +206,7 @@ def test_side_by_side_and_compare_table(fake_run):
     # the fake run's planted verdicts are exactly the truth
     ours = df.set_index("method").loc["ours"]
     assert ours["f1"] == 1.0 and ours["hard_retention"] == 1.0
-    text = B.compare_table(fake_run.path)
+    text = compare_table(fake_run.path)
     assert "ours" in text and "cl_prune_by_noise_rate" in text and "in-sample" in text
     # the short table is ours against cleanlab and AUM, with the claim metric
     assert "aum" in text and "cartography" not in text and "noisy_vs_hard_auroc" in text

@@ -17,13 +17,14 @@ def add_arguments(parser):
 
 def run(args):
     from curation.audit import baselines as B
+    from curation.audit.compare import format_table, side_by_side
     from curation.fiftyone.brain import mistakenness_scores
 
     cfg = B.BaselinesConfig(seed=args.seed, probs=args.probs)
     if args.methods:
         cfg.methods = list(args.methods)
     out = B.run_baselines(args.run, cfg, mistakenness=mistakenness_scores)
-    print(B.format_table(B.side_by_side(args.run)))
+    print(format_table(side_by_side(args.run)))
     skipped = B.RunDir(args.run).load_config().get("baselines", {}).get("skipped", {})
     for m, why in skipped.items():
         print(f"skipped {m}: {why}")

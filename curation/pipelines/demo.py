@@ -55,7 +55,7 @@ def _clear_previous_demo(run: RunDir) -> None:
 
 def run_demo(out, config: DemoConfig | None = None) -> dict[str, float]:
     """Run synth, ingest, train, score, baselines, push, export and report into ``out``."""
-    from curation.audit.baselines import compare_table
+    from curation.audit.compare import compare_table
     from curation.review.export import export, review_command
     from curation.data.ingest import IngestConfig, ingest
     from curation.data.manifest import read_manifest
