@@ -154,7 +154,9 @@ def test_run_baselines_writes_parquet(fake_run):
     conf = fake_run.load_config()["baselines"]
     assert conf["probs_kind"].startswith("in-sample")
     assert conf["inputs"]["cl_both"].startswith("pred_probs in-sample")
-    assert conf["skipped"] == {"fo_mistakenness": "no FiftyOne mistakenness scorer was given"}
+    assert conf["skipped"]["fo_mistakenness"] == "no FiftyOne mistakenness scorer was given"
+    assert "dfer-curate embed" in conf["skipped"]["knn_vote"]  # no embedding cache: skipped, not fatal
+    assert set(conf["skipped"]) == {"fo_mistakenness", "knn_vote"}
 
 
 def test_oof_probs_preferred_and_checked(fake_run):
@@ -195,11 +197,12 @@ def test_missing_scores_names_command(tmp_path):
 def test_side_by_side_and_compare_table(fake_run):
     from curation.audit.compare import compare_table, side_by_side
 
-    B.run_baselines(fake_run.path, B.BaselinesConfig(methods=[m for m in B.METHODS if m != "fo_mistakenness"]))
+    ran = [m for m in B.METHODS if m not in ("fo_mistakenness", "knn_vote")]  # knn_vote: no embeddings here
+    B.run_baselines(fake_run.path, B.BaselinesConfig(methods=ran))
     df = side_by_side(fake_run.path)
     assert df["method"].iloc[0] == "ours"
     assert {"precision", "recall", "f1", "auroc", "hard_retention", "relabel_acc", "inputs"} <= set(df.columns)
-    assert list(df["method"]) == ["ours", *(m for m in B.METHODS if m != "fo_mistakenness")]
+    assert list(df["method"]) == ["ours", *ran]
     scores = pd.read_parquet(fake_run.scores)
     flagged = int(((scores["split"] == "train") & (scores["verdict"] == "noisy")).sum())
     assert df.set_index("method").loc["ours", "n_flagged"] == flagged

@@ -1,9 +1,10 @@
 """Label-noise baselines with one shape, to compare against cross-clip agreement.
 
 Every method takes ``labels`` (N,) int class indices and either ``pred_probs`` (N, C)
-(rows sum to 1), per-epoch training statistics (N, E), or ``clip_probs`` (N, M, C), and
-returns a :class:`Detection`: ``score`` (N,) float, **higher = label more likely wrong**,
-and ``flag`` (N,) bool, True = flagged as mislabelled; methods that propose a label also
+(rows sum to 1), per-epoch training statistics (N, E), ``clip_probs`` (N, M, C), or
+per-video embedding features (N, D) with their folds (the neighbour vote), and returns a
+:class:`Detection`: ``score`` (N,) float, **higher = label more likely wrong**, and
+``flag`` (N,) bool, True = flagged as mislabelled; methods that propose a label also
 return ``suggested`` (N,) int.
 
 The cuts that turn scores into flags are each method's own where it has one (cleanlab's
@@ -11,11 +12,12 @@ filters and its estimated issue count, DivideMix's posterior > 0.5, FiftyOne's 0
 midpoint); where it has none the cut is a documented keyword default.
 
 The run-level entry point :func:`run_baselines` reads a run directory, picks the inputs
-(out-of-fold probabilities when ``train --folds K`` left them, in-sample otherwise) and
-writes ``baselines.parquet`` (``video_id``, ``<method>_score``, ``<method>_flag``, and
-``<method>_suggested`` where a method suggests a label). This module imports neither torch
-nor FiftyOne: FiftyOne's mistakenness scorer is passed in by the command or pipeline.
-The side-by-side tables are in curation.audit.compare.
+(out-of-fold probabilities when ``train --folds K`` left them, in-sample otherwise; the
+frame-embedding cache when `embed` made one) and writes ``baselines.parquet``
+(``video_id``, ``<method>_score``, ``<method>_flag``, and ``<method>_suggested`` where a
+method suggests a label). This module imports neither torch nor FiftyOne: FiftyOne's
+mistakenness scorer is passed in by the command or pipeline. The side-by-side tables are
+in curation.audit.compare.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 
 from curation.errors import ConfigError, RunError
 from curation.fileio import read_json, write_parquet
+from curation.audit.neighbours import DEFAULT_K, VotePool, neighbour_vote, run_pool
 from curation.runs import RunDir, read_array
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ CLEANLAB_RANKS = ("self_confidence", "normalized_margin")
 METHODS = (
     *(f"cl_{f}" for f in CLEANLAB_FILTERS),
     *(f"cl_{r}" for r in CLEANLAB_RANKS),
-    "aum", "loss_gmm", "cartography", "fo_mistakenness", "single_clip",
+    "aum", "loss_gmm", "cartography", "fo_mistakenness", "single_clip", "knn_vote",
 )
 # Out-of-fold probabilities from elsewhere (N, C), rows aligned to scores.parquet (all rows or
 # the train rows); an optional oof_probs.json beside it says what they are ({"kind": ...}).
@@ -127,6 +130,19 @@ def cleanlab_rank(labels, pred_probs, *, method: str = "self_confidence") -> Det
     score = 1.0 - get_label_quality_scores(labels, probs, method=method)
     k = int(num_label_issues(labels, probs))
     return Detection(score, _top_k(score, k), probs.argmax(1))
+
+
+def knn_vote(labels, features, fold, *, num_classes: int, k: int = DEFAULT_K, weighted: bool = False,
+             rows=None) -> Detection:
+    """Neighbour vote on embeddings (curation.audit.neighbours.neighbour_vote), no training:
+    score = 1 - share of the k nearest other-fold videos that carry the label, suggested =
+    their majority. Flag = cleanlab's find_label_issues (prune_by_noise_rate) on the vote
+    matrix, so the count is calibrated as for the cleanlab rows. ``rows``: the videos to
+    judge (default all); every video votes."""
+    vote = neighbour_vote(features, labels, fold, num_classes=num_classes, k=k, weighted=weighted)
+    sel = np.arange(len(vote.score)) if rows is None else np.asarray(rows, dtype=np.int64)
+    flag = cleanlab_filter(np.asarray(labels)[sel], vote.votes[sel], filter_by="prune_by_noise_rate").flag
+    return Detection(vote.score[sel], flag, vote.suggested[sel], extra={"votes": vote.votes[sel]})
 
 
 def _top_k(score: np.ndarray, k: int) -> np.ndarray:
@@ -240,6 +256,7 @@ class BaselinesConfig:
     cartography_variability: float = 0.2
     single_clip_index: int | None = None  # which saved clip the ablation uses (None: the centred uniform clip)
     gmm_epoch: int = -1                # which epoch's loss the GMM splits (-1: the last, as DivideMix)
+    knn_k: int = DEFAULT_K             # neighbours per vote (why 10: curation.audit.neighbours)
 
 
 @dataclass
@@ -254,6 +271,8 @@ class BaselineInputs:
     probs_kind: str                    # "out-of-fold (K=...)" or "in-sample (mean of M clips)"
     dynamics: pd.DataFrame | None
     centre_clip: int = 0               # index of the centred uniform clip in clip_probs
+    pool: VotePool | None = None       # the neighbour vote's embeddings; None without a cache
+    no_pool: str = ""                  # why there is no pool
 
 
 def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> BaselineInputs:
@@ -304,8 +323,9 @@ def load_inputs(run_dir, *, probs: str = "auto", split: str = "train") -> Baseli
     # clip_probs holds the uniform clips in time order first, then key clips (model.score)
     u = (run.load_config().get("score") or {}).get("uniform_clips")
     centre = u // 2 if isinstance(u, int) and 0 < u <= cp.shape[1] else cp.shape[1] // 2
+    pool, no_pool = run_pool(run, manifest, scores, rows=np.flatnonzero(keep), clips=clip_probs.shape[1])
     return BaselineInputs(
-        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, centre,
+        sc["video_id"].to_numpy(dtype=object), labels, classes, cp, pred_probs, kind, dyn, centre, pool, no_pool,
     )
 
 
@@ -379,6 +399,11 @@ def compute(inputs: BaselineInputs, method: str, config: BaselinesConfig | None 
     if method == "single_clip":
         k = x.centre_clip if cfg.single_clip_index is None else cfg.single_clip_index
         return single_clip(x.labels, x.clip_probs, clip=k)
+    if method == "knn_vote":
+        if x.pool is None:
+            raise RunError(f"knn_vote needs frame embeddings: {x.no_pool}")
+        p = x.pool
+        return knn_vote(p.labels, p.features, p.fold, num_classes=len(x.classes), k=cfg.knn_k, rows=p.rows)
     raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(METHODS)}")
 
 
@@ -394,7 +419,23 @@ def method_inputs(method: str, probs_kind: str, config: BaselinesConfig | None =
         "single_clip": f"{'centred clip' if cfg.single_clip_index is None else f'clip {cfg.single_clip_index}'}"
                        " of clip_probs (in-sample), our triage",
         "ours": "clip_probs, M clips (in-sample) + dynamics",
+        "knn_vote": f"frame embeddings, {cfg.knn_k} nearest videos of the other folds",
     }.get(method, "")
+
+
+def skip_reason(x: BaselineInputs, method: str, config: BaselinesConfig | None = None, *,
+                mistakenness=None) -> str | None:
+    """Why ``method`` cannot run on these inputs (a missing file or scorer), or None."""
+    cfg = config or BaselinesConfig()
+    if method == "fo_mistakenness" and mistakenness is None:
+        return "no FiftyOne mistakenness scorer was given"
+    if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
+        return "dynamics.parquet does not exist (run `dfer-curate train`)"
+    if method == "knn_vote" and x.pool is None:
+        return x.no_pool
+    if method == "knn_vote" and x.pool.fewest_candidates < cfg.knn_k:
+        return f"only {x.pool.fewest_candidates} videos lie outside some fold; knn_k={cfg.knn_k} needs more"
+    return None
 
 
 def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: dict | None = None,
@@ -415,13 +456,10 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
     out = pd.DataFrame({"video_id": pd.array(x.video_ids, dtype="string")})
     inputs, skipped = {}, {}
     for method in cfg.methods:
-        if method == "fo_mistakenness" and mistakenness is None:
-            skipped[method] = "no FiftyOne mistakenness scorer was given"
-            log.warning("skipping %s: %s", method, skipped[method])
-            continue
-        if method in ("aum", "loss_gmm", "cartography") and x.dynamics is None:
-            skipped[method] = f"{run.dynamics} does not exist"
-            log.warning("skipping %s: %s", method, skipped[method])
+        why = skip_reason(x, method, cfg, mistakenness=mistakenness)
+        if why:
+            skipped[method] = why
+            log.warning("skipping %s: %s", method, why)
             continue
         t0 = time.perf_counter()
         det = compute(x, method, cfg, mistakenness=mistakenness)
@@ -431,7 +469,7 @@ def run_baselines(run_dir, config: BaselinesConfig | None = None, *, timings: di
         out[f"{method}_flag"] = det.flag.astype(bool)
         if det.suggested is not None:
             out[f"{method}_suggested"] = pd.array([x.classes[i] for i in det.suggested], dtype="string")
-        inputs[method] = method_inputs(method, x.probs_kind, cfg)
+        inputs[method] = x.pool.kind if method == "knn_vote" else method_inputs(method, x.probs_kind, cfg)
     write_parquet(run.baselines, out)
     run.save_config("baselines", {**dataclasses.asdict(cfg), "inputs": inputs, "skipped": skipped,
                                   "probs_kind": x.probs_kind})

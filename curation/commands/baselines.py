@@ -1,7 +1,8 @@
-"""`dfer-curate baselines RUN`: cleanlab, AUM, loss-GMM, cartography, FiftyOne mistakenness
-and the single-clip ablation on the train split; writes RUN/baselines.parquet."""
+"""`dfer-curate baselines RUN`: cleanlab, AUM, loss-GMM, cartography, FiftyOne mistakenness,
+the single-clip ablation and the neighbour vote on the train split; writes
+RUN/baselines.parquet."""
 
-HELP = "run the label-noise baselines (cleanlab, AUM, loss-GMM, cartography, FiftyOne, single clip)"
+HELP = "run the label-noise baselines (cleanlab, AUM, loss-GMM, cartography, FiftyOne, single clip, neighbour vote)"
 EXAMPLE = "dfer-curate baselines runs/demo --probs auto --seed 0"
 
 

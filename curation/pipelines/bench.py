@@ -206,6 +206,10 @@ def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfi
     for probs, methods in methods_probs.items():
         x = B.load_inputs(audit, probs=probs)
         for m in methods:
+            why = B.skip_reason(x, m, bcfg, mistakenness=mistakenness)
+            if why:
+                log.warning("%s: %s left out: %s", name, m, why)
+                continue
             det, wall, peak = measure(B.compute, x, m, bcfg, mistakenness=mistakenness)
             label = f"{m} (in-sample)" if probs == "insample" and oof and m.startswith("cl_") else m
             table[f"{label}_score"], table[f"{label}_flag"] = det.score, det.flag

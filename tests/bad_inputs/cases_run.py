@@ -190,6 +190,9 @@ CASES = [
     Case("baselines-no-dynamics", _on_run("baselines", lambda r: r.dynamics.unlink(), "--methods", "cl_both", "aum"),
          0, ("skipped aum", "dynamics.parquet does not exist"), check=lambda tmp: _has_columns(
              tmp / "run/baselines.parquet", ["cl_both_flag"], absent=["aum_flag"])),
+    Case("baselines-knn-no-embeddings", _on_run("baselines", None, "--methods", "cl_both", "knn_vote"),
+         0, ("skipped knn_vote", "dfer-curate embed"), check=lambda tmp: _has_columns(
+             tmp / "run/baselines.parquet", ["cl_both_flag"], absent=["knn_vote_flag"])),
     # -- damaged artifacts -----------------------------------------------------------------
     Case("export-manifest-garbage", _on_run("export", _garbage("manifest")), 2, ("manifest.parquet",)),
     Case("export-scores-garbage", _on_run("export", _garbage("scores")), 2, ("scores.parquet", "dfer-curate score")),
