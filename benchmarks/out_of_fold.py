@@ -6,8 +6,9 @@ the held-out fold's clips (the same 8 uniform + 4 key clips `score` uses, each t
 its frames' probabilities). Every video is then judged by a model that never saw its label.
 Our audit (label support, confident-joint flag counts, clip routing) and the baselines that
 need only probabilities (cleanlab filters and ranks, one centred clip) run on the SAME
-out-of-fold probabilities; the table carries noisy-vs-hard AUROC, the number the product
-lives by.
+out-of-fold probabilities; when the run has a frame-embedding cache (`dfer-curate embed`),
+the neighbour vote (knn_vote) runs on it with the SAME folds and clips. The table carries
+noisy-vs-hard AUROC, the number the product lives by.
 
     .venv/bin/python benchmarks/out_of_fold.py --run runs/default0 --md reports/OUT_OF_FOLD.md
 
@@ -80,8 +81,26 @@ def cross_fitted_clip_probs(store, labels, fold, starts, *, classes: int, frames
     return out
 
 
-def methods_table(df: pd.DataFrame, classes, clip_probs: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """``detection_table``'s input: ours and the probability-only baselines, one row per video."""
+def embedding_features(run, store, starts, *, frames: int, stride: int):
+    """(N, 2D) neighbour-vote features of the same clips from RUN's frame-embedding cache,
+    and what they are; or None and why there are none."""
+    from curation.audit.neighbours import video_features
+    from curation.errors import CurationError
+
+    try:
+        emb, meta = run.read_embeddings()
+    except CurationError as exc:
+        return None, str(exc)
+    if meta["video_ids"] != list(store.video_ids) or not np.array_equal(meta["lengths"], store.lengths):
+        return None, f"{run.embeddings} was made for other videos"
+    return (video_features(emb, meta["offsets"], starts, frames=frames, stride=stride),
+            f"encoder {meta['encoder_sha256'][:12]}")
+
+
+def methods_table(df: pd.DataFrame, classes, clip_probs: np.ndarray, labels: np.ndarray, *, fold=None,
+                  features=None) -> pd.DataFrame:
+    """``detection_table``'s input: ours and the probability-only baselines, one row per video;
+    with ``features`` (N, D) and ``fold`` also the neighbour vote (knn_vote)."""
     from curation.audit import agreement as A
     from curation.audit import baselines as B
 
@@ -99,6 +118,10 @@ def methods_table(df: pd.DataFrame, classes, clip_probs: np.ndarray, labels: np.
         cols[f"cl_{r}_score"], cols[f"cl_{r}_flag"] = d.score, d.flag
     d = B.single_clip(labels, clip_probs, clip=clip_probs.shape[1] // 4)  # a centred uniform clip
     cols["single_clip_score"], cols["single_clip_flag"] = d.score, d.flag
+    if features is not None:
+        d = B.knn_vote(labels, features, fold, num_classes=len(classes))
+        cols["knn_vote_score"], cols["knn_vote_flag"] = d.score, d.flag
+        cols["knn_vote_suggested"] = np.asarray(classes)[d.suggested]
     return pd.DataFrame(cols), res
 
 
@@ -117,6 +140,7 @@ def main(argv=None) -> int:
 
     from curation.audit import crossfit
     from curation.audit.metrics import detection_table
+    from curation.audit.neighbours import DEFAULT_K
     from curation.runs import RunDir
     from model import data, oof
 
@@ -134,7 +158,11 @@ def main(argv=None) -> int:
     fold = crossfit.fold_assignment(labels, folds=args.folds, seed=args.seed)
     cp = cross_fitted_clip_probs(store, labels, fold, starts, classes=len(m.classes), frames=cfg.frames,
                                  stride=cfg.stride, per_video=args.per_video, steps=args.steps, shift=args.shift)
-    table, res = methods_table(df, m.classes, cp, labels)
+    features, what = embedding_features(run, store, starts, frames=cfg.frames, stride=cfg.stride)
+    knn_note = (f"`knn_vote`: the neighbour vote on the frame embeddings ({what}), same folds and clips, "
+                f"{DEFAULT_K} neighbours." if features is not None else f"`knn_vote` left out: {what}.")
+    print(knn_note)
+    table, res = methods_table(df, m.classes, cp, labels, fold=fold, features=features)
     truth = df[["video_id", "is_noisy", "is_hard", "true_label"]]
     train = (df["split"] == "train").to_numpy()
     det = detection_table(table[train].reset_index(drop=True), truth)
@@ -167,7 +195,7 @@ def main(argv=None) -> int:
                                            ("–" if pd.isna(r[c]) else f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]))
                                            for c in cols) + " |")
         lines += ["", "`ours` flags the verdict noisy; `ours_or_undecided` also flags hard-or-noisy (the same score). "
-                  "The in-sample path with training dynamics on this set: reports/MODEL_QUALITY.md."]
+                  f"{knn_note} The in-sample path with training dynamics on this set: reports/MODEL_QUALITY.md."]
         write_text(args.md, "\n".join(lines) + "\n")
         print(f"wrote {args.md}")
     return 0

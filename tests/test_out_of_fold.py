@@ -38,6 +38,13 @@ def test_methods_table_scores_ours_and_the_baselines_on_the_same_probabilities()
     assert {"ours_score", "ours_flag", "cl_prune_by_noise_rate_score", "single_clip_score"} <= set(table.columns)
     assert table["ours_flag"][:6].all() and not table["ours_flag"][6:].any()
     assert (table["ours_score"][:6].min() > table["ours_score"][6:].max())
+    assert "knn_vote_score" not in table.columns  # no embeddings given
+    # embeddings that show the class the clips name: the neighbour vote finds the same six
+    feats = np.eye(3)[np.where(np.arange(60) < 6, (labels + 1) % 3, labels)] + rng.normal(0, 0.1, (60, 3))
+    fold = (np.arange(60) // 3) % 3  # every class in every fold
+    table, _ = out_of_fold.methods_table(df, ["a", "b", "c"], cp, labels, fold=fold, features=feats)
+    assert table["knn_vote_flag"][:6].all() and not table["knn_vote_flag"][6:].any()
+    assert table["knn_vote_suggested"][:6].tolist() == [["a", "b", "c"][(y + 1) % 3] for y in labels[:6]]
 
 
 @pytest.mark.slow
@@ -51,3 +58,4 @@ def test_end_to_end_on_a_tiny_synthetic_run(tmp_path, capsys):
     text = md.read_text()
     assert "noisy_vs_hard_auroc" in text and "| ours |" in text and "| cl_self_confidence |" in text
     assert "Out-of-fold accuracy against the true labels" in text
+    assert "`knn_vote` left out" in text and "dfer-curate embed" in text  # no embedding cache in this run
