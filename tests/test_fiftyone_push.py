@@ -176,6 +176,24 @@ def test_frame_clip_index_covers_segments():
     assert frame_clip_index(3, 4).tolist() == [0, 1, 2]
 
 
+def test_score_source_is_a_field_only_when_the_scores_have_it(pushed, fake_run):
+    fo = _fo()
+    assert not fo.load_dataset("t-pushed").has_sample_field("score_source")  # the fake run's scores lack it
+    s = pd.read_parquet(fake_run.scores)
+    s["score_source"] = np.where(s["split"] == "train", "out-of-fold", "unseen")
+    write_parquet(fake_run.scores, s)
+    push(fake_run.path, PushConfig(dataset="t-source"), progress=False)
+    ds = fo.load_dataset("t-source")
+    assert dict(zip(*ds.values(["video_id", "score_source"]))) == dict(zip(s["video_id"], s["score_source"]))
+    assert "score_source" in {g.name: g for g in ds.app_config.sidebar_groups}["audit"].paths
+    # re-scored without the column: the old values do not linger
+    write_parquet(fake_run.scores, s.drop(columns="score_source"))
+    push(fake_run.path, PushConfig(dataset="t-source"), progress=False)
+    ds.reload()
+    assert not ds.has_sample_field("score_source")
+    fo.delete_dataset("t-source")
+
+
 def test_repush_updates_in_place_and_keeps_user_tags(fake_run):
     fo = _fo()
     res = push(fake_run.path, PushConfig(dataset="t-repush"), progress=False)
