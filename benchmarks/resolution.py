@@ -1,0 +1,186 @@
+"""Does the 32 px input starve the frame encoder? Linear and MLP probes on frozen features,
+with the TRUE labels, of the same encoder at several input sizes, and of an encoder the tool
+could train itself: on the set's GIVEN (noisy) train labels over each video's most salient
+frames, no truth used.
+
+Data (as benchmarks/representation.py): the probe set is a second rendering (seed + 1000),
+each video's apex frame and neutral face in the trainer's input channels; the first 1,000
+faces are the test set, training sets the next 1,300 / 2,600. The given-label encoder trains
+on the default set (seed 0, 2,000 videos): the 1,400 train videos' labels (20 % wrong) and,
+per video, the ``--per-video`` frames that moved most from neutral (the tool's saliency).
+
+Candidates, at each ``--px`` size:
+- diff: the raw difference-from-neutral channel, no encoder;
+- true_labels: SmallCNN trained on the probe's own labelled faces (±px/32 shift), frozen;
+- given_labels: SmallCNN trained on the audited set's given labels as above, frozen.
+
+    .venv/bin/python benchmarks/resolution.py --md reports/RESOLUTION.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.data_ceiling import fit_net, render_faces  # noqa: E402
+from benchmarks.representation import _cached, features, probe  # noqa: E402
+
+
+def _salient_frames(job):
+    """The ``per_video`` most salient grey frames of one synthetic video and its neutral face."""
+    from PIL import Image
+
+    from curation.data import synth
+    from model.data import frame_saliency
+
+    (cfg, per_video), row, index, size = job
+    frames = synth.render_video(synth.video_spec_for(row, cfg, index)).astype(np.float32)
+    grey = frames @ np.array([0.299, 0.587, 0.114], np.float32)
+    small = np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BOX), np.float32) for g in grey])
+    top = np.sort(np.argsort(-frame_saliency(small), kind="stable")[:per_video])
+    return small[top], small[:3].mean(0)
+
+
+def given_label_faces(cfg, size: int, per_video: int, workers: int) -> dict:
+    """Trainer inputs and GIVEN labels of the train split's most salient frames."""
+    from model.data import input_channels
+
+    truth, out = _render_salient(cfg, size, per_video, workers)
+    index = {c: i for i, c in enumerate(cfg.classes)}
+    train = np.flatnonzero(truth["split"].astype(str).to_numpy() == "train")
+    frames = np.stack([out[i][0] for i in train]) / 255.0  # (V, k, H, W)
+    neutral = np.stack([out[i][1] for i in train])[:, None] / 255.0
+    x = np.stack(input_channels(frames, np.broadcast_to(neutral, frames.shape)), axis=2)
+    given = truth["label"].map(index).to_numpy()[train]
+    true = truth["true_label"].map(index).to_numpy()[train]
+    return {"x": x.reshape(-1, 2, size, size).astype(np.float32), "y": np.repeat(given, per_video),
+            "noise": np.float64(np.mean(given != true))}
+
+
+def _render_salient(cfg, size: int, per_video: int, workers: int):
+    """(truth table, [_salient_frames of every video]) in a process pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from curation.data import synth
+
+    truth = synth.sample_truth(cfg)
+    jobs = [((cfg, per_video), truth.iloc[i], i, size) for i in range(cfg.n)]
+    if workers <= 1:
+        return truth, [_salient_frames(j) for j in jobs]
+    with ProcessPoolExecutor(workers) as ex:
+        return truth, list(ex.map(_salient_frames, jobs, chunksize=16))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--px", default="32,64", help="input sizes (the synthetic set renders at 64 px)")
+    p.add_argument("--sizes", default="1300,2600", help="labelled training faces of the probes")
+    p.add_argument("--test-faces", type=int, default=1000)
+    p.add_argument("--per-video", type=int, default=6, help="salient frames per video for the given-label encoder")
+    p.add_argument("--steps", type=int, default=1000, help="batches of 32 for a true-label encoder (as data_ceiling)")
+    p.add_argument("--given-steps", type=int, default=3000, help="batches of 32 for the given-label encoder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--workers", type=int, default=2, help="render processes")
+    p.add_argument("--cache", default=None, help="folder to keep the rendered sets between runs")
+    p.add_argument("--md", help="write the results as markdown here (e.g. reports/RESOLUTION.md)")
+    args = p.parse_args(argv)
+    from curation.data.synth import SynthConfig
+
+    t0 = time.time()
+    pxs = [int(s) for s in args.px.split(",") if s]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    cache = Path(args.cache) if args.cache else None
+    cfg = SynthConfig(seed=args.seed)
+    pcfg = dataclasses.replace(cfg, n=max(sizes) + args.test_faces, seed=args.seed + 1000)
+    index = {c: i for i, c in enumerate(cfg.classes)}
+    probes, given = {}, {}
+    for px in pxs:  # render everything before torch starts its threads (the render pool forks)
+        def make_probe(px=px):
+            x, truth = render_faces(pcfg, px, args.workers)
+            return {"x": x, "y": truth["true_label"].map(index).to_numpy()}
+
+        probes[px] = _cached(cache / f"probe_{pcfg.n}_{pcfg.seed}_{px}.npz" if cache else None, make_probe)
+        given[px] = _cached(cache / f"given_{cfg.n}_{cfg.seed}_{px}_{args.per_video}.npz" if cache else None,
+                            lambda px=px: given_label_faces(cfg, px, args.per_video, args.workers))
+    render_s = time.time() - t0
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rows = []
+    for px in pxs:
+        x, y = probes[px]["x"], probes[px]["y"]
+        order = np.random.default_rng(1).permutation(len(x))
+        test, pool = order[: args.test_faces], order[args.test_faces:]
+        shift = max(1, px // 32)
+        t1 = time.time()
+        enc = fit_net(given[px]["x"], given[px]["y"], len(cfg.classes), steps=args.given_steps, seed=args.seed,
+                      shift=shift)
+        given_feats, given_s = features(enc[0], x), time.time() - t1
+        for n in sizes:
+            fit = pool[:n]
+            t1 = time.time()
+            net = fit_net(x[fit], y[fit], len(cfg.classes), steps=args.steps, seed=args.seed, shift=shift)
+            cands = {"diff": (x[:, 1].reshape(len(x), -1), 0.0),
+                     "true_labels": (features(net[0], x), time.time() - t1),
+                     "given_labels": (given_feats, given_s)}
+            for name, (f, secs) in cands.items():
+                r = probe(f[fit], y[fit], f[test], y[test], seed=args.seed)
+                rows.append({"px": px, "candidate": name, "faces": n, "linear": r.linear, "mlp": r.mlp,
+                             "train_s": secs})
+                print(rows[-1], flush=True)
+    total = time.time() - t0
+    print(f"total {total:.0f} s (rendering {render_s:.0f} s)")
+    if args.md:
+        noise = {px: float(given[px]["noise"]) for px in pxs}
+        write_markdown(Path(args.md), args, rows, noise, total, render_s,
+                       " ".join(argv if argv is not None else sys.argv[1:]))
+    return 0
+
+
+def write_markdown(path: Path, args, rows, noise, total, render_s, command) -> None:
+    import torch
+
+    sizes = list(dict.fromkeys(r["faces"] for r in rows))
+    cell = {(r["px"], r["candidate"], r["faces"]): r for r in rows}
+    lines = [
+        "# Input size and label source of the frame encoder", "",
+        "Written by `benchmarks/resolution.py --md`; do not edit by hand. Reproduce with:", "",
+        "```bash", f".venv/bin/python benchmarks/resolution.py {command}".rstrip(), "```", "",
+        f"Machine: {os.cpu_count()} CPUs, {args.threads} torch threads, torch {torch.__version__}, "
+        f"Python {platform.python_version()}; {total / 60:.1f} min ({render_s:.0f} s rendering).", "",
+        f"Test: {args.test_faces} apex faces of a second rendering (seed {args.seed + 1000}); accuracy of a "
+        "logistic regression (linear) and a one-hidden-layer MLP on standardized frozen features, TRUE labels.", "",
+        "| px | candidate | " + " | ".join(f"linear @ {n}" for n in sizes) + " | "
+        + " | ".join(f"MLP @ {n}" for n in sizes) + " |",
+        "|" + "---|" * (2 + 2 * len(sizes)),
+    ]
+    for px, name in dict.fromkeys((r["px"], r["candidate"]) for r in rows):
+        lin = " | ".join(f"{cell[(px, name, n)]['linear']:.3f}" for n in sizes)
+        mlp = " | ".join(f"{cell[(px, name, n)]['mlp']:.3f}" for n in sizes)
+        lines.append(f"| {px} | {name} | {lin} | {mlp} |")
+    lines += [
+        "",
+        "- **diff**: the raw difference-from-neutral channel, no encoder;",
+        f"- **true_labels**: the trainer's SmallCNN trained on the probe's own labelled faces "
+        f"({args.steps} batches of 32, shift of px/32 pixels), frozen; an oracle (the tool has no true labels);",
+        f"- **given_labels**: the same encoder trained on the default set's given train labels "
+        f"(share wrong: {', '.join(f'{v:.2f} at {k} px' for k, v in noise.items())}) over each video's "
+        f"{args.per_video} most salient frames ({args.given_steps} batches of 32), frozen: what the tool "
+        "can train without any truth.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
