@@ -140,10 +140,18 @@ def _summary_section(inputs: Inputs, s: dict) -> str:
     text = (f'<p class="how">Over all {_int(s["videos"])} scored videos (every split). A video is <b>clean</b> when '
             'its clips agree with its label, <b>noisy</b> when its clips agree with each other on another class '
             '(its label is probably wrong), <b>hard</b> when its clips disagree among themselves (keep it; it is '
-            'difficult, not wrong). The estimated noise rate of a class is the share of videos given that label '
-            'which are flagged noisy; the last column says which label the clips suggest most often for them.'
+            'difficult, not wrong), <b>hard-or-noisy</b> when it ranks among the likely mislabelled but its '
+            'clips split between its label and other classes (an annotator decides). The estimated noise rate '
+            'of a class is the share of videos given that label which are flagged noisy; the last column says which label the clips suggest most often for them.'
             + (' <i>true_noise_rate</i> is the planted rate (synthetic ground truth).' if "true_noise_rate" in pc else "")
             + '</p>')
+    by_split = s["per_split"]
+    table += ('<p class="how">By split and score source: <i>dynamics</i> = scored with the training run\'s own '
+              'history, <i>out-of-fold</i> = by a model that never saw the video\'s label, <i>unseen</i> = by the '
+              'final model, which never trained on the video, <i>in-sample</i> = by the final model that fitted it. '
+              'Sources rank on different scales; compare videos within one source.</p>'
+              + _table(by_split, formats={"videos": _int} | {v: _int for v in VERDICTS},
+                       numeric={"videos", *VERDICTS}))
     warn = collapse_warning(inputs.scores, inputs.classes)
     warn = f'<p class="warn" data-key="collapse">{warn}</p>' if warn else ""
     weak = inputs.run.model_warning(len(inputs.classes))

@@ -40,7 +40,23 @@ def summarize(scores: pd.DataFrame, classes: list[str], truth: pd.DataFrame | No
         "rates": {v: counts[v] / n for v in VERDICTS},
         "splits": scores["split"].value_counts().reindex(list(SPLITS)).dropna().astype(int).to_dict(),
         "per_class": pd.DataFrame(rows),
+        "per_split": split_table(scores),
     }
+
+
+def split_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Verdict counts per split and score source: videos of one split scored by different
+    sources (training dynamics, out of fold, a model that never saw them) rank on different
+    scales, so a reader should see which verdicts came from where."""
+    source = scores["score_source"].astype(str) if "score_source" in scores else pd.Series("–", index=scores.index)
+    df = pd.DataFrame({"split": scores["split"].astype(str), "score_source": source,
+                       "verdict": scores["verdict"].astype(str)})
+    table = pd.crosstab([df["split"], df["score_source"]], df["verdict"]).reindex(columns=list(VERDICTS), fill_value=0)
+    table.insert(0, "videos", table.sum(axis=1))
+    table = table.reset_index()
+    rank = table["split"].map({s: i for i, s in enumerate(SPLITS)}).fillna(len(SPLITS))
+    return table.assign(_rank=rank).sort_values(["_rank", "score_source"], kind="stable").drop(columns="_rank") \
+        .reset_index(drop=True)
 
 
 def baseline_methods(baselines: pd.DataFrame) -> list[str]:

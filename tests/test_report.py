@@ -17,7 +17,7 @@ from curation.data.manifest import read_manifest, write_manifest
 from curation.audit.metrics import detection_metrics
 from reports import figures as F
 from reports.audit import ReportConfig, build_report
-from reports.tables import method_table, overlap_table, summarize
+from reports.tables import method_table, overlap_table, split_table, summarize
 from tests.fakereport import write_fake_baselines, write_fake_export
 from tests.fakerun import FAKE_CLASSES, make_fake_run
 
@@ -211,6 +211,23 @@ def test_cli_writes_out_file(fake_run, tmp_path, capsys):
     assert out.stat().st_size > 4_000_000  # plotly.js alone is ~4.6 MB
     assert str(out) in capsys.readouterr().out
     assert len(re.findall(r"<tr data-video=", out.read_text(encoding="utf-8"))) <= 6
+
+
+def test_split_table_counts_each_split_and_source():
+    scores = pd.DataFrame({
+        "split": ["train", "train", "train", "test", "val", "test"],
+        "score_source": ["dynamics", "dynamics", "out-of-fold", "unseen", "unseen", "unseen"],
+        "verdict": ["clean", "noisy", "hard-or-noisy", "hard", "clean", "clean"],
+    })
+    t = split_table(scores)
+    assert list(t["split"]) == ["train", "train", "val", "test"]  # split order, then source
+    assert list(t.columns) == ["split", "score_source", "videos", "clean", "hard", "hard-or-noisy", "noisy"]
+    row = t[(t["split"] == "train") & (t["score_source"] == "dynamics")].iloc[0]
+    assert (row["videos"], row["clean"], row["noisy"], row["hard-or-noisy"]) == (2, 1, 1, 0)
+    assert t["videos"].sum() == len(scores)
+    assert t[t["split"] == "test"][["clean", "hard"]].values.tolist() == [[1, 1]]
+    older = split_table(scores.drop(columns=["score_source"]))  # runs scored before the column existed
+    assert list(older["score_source"]) == ["–", "–", "–"] and older["videos"].sum() == len(scores)
 
 
 def test_summarize_and_figures_on_planted_table():
