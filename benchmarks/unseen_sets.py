@@ -127,12 +127,17 @@ def measure(run: Path, truth_rows: list[dict]) -> dict:
     by_kind = {k: noisy & (t["noise_kind"] == k).to_numpy() for k in ("structured", "uniform")}
     recall_by = {k: float(np.mean(flag[m])) for k, m in by_kind.items() if m.any()}
     test = scores[scores["split"] == "test"].merge(truth[["video_id", "true_label"]], on="video_id")
-    uar, war = uar_war(test["true_label"], test["pred_label"])
+    if (test["label"] != test["true_label"]).any():
+        raise SystemExit(f"{run}: test labels differ from the truth; the test split should be clean")
+    clip_uar, _ = uar_war(test["true_label"], test["pred_label"])
+    from model.evaluate import evaluate  # the video head on the clean test split, as reports/MODEL_QUALITY.md
+
+    ev = evaluate(run, "test")
     log = json.loads((run / "checkpoints" / "train_log.json").read_text())
     heldout = max((r.get("heldout_uar", float("nan")) for r in log.get("log", [])), default=float("nan"))
     return {"table": det[list(COLUMNS)].to_dict("records"), "hard_kinds": kinds, "recall_by_noise": recall_by,
             "noise_counts": {k: int(m.sum()) for k, m in by_kind.items()},
-            "test_uar": uar, "test_war": war, "heldout_uar": float(heldout),
+            "test_uar": float(ev["uar"]), "test_war": float(ev["war"]), "test_uar_clip_consensus": clip_uar, "heldout_uar": float(heldout),
             "epochs": len(log.get("log", [])), "verdicts": train["verdict"].value_counts().to_dict(),
             "n_train": int(len(train)), "n_noisy": int(noisy.sum()),
             "n_hard_clean": int((t["is_hard"].to_numpy(bool) & ~noisy).sum())}

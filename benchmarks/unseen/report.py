@@ -83,8 +83,8 @@ def _set_section(name: str, r: dict, ref: dict) -> list[str]:
         f"{r['n']} videos; {r['n_train']} in the train split, of which {r['n_noisy']} noisy and {r['n_hard_clean']} hard "
         f"with a correct label. Stage seconds: generate {t['generate']:.0f}, ingest {t['ingest']:.0f}, train "
         f"{t['train']:.0f}, score {t['score']:.0f}, baselines {t['baselines']:.0f}. The model: {r['epochs']} epochs, "
-        f"best held-out UAR {r['heldout_uar']:.3f}, test UAR {r['test_uar']:.3f} (WAR {r['test_war']:.3f}) against the "
-        f"true labels. Train-split verdicts: "
+        f"best held-out UAR {r['heldout_uar']:.3f}, test UAR {r['test_uar']:.3f} (WAR {r['test_war']:.3f}; video head on "
+        f"the clean test split, as in reports/MODEL_QUALITY.md). Train-split verdicts: "
         + ", ".join(f"{k} {v}" for k, v in sorted(r["verdicts"].items())) + ".", "",
         "| method | " + " | ".join(h for _, h, _ in SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|",
     ]
