@@ -160,6 +160,8 @@ def main(argv=None) -> int:
                         "and --md, which reports the defaults, is refused")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--results", help="write --md from this --json of an earlier invocation instead of running")
+    p.add_argument("--also", nargs="+", default=[], metavar="JSON",
+                   help="with --md: append the --json of --train-args runs as a diagnosis section")
     p.add_argument("--remeasure", action="store_true",
                    help="with --results: measure its runs in --work again (same runs, new measures; times kept)")
     p.add_argument("--md", help="write the markdown report here (e.g. reports/UNSEEN.md)")
@@ -188,7 +190,7 @@ def main(argv=None) -> int:
         load = os.getloadavg()[0]
         results = {"reference": reference(), "sets": {}, "machine": machine(load), "threads": args.threads,
                    "train_args": args.train_args,
-                   "command": " ".join(["benchmarks/unseen_sets.py", *(argv if argv is not None else sys.argv[1:])])}
+                   "command": shlex.join(["benchmarks/unseen_sets.py", *(argv if argv is not None else sys.argv[1:])])}
         for name in names:
             results["sets"][name] = run_set(name, work, n=args.n, seed=args.seed, workers=args.workers,
                                             reuse=args.reuse, train_args=tuple(shlex.split(args.train_args)),
@@ -200,7 +202,7 @@ def main(argv=None) -> int:
     if args.md:
         from unseen.report import write_markdown
 
-        write_markdown(results, Path(args.md))
+        write_markdown(results, Path(args.md), also=tuple(json.loads(Path(f).read_text()) for f in args.also))
     return 0 if all(passes(r, results["reference"])[0] for r in results["sets"].values()) else 1
 
 

@@ -119,3 +119,7 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     assert "benchmarks/unseen_sets.py --n 100" in text and "OMP_NUM_THREADS=1" in text
     assert "| toons | 100 |" in text and "**fail**" in text  # hard retention 0.2 below the reference
     assert "| aum |" in text and "Ours ranks 2 of 2 by AUROC (best: aum 0.990)" in text
+    other = dict(sets={"toons": dict(res, epochs=40)}, train_args="--epochs 60", command="unseen_sets.py --train-args x")
+    write_markdown(dict(reference=ref, sets={"toons": res}, total_s=60), out, also=(other,))
+    text = out.read_text()
+    assert "## Diagnosis" in text and "| toons | --epochs 60 | 40 |" in text and "| toons | (defaults) | 12 |" in text

@@ -30,8 +30,9 @@ def _f(fmt: str, v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
-def write_markdown(results: dict, path: Path, *, margin: float = 0.05) -> None:
-    """The whole report: the requirement's check per set, then each set's table of every method."""
+def write_markdown(results: dict, path: Path, *, margin: float = 0.05, also: tuple[dict, ...] = ()) -> None:
+    """The whole report: the requirement's check per set, then each set's table of every method;
+    ``also``: results of runs with other `train` options, shown apart as a diagnosis."""
     ref = results["reference"]
     sets = results["sets"]
     threads = results.get("threads") or 0
@@ -73,7 +74,33 @@ def write_markdown(results: dict, path: Path, *, margin: float = 0.05) -> None:
     lines.append("")
     for name, r in sets.items():
         lines += _set_section(name, r, ref)
+    if also:
+        lines += _diagnosis(results, also)
     path.write_text("\n".join(lines))
+
+
+def _diagnosis(defaults: dict, others: tuple[dict, ...]) -> list[str]:
+    """Ours with other `train` options on the same sets, beside the defaults (not the requirement)."""
+    lines = ["## Diagnosis: other train options (not the defaults)", "",
+             "Would a larger frame size or more epochs close the gap? The same sets (same seed, same bytes), "
+             "trained with one option changed; everything else as above. These runs do not count for the "
+             "requirement.", "",
+             "| set | train options | epochs | test UAR | flagged | F1 | AUROC | noisy-vs-hard AUROC | hard retention |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    runs = [(defaults, "(defaults)")] + [(o, o.get("train_args", "?")) for o in others]
+    for name in defaults["sets"]:
+        for res, opts in runs:
+            r = res["sets"].get(name)
+            if r is None:
+                continue
+            o = r["table"][0]
+            lines.append(f"| {name} | {opts} | {r['epochs']} | {r['test_uar']:.3f} | {o['n_flagged']:.0f} | {o['f1']:.3f} | "
+                         f"{o['auroc']:.3f} | {o['noisy_vs_hard_auroc']:.3f} | {o['hard_retention']:.3f} |")
+    minutes = max(sum(r["times"].values()) for o in others for r in o["sets"].values()) / 60
+    lines += ["", "Commands: " + "; ".join(f"`.venv/bin/python {o.get('command', '?')}`" for o in others)
+              + f" (at most {minutes:.0f} min each, on the same shared cores); this section is added to the report "
+              "by `--also` with their JSON files.", ""]
+    return lines
 
 
 def _set_section(name: str, r: dict, ref: dict) -> list[str]:
