@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -214,7 +215,7 @@ def main(argv=None) -> int:
     total = time.time() - t0
     print(f"total {total:.0f} s")
     if args.md:
-        write_markdown(Path(args.md), args, ceil, curve, total, " ".join(argv if argv is not None else sys.argv[1:]))
+        write_markdown(Path(args.md), args, ceil, curve, total, shlex.join(argv if argv is not None else sys.argv[1:]))
     return 0
 
 

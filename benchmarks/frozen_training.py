@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
     print(res, flush=True)
     res["total_s"] = time.time() - t_all
     if args.md:
-        write_section(Path(args.md), args, pcfg, res, " ".join(argv if argv is not None else sys.argv[1:]))
+        write_section(Path(args.md), args, pcfg, res, shlex.join(argv if argv is not None else sys.argv[1:]))
     return 0
 
 

@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -181,7 +182,7 @@ def main(argv=None) -> int:
     print(f"total {total:.0f} s (rendering {render_s:.0f} s)")
     if args.md:
         write_markdown(Path(args.md), args, rows, timing, total, render_s,
-                       " ".join(argv if argv is not None else sys.argv[1:]))
+                       shlex.join(argv if argv is not None else sys.argv[1:]))
     return 0
 
 

@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -143,7 +144,7 @@ def main(argv=None) -> int:
     if args.md:
         noise = {px: float(given[px]["noise"]) for px in pxs}
         write_markdown(Path(args.md), args, rows, noise, total, render_s,
-                       " ".join(argv if argv is not None else sys.argv[1:]))
+                       shlex.join(argv if argv is not None else sys.argv[1:]))
     return 0
 
 
