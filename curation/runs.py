@@ -218,7 +218,7 @@ class RunDir:
 
     # What the stages write after the manifest: stale, and misleading, once the dataset changes.
     DERIVED = ("checkpoints", "dynamics", "scores", "clip_probs", "clip_starts", "video_logits",
-               "saliency", "dynamics_probs", "baselines", "report", "previews")
+               "saliency", "dynamics_probs", "baselines", "report", "previews", "embeddings", "embeddings_index")
     # Annotators' work (decision log, exports): no tool deletes it.
     HUMAN_WORK = ("review_db", "exports")
 
