@@ -204,20 +204,28 @@ def pretrain_candidate(name: str, corpus, args):
     return model.encoder
 
 
-def write_markdown(path: Path, args, rows, timing, total, render_s, command) -> None:
+def probe_report_header(title: str, script: str, command: str, args, total: float, render_s: float) -> list[str]:
+    """The lines a probe report starts with: how to reproduce it, the machine, the test set."""
     import torch
 
+    return [
+        f"# {title}", "",
+        f"Written by `benchmarks/{script} --md`; do not edit by hand. Reproduce with:", "",
+        "```bash", f".venv/bin/python benchmarks/{script} {command}".rstrip(), "```", "",
+        f"Machine: {os.cpu_count()} CPUs, {args.threads} torch threads, torch {torch.__version__}, "
+        f"Python {platform.python_version()}; {total / 60:.1f} min ({render_s:.0f} s rendering).", "",
+        f"Test: {args.test_faces} apex faces of a second rendering (seed {args.seed + 1000}); accuracy "
+        "of a logistic regression (linear) and a one-hidden-layer MLP on standardized frozen features, true labels.", "",
+    ]
+
+
+def write_markdown(path: Path, args, rows, timing, total, render_s, command) -> None:
     names = list(dict.fromkeys(r["candidate"] for r in rows))
     sizes = list(dict.fromkeys(r["faces"] for r in rows))
     cell = {(r["candidate"], r["faces"]): r for r in rows}
     lines = [
-        "# Frame representations: probes on frozen features", "",
-        "Written by `benchmarks/representation.py --md`; do not edit by hand. Reproduce with:", "",
-        "```bash", f".venv/bin/python benchmarks/representation.py {command}".rstrip(), "```", "",
-        f"Machine: {os.cpu_count()} CPUs, {args.threads} torch threads, torch {torch.__version__}, "
-        f"Python {platform.python_version()}; {total / 60:.1f} min ({render_s:.0f} s rendering).", "",
-        f"Test: {args.test_faces} apex faces of a second rendering (seed {args.seed + 1000}); accuracy "
-        "of a logistic regression (linear) and a one-hidden-layer MLP on standardized frozen features.", "",
+        *probe_report_header("Frame representations: probes on frozen features", "representation.py", command,
+                             args, total, render_s),
         "| candidate | " + " | ".join(f"linear @ {n}" for n in sizes) + " | "
         + " | ".join(f"MLP @ {n}" for n in sizes) + " | time (s) |",
         "|" + "---|" * (2 + 2 * len(sizes)),

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import shlex
 import sys
 import time
@@ -33,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.data_ceiling import fit_net, render_faces  # noqa: E402
-from benchmarks.representation import _cached, features, probe  # noqa: E402
+from benchmarks.representation import _cached, features, probe, probe_report_header  # noqa: E402
 
 
 def _salient_frames(job):
@@ -149,18 +147,11 @@ def main(argv=None) -> int:
 
 
 def write_markdown(path: Path, args, rows, noise, total, render_s, command) -> None:
-    import torch
-
     sizes = list(dict.fromkeys(r["faces"] for r in rows))
     cell = {(r["px"], r["candidate"], r["faces"]): r for r in rows}
     lines = [
-        "# Input size and label source of the frame encoder", "",
-        "Written by `benchmarks/resolution.py --md`; do not edit by hand. Reproduce with:", "",
-        "```bash", f".venv/bin/python benchmarks/resolution.py {command}".rstrip(), "```", "",
-        f"Machine: {os.cpu_count()} CPUs, {args.threads} torch threads, torch {torch.__version__}, "
-        f"Python {platform.python_version()}; {total / 60:.1f} min ({render_s:.0f} s rendering).", "",
-        f"Test: {args.test_faces} apex faces of a second rendering (seed {args.seed + 1000}); accuracy of a "
-        "logistic regression (linear) and a one-hidden-layer MLP on standardized frozen features, TRUE labels.", "",
+        *probe_report_header("Input size and label source of the frame encoder", "resolution.py", command, args,
+                             total, render_s),
         "| px | candidate | " + " | ".join(f"linear @ {n}" for n in sizes) + " | "
         + " | ".join(f"MLP @ {n}" for n in sizes) + " |",
         "|" + "---|" * (2 + 2 * len(sizes)),
