@@ -82,6 +82,7 @@ def _render_salient(cfg, size: int, per_video: int, workers: int):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--px", default="32,64", help="input sizes (the synthetic set renders at 64 px)")
+    p.add_argument("--n", type=int, default=2000, help="videos of the audited set whose given labels train an encoder")
     p.add_argument("--sizes", default="1300,2600", help="labelled training faces of the probes")
     p.add_argument("--test-faces", type=int, default=1000)
     p.add_argument("--per-video", type=int, default=6, help="salient frames per video for the given-label encoder")
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
     pxs = [int(s) for s in args.px.split(",") if s]
     sizes = [int(s) for s in args.sizes.split(",") if s]
     cache = Path(args.cache) if args.cache else None
-    cfg = SynthConfig(seed=args.seed)
+    cfg = SynthConfig(n=args.n, seed=args.seed)
     pcfg = dataclasses.replace(cfg, n=max(sizes) + args.test_faces, seed=args.seed + 1000)
     index = {c: i for i, c in enumerate(cfg.classes)}
     probes, given = {}, {}
