@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.data_ceiling import fit_net, render_each_video, render_faces  # noqa: E402
 
 
-def _video_frames(job):
-    """Every frame of one synthetic video, grey uint8 at ``size`` (as the decoded-frame cache)."""
+def grey_video(job) -> np.ndarray:
+    """Every frame of one synthetic video, grey float32 in [0, 255], BOX-shrunk to ``size``."""
     from PIL import Image
 
     from curation.data import synth
@@ -45,7 +45,12 @@ def _video_frames(job):
     cfg, row, index, size = job
     frames = synth.render_video(synth.video_spec_for(row, cfg, index)).astype(np.float32)
     grey = frames @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BOX)) for g in grey]).round().clip(0, 255).astype(np.uint8)
+    return np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BOX), np.float32) for g in grey])
+
+
+def _video_frames(job):
+    """Every frame of one synthetic video, grey uint8 at ``size`` (as the decoded-frame cache)."""
+    return grey_video(job).round().clip(0, 255).astype(np.uint8)
 
 
 def render_corpus(cfg, size: int, workers: int):

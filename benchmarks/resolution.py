@@ -24,27 +24,22 @@ import dataclasses
 import shlex
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.data_ceiling import fit_net, render_faces  # noqa: E402
-from benchmarks.representation import _cached, features, probe, probe_report_header  # noqa: E402
+from benchmarks.data_ceiling import fit_net, render_each_video, render_faces  # noqa: E402
+from benchmarks.representation import _cached, features, grey_video, probe, probe_report_header  # noqa: E402
 
 
-def _salient_frames(job):
+def _salient_frames(job, *, per_video: int):
     """The ``per_video`` most salient grey frames of one synthetic video and its neutral face."""
-    from PIL import Image
-
-    from curation.data import synth
     from model.data import frame_saliency
 
-    (cfg, per_video), row, index, size = job
-    frames = synth.render_video(synth.video_spec_for(row, cfg, index)).astype(np.float32)
-    grey = frames @ np.array([0.299, 0.587, 0.114], np.float32)
-    small = np.stack([np.asarray(Image.fromarray(g).resize((size, size), Image.BOX), np.float32) for g in grey])
+    small = grey_video(job)
     top = np.sort(np.argsort(-frame_saliency(small), kind="stable")[:per_video])
     return small[top], small[:3].mean(0)
 
@@ -53,7 +48,7 @@ def given_label_faces(cfg, size: int, per_video: int, workers: int) -> dict:
     """Trainer inputs and GIVEN labels of the train split's most salient frames."""
     from model.data import input_channels
 
-    truth, out = _render_salient(cfg, size, per_video, workers)
+    truth, out = render_each_video(partial(_salient_frames, per_video=per_video), cfg, size, workers, chunksize=16)
     index = {c: i for i, c in enumerate(cfg.classes)}
     train = np.flatnonzero(truth["split"].astype(str).to_numpy() == "train")
     frames = np.stack([out[i][0] for i in train]) / 255.0  # (V, k, H, W)
@@ -63,20 +58,6 @@ def given_label_faces(cfg, size: int, per_video: int, workers: int) -> dict:
     true = truth["true_label"].map(index).to_numpy()[train]
     return {"x": x.reshape(-1, 2, size, size).astype(np.float32), "y": np.repeat(given, per_video),
             "noise": np.float64(np.mean(given != true))}
-
-
-def _render_salient(cfg, size: int, per_video: int, workers: int):
-    """(truth table, [_salient_frames of every video]) in a process pool."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from curation.data import synth
-
-    truth = synth.sample_truth(cfg)
-    jobs = [((cfg, per_video), truth.iloc[i], i, size) for i in range(cfg.n)]
-    if workers <= 1:
-        return truth, [_salient_frames(j) for j in jobs]
-    with ProcessPoolExecutor(workers) as ex:
-        return truth, list(ex.map(_salient_frames, jobs, chunksize=16))
 
 
 def main(argv=None) -> int:

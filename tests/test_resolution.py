@@ -27,8 +27,8 @@ def test_given_label_faces_are_the_train_splits_most_salient_frames_with_given_l
 
     row = int(np.flatnonzero(truth["split"].astype(str).to_numpy() == "train")[0])
     job = truth.iloc[row], row, 16
-    kept, neutral = resolution._salient_frames(((cfg, 3), *job))
-    every, _ = resolution._salient_frames(((cfg, cfg.num_frames), *job))  # all frames, in order
+    kept, neutral = resolution._salient_frames((cfg, *job), per_video=3)
+    every, _ = resolution._salient_frames((cfg, *job), per_video=cfg.num_frames)  # all frames, in order
     assert neutral.shape == (16, 16) and np.allclose(neutral, every[:3].mean(0))
     top = np.sort(np.argsort(-frame_saliency(every), kind="stable")[:3])
     assert np.array_equal(kept, every[top])

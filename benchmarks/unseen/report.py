@@ -30,7 +30,18 @@ def _f(fmt: str, v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
-def write_markdown(results: dict, path: Path, *, margin: float = 0.05, also: tuple[dict, ...] = ()) -> None:
+MARGIN = 0.05  # the requirement: no more than this below the synthetic figures
+
+
+def passes(res: dict, ref: dict) -> tuple[bool, str]:
+    """Ours against the requirement: AUROC and hard retention no more than MARGIN below the reference."""
+    ours = res["table"][0]
+    why = [f"{k} {ours[k]:.3f} {'>=' if ours[k] >= ref[k] - MARGIN else '<'} {ref[k] - MARGIN:.3f}"
+           for k in ("auroc", "hard_retention")]
+    return all(ours[k] >= ref[k] - MARGIN for k in ("auroc", "hard_retention")), ", ".join(why)
+
+
+def write_markdown(results: dict, path: Path, *, also: tuple[dict, ...] = ()) -> None:
     """The whole report: the requirement's check per set, then each set's table of every method;
     ``also``: results of runs with other `train` options, shown apart as a diagnosis."""
     ref = results["reference"]
@@ -58,7 +69,7 @@ def write_markdown(results: dict, path: Path, *, margin: float = 0.05, also: tup
         "## The requirement", "",
         f"Our method (`ours`: `noise_score`, verdict `noisy`) with defaults, against the `full` row of "
         f"reports/MODEL_QUALITY.md (the default synthetic set): AUROC and hard retention may not fall more than "
-        f"{margin} below it.", "",
+        f"{MARGIN} below it.", "",
         "| set | videos | AUROC | reference - margin | hard retention | reference - margin | F1 | noisy-vs-hard AUROC "
         "| test UAR (true labels) | verdict |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -67,9 +78,9 @@ def write_markdown(results: dict, path: Path, *, margin: float = 0.05, also: tup
     ]
     for name, r in sets.items():
         o = r["table"][0]
-        ok = o["auroc"] >= ref["auroc"] - margin and o["hard_retention"] >= ref["hard_retention"] - margin
-        lines.append(f"| {name} | {r['n']} | {o['auroc']:.3f} | {ref['auroc'] - margin:.3f} | {o['hard_retention']:.3f} | "
-                     f"{ref['hard_retention'] - margin:.3f} | {o['f1']:.3f} | {o['noisy_vs_hard_auroc']:.3f} | "
+        ok, _ = passes(r, ref)
+        lines.append(f"| {name} | {r['n']} | {o['auroc']:.3f} | {ref['auroc'] - MARGIN:.3f} | {o['hard_retention']:.3f} | "
+                     f"{ref['hard_retention'] - MARGIN:.3f} | {o['f1']:.3f} | {o['noisy_vs_hard_auroc']:.3f} | "
                      f"{r['test_uar']:.3f} | {'pass' if ok else '**fail**'} |")
     lines.append("")
     for name, r in sets.items():

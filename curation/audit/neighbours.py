@@ -69,6 +69,11 @@ def neighbour_vote(features, labels, fold, *, num_classes: int, k: int = DEFAULT
     return Vote(1.0 - own, suggested.astype(np.int64), votes, nbr)
 
 
+def fewest_candidates(fold) -> int:
+    """The smallest number of videos outside one fold: the largest usable k."""
+    return len(fold) - int(np.unique(np.asarray(fold), return_counts=True)[1].max())
+
+
 def _check(features, labels, fold, *, num_classes: int, k: int):
     """Validate at the door; every error names the argument at fault."""
     x = np.asarray(features, dtype=np.float64)
@@ -98,7 +103,7 @@ def _check(features, labels, fold, *, num_classes: int, k: int):
     if len(folds) < 2:
         raise ValueError(f"fold holds one fold only ({folds[0]}): every candidate would share the "
                          "video's own fold; use 2 or more folds")
-    fewest = len(x) - int(counts.max())
+    fewest = fewest_candidates(fold)
     if k > fewest:
         worst = folds[int(counts.argmax())]
         raise ValueError(f"k={k} is larger than the {fewest} candidate video(s) outside fold {worst}; "
@@ -137,8 +142,7 @@ class VotePool:
 
     @property
     def fewest_candidates(self) -> int:
-        """The smallest number of videos outside one fold: the largest usable k."""
-        return len(self.fold) - int(np.bincount(np.unique(self.fold, return_inverse=True)[1]).max())
+        return fewest_candidates(self.fold)
 
 
 def run_pool(run, manifest, scores, *, rows, clips: int) -> tuple[VotePool | None, str]:
