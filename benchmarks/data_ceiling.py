@@ -86,44 +86,12 @@ def fit_predict(x_fit, y_fit, x_eval, classes: int, *, steps: int, seed: int):
         return torch.softmax(net(torch.from_numpy(x_eval)), 1).numpy()
 
 
-def fit_net(x_fit, y_fit, classes: int, *, steps: int, seed: int, shift: int = 0):
-    """The shipped frame encoder + a linear head (``net[0]``, ``net[1]``) trained on true labels
-    with AdamW and flips (and, with ``shift``, random translations of up to that many pixels,
-    edge-padded) for ``steps`` batches of 32; returned in eval mode."""
-    import torch
-    import torch.nn.functional as F
+def fit_net(x_fit, y_fit, classes: int, *, steps: int, seed: int, shift: int = 0, loss: str = "ce"):
+    """The shipped frame encoder + a linear head, trained (model.frame_folds.fit_frame_classifier;
+    torch is imported only here, after the render pool has forked)."""
+    from model.frame_folds import fit_frame_classifier
 
-    from model.network import SmallCNN
-
-    torch.manual_seed(seed)
-    net = torch.nn.Sequential(SmallCNN(2, 32, 128), torch.nn.Linear(128, classes))
-    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=0.05)
-    xf, yf = torch.from_numpy(x_fit), torch.from_numpy(y_fit)
-    gen = torch.Generator().manual_seed(seed)
-    if len(xf) < 2:
-        raise ValueError(f"fit_predict needs at least 2 training faces, got {len(xf)}")
-    net.train()
-    done = 0
-    while done < steps:
-        order = torch.randperm(len(xf), generator=gen)
-        for i in range(0, len(xf), 32):
-            b = order[i: i + 32]
-            if len(b) < 2:  # BatchNorm needs two
-                continue
-            xb = torch.where(torch.rand(len(b), 1, 1, 1, generator=gen) < 0.5, xf[b].flip(3), xf[b])
-            if shift:
-                h, w = xb.shape[2:]
-                pad = F.pad(xb, (shift,) * 4, mode="replicate")
-                d = torch.randint(0, 2 * shift + 1, (len(b), 2), generator=gen)
-                xb = torch.stack([pad[i, :, d[i, 0]: d[i, 0] + h, d[i, 1]: d[i, 1] + w] for i in range(len(b))])
-            loss = F.cross_entropy(net(xb), yf[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            done += 1
-            if done >= steps:
-                break
-    return net.eval()
+    return fit_frame_classifier(x_fit, y_fit, classes, steps=steps, seed=seed, shift=shift, loss=loss)
 
 
 def ceiling(x, truth, classes: list[str], *, seeds: int, steps: int) -> dict:

@@ -1,9 +1,9 @@
 """Does a cross-fitted frame classifier audit every split better than the in-sample network?
 
-K frame classifiers (the shipped SmallCNN + a linear head, +-1 px shifts) are trained on the
-GIVEN labels of the most salient frames of K-1 folds of ALL videos (every split) and score
-the held-out fold's clips (the same 8 uniform + 4 key clips `score` uses, each the mean of
-its frames' probabilities). Every video is then judged by a model that never saw its label.
+K frame classifiers (model/frame_folds.py, what `score --cross-fit K` runs: the shipped
+SmallCNN + a linear head) are trained on the GIVEN labels of the most salient frames of K-1
+folds of ALL videos (every split) and score the held-out fold's clips (the same 8 uniform + 4
+key clips `score` uses, each the mean of its frames' probabilities). Every video is then judged by a model that never saw its label.
 Our audit (label support, confident-joint flag counts, clip routing) and the baselines that
 need only probabilities (cleanlab filters and ranks, one centred clip) run on the SAME
 out-of-fold probabilities; when the run has a frame-embedding cache (`dfer-curate embed`),
@@ -29,56 +29,6 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.data_ceiling import fit_net  # noqa: E402
-
-
-def salient_frames(store, per_video: int, gap: int = 2):
-    """(frame index, video row) of the ``per_video`` most salient frames of every video, at
-    least ``gap`` frames apart: where the expression is, found without labels."""
-    idx, vid = [], []
-    for i in range(len(store.video_ids)):
-        o, n = int(store.offsets[i]), int(store.lengths[i])
-        picked: list[int] = []
-        for t in np.argsort(-store.saliency[o: o + n], kind="stable"):
-            if all(abs(int(t) - p) >= gap for p in picked):
-                picked.append(int(t))
-            if len(picked) == per_video:
-                break
-        idx += [o + t for t in picked]
-        vid += [i] * len(picked)
-    return np.array(idx, np.int64), np.array(vid, np.int64)
-
-
-def cross_fitted_clip_probs(store, labels, fold, starts, *, classes: int, frames: int, stride: int,
-                            per_video: int, steps: int, shift: int) -> np.ndarray:
-    """(N, M, C) clip probabilities, each video's from the classifier of the folds without it."""
-    import torch
-
-    from model import data
-
-    neutral = data.neutral_frames(store, np.arange(len(labels)))
-
-    def inputs(frame_idx, video_rows):
-        f = store.frames[frame_idx].astype(np.float32) / 255.0
-        return np.stack(data.input_channels(f, neutral[video_rows]), 1).astype(np.float32)
-
-    fit_idx, fit_vid = salient_frames(store, per_video)
-    clip_frames = store.offsets[:, None, None] + starts[:, :, None] + np.arange(frames) * stride  # (N, M, T)
-    out = np.zeros(starts.shape + (classes,))
-    for k in np.unique(fold):
-        keep = fold[fit_vid] != k
-        net = fit_net(inputs(fit_idx[keep], fit_vid[keep]), labels[fit_vid[keep]], classes, steps=steps,
-                      seed=int(k), shift=shift)
-        held = np.flatnonzero(fold == k)
-        fi = clip_frames[held].reshape(-1)
-        vi = np.repeat(held, clip_frames.shape[1] * clip_frames.shape[2])
-        with torch.no_grad():
-            p = np.concatenate([torch.softmax(net(torch.from_numpy(inputs(fi[s: s + 4096], vi[s: s + 4096]))), 1).numpy()
-                                for s in range(0, len(fi), 4096)])
-        out[held] = p.reshape(len(held), clip_frames.shape[1], frames, classes).mean(2)
-        print(f"fold {k + 1}/{len(np.unique(fold))} done", flush=True)
-    return out
 
 
 def embedding_features(run, store, starts, *, frames: int, stride: int):
@@ -132,9 +82,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=1000, help="training batches of 32 frames per fold")
     p.add_argument("--per-video", type=int, default=4, help="salient training frames per video")
     p.add_argument("--shift", type=int, default=1, help="random translation in pixels while training")
+    p.add_argument("--loss", choices=["ce", "gce"], default="ce", help="fold classifiers' loss (gce: robust to wrong labels)")
+    p.add_argument("--size", type=int, default=32, help="frame size in pixels (the synthetic set renders at 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
     p.add_argument("--md", help="write the results as markdown here (e.g. reports/OUT_OF_FOLD.md)")
+    p.add_argument("--save-probs", help="also keep the out-of-fold clip probabilities, starts and folds here (npz)")
     args = p.parse_args(argv)
     import torch
 
@@ -142,7 +95,7 @@ def main(argv=None) -> int:
     from curation.audit.metrics import detection_table
     from curation.audit.neighbours import DEFAULT_K
     from curation.runs import RunDir
-    from model import data, oof
+    from model import data, frame_folds, oof
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -151,13 +104,16 @@ def main(argv=None) -> int:
     df = m.df
     if "true_label" not in df.columns:
         raise SystemExit(f"{run.path} has no ground truth: make it with `dfer-curate synth`")
-    store = data.load_frames(m, size=32, grey=True, cache_dir=run.path / "cache", progress=True)
+    store = data.load_frames(m, size=args.size, grey=True, cache_dir=run.path / "cache", progress=True)
     labels = np.asarray(m.label_index(df["label"]), np.int64)
     cfg = oof.OofConfig()
     starts = oof.clip_layout(store, cfg)
-    fold = crossfit.fold_assignment(labels, folds=args.folds, seed=args.seed)
-    cp = cross_fitted_clip_probs(store, labels, fold, starts, classes=len(m.classes), frames=cfg.frames,
-                                 stride=cfg.stride, per_video=args.per_video, steps=args.steps, shift=args.shift)
+    fold = crossfit.manifest_folds(m, crossfit.CrossfitConfig(folds=args.folds, seed=args.seed))
+    fcfg = frame_folds.FrameFoldsConfig(folds=args.folds, size=args.size, per_video=args.per_video, steps=args.steps,
+                                        shift=args.shift, loss=args.loss, seed=args.seed, clips=cfg)
+    cp = frame_folds.cross_fitted_clip_probs(store, labels, fold, starts, fcfg, classes=len(m.classes), progress=True)
+    if args.save_probs:
+        np.savez(args.save_probs, clip_probs=cp, starts=starts, fold=fold, labels=labels)
     features, what = embedding_features(run, store, starts, frames=cfg.frames, stride=cfg.stride)
     knn_note = (f"`knn_vote`: the neighbour vote on the frame embeddings ({what}), same folds and clips, "
                 f"{DEFAULT_K} neighbours." if features is not None else f"`knn_vote` left out: {what}.")
@@ -183,7 +139,7 @@ def main(argv=None) -> int:
                  "Written by `benchmarks/out_of_fold.py --md`; do not edit by hand. Reproduce with:", "", "```bash",
                  f".venv/bin/dfer-curate synth --out {shown} --n {synth.get('n', len(df))} --seed {synth.get('seed', 0)}",
                  f".venv/bin/python benchmarks/out_of_fold.py --run {shown} --folds {args.folds} --steps {args.steps} "
-                 f"--per-video {args.per_video} --shift {args.shift} --md {args.md}", "```", "",
+                 f"--per-video {args.per_video} --shift {args.shift} --size {args.size} --loss {args.loss} --md {args.md}", "```", "",
                  f"Machine: {os.cpu_count()} CPUs, {args.threads} torch thread(s), torch {torch.__version__}, "
                  f"Python {platform.python_version()}; {minutes:.1f} min. Run: {len(df)} videos, every split scored "
                  f"out of fold; the table is over the train split (the only one with noise in this set).", "",

@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     p.add_argument("--per-video", type=int, default=6, help="salient frames per video for the given-label encoder")
     p.add_argument("--steps", type=int, default=1000, help="batches of 32 for a true-label encoder (as data_ceiling)")
     p.add_argument("--given-steps", type=int, default=3000, help="batches of 32 for the given-label encoder")
+    p.add_argument("--given-loss", default="ce,gce", help="losses of the given-label encoders (ce, gce: robust to wrong labels)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--workers", type=int, default=2, help="render processes")
@@ -103,17 +104,19 @@ def main(argv=None) -> int:
         order = np.random.default_rng(1).permutation(len(x))
         test, pool = order[: args.test_faces], order[args.test_faces:]
         shift = max(1, px // 32)
-        t1 = time.time()
-        enc = fit_net(given[px]["x"], given[px]["y"], len(cfg.classes), steps=args.given_steps, seed=args.seed,
-                      shift=shift)
-        given_feats, given_s = features(enc[0], x), time.time() - t1
+        given_feats = {}
+        for loss in [name for name in args.given_loss.split(",") if name]:
+            t1 = time.time()
+            enc = fit_net(given[px]["x"], given[px]["y"], len(cfg.classes), steps=args.given_steps, seed=args.seed,
+                          shift=shift, loss=loss)
+            name = "given_labels" if loss == "ce" else f"given_labels_{loss}"
+            given_feats[name] = (features(enc[0], x), time.time() - t1)
         for n in sizes:
             fit = pool[:n]
             t1 = time.time()
             net = fit_net(x[fit], y[fit], len(cfg.classes), steps=args.steps, seed=args.seed, shift=shift)
             cands = {"diff": (x[:, 1].reshape(len(x), -1), 0.0),
-                     "true_labels": (features(net[0], x), time.time() - t1),
-                     "given_labels": (given_feats, given_s)}
+                     "true_labels": (features(net[0], x), time.time() - t1), **given_feats}
             for name, (f, secs) in cands.items():
                 r = probe(f[fit], y[fit], f[test], y[test], seed=args.seed)
                 rows.append({"px": px, "candidate": name, "faces": n, "linear": r.linear, "mlp": r.mlp,
@@ -150,7 +153,9 @@ def write_markdown(path: Path, args, rows, noise, total, render_s, command) -> N
         f"- **given_labels**: the same encoder trained on the default set's given train labels "
         f"(share wrong: {', '.join(f'{v:.2f} at {k} px' for k, v in noise.items())}) over each video's "
         f"{args.per_video} most salient frames ({args.given_steps} batches of 32), frozen: what the tool "
-        "can train without any truth.",
+        "can train without any truth;",
+        *(["- **given_labels_gce**: the same with the generalized cross-entropy (q = 0.7), which bounds what a "
+           "wrong label can pull (the loss of `score --cross-fit`)."] if "gce" in args.given_loss.split(",") else []),
         "",
     ]
     path.write_text("\n".join(lines))

@@ -88,9 +88,19 @@ def score_out_of_fold(run_dir, embeddings: data.FrameStore, config: OofConfig | 
         raise RunError(f"the embeddings of {run.path} were made for other videos than its manifest; "
                        f"run `dfer-curate embed {run.path}` again")
     clip_probs, starts, _ = out_of_fold_clip_probs(embeddings, manifest, cfg, progress=progress)
+    return write_out_of_fold(run, manifest, clip_probs, starts, cfg, source={"source": "out-of-fold", **cfg.to_dict()})
+
+
+def write_out_of_fold(run: RunDir, manifest, clip_probs: np.ndarray, starts: np.ndarray, cfg: OofConfig, *,
+                      source: dict) -> pd.DataFrame:
+    """Audit out-of-fold clip probabilities of every video and write scores.parquet,
+    clip_probs.npy, clip_starts.npy and the score config ``source``. A video head's logits left
+    by an earlier in-sample `score` are removed: baselines would read them as this run's
+    probabilities."""
     out = conform(scores_table(manifest, clip_probs, cfg), SCORES_COLUMNS, table="scores", optional=SCORES_OPTIONAL)
     write_parquet(run.scores, out)
     write_npy(run.clip_probs, clip_probs.astype(np.float32))
     write_npy(run.clip_starts, starts.astype(np.int64))
-    run.save_config("score", {"source": "out-of-fold", **cfg.to_dict()})
+    run.video_logits.unlink(missing_ok=True)
+    run.save_config("score", source)
     return out

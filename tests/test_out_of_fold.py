@@ -1,4 +1,4 @@
-"""benchmarks/out_of_fold.py: salient training frames, the methods table, and a tiny end-to-end run."""
+"""benchmarks/out_of_fold.py: the methods table, and a tiny end-to-end run."""
 
 from __future__ import annotations
 
@@ -11,17 +11,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import out_of_fold  # noqa: E402
-
-from model import data  # noqa: E402
-
-
-def test_salient_frames_pick_the_peaks_of_each_video_apart():
-    sal = np.array([0, 0.2, 1.0, 0.9, 0.1, 0.5, 0, 0, 0.3, 1.0], np.float32)  # video 0: 6 frames, video 1: 4
-    store = data.FrameStore(np.zeros((10, 2, 2), np.uint8), np.array([0, 6]), np.array([6, 4]), sal, ["a", "b"])
-    idx, vid = out_of_fold.salient_frames(store, per_video=2)
-    assert vid.tolist() == [0, 0, 1, 1]
-    # video 0: frame 3 is next to 2 and skipped; video 1: its frame 2 is next to 3, so its frame 0
-    assert idx.tolist() == [2, 5, 9, 6]
 
 
 def test_methods_table_scores_ours_and_the_baselines_on_the_same_probabilities():

@@ -41,6 +41,6 @@ def test_end_to_end_writes_both_sizes_and_every_candidate(tmp_path):
     assert rc == 0
     text = md.read_text()
     for px in (16, 24):
-        for cand in ("diff", "true_labels", "given_labels"):
+        for cand in ("diff", "true_labels", "given_labels", "given_labels_gce"):
             assert f"| {px} | {cand} |" in text
     assert "--px 16,24" in text

@@ -333,7 +333,8 @@ def run_probs(run_dir, *, scores: pd.DataFrame | None = None, clip_probs: np.nda
     """The run's own per-video class probabilities (N, C), rows aligned to scores.parquet, and
     a phrase saying what they are. The video head's prediction (softmax of video_logits.npy)
     when scoring saved it, else the mean of the clips' probabilities. They are out-of-fold
-    when the run was trained with ``train --folds K`` (config.json train.folds >= 2)."""
+    when the run was trained with ``train --folds K`` (config.json train.folds >= 2) or scored
+    out of fold (``score --out-of-fold`` or ``--cross-fit``)."""
     run = RunDir(run_dir)
     scores = pd.read_parquet(run.scores) if scores is None else scores
     clip_probs = read_array(run.clip_probs, f"re-run `dfer-curate score {run.path}`") if clip_probs is None else clip_probs
@@ -348,8 +349,12 @@ def run_probs(run_dir, *, scores: pd.DataFrame | None = None, clip_probs: np.nda
             probs, what = z / z.sum(1, keepdims=True), "video head"
         else:
             log.warning("%s has shape %s, not (%d, %d); using the clips' mean", logits_path, logits.shape, n, c)
-    k = (run.load_config().get("train") or {}).get("folds") or 0
-    kind = f"out-of-fold (K={k}, {what})" if k >= 2 else f"in-sample ({what})"
+    config = run.load_config()
+    k = (config.get("train") or {}).get("folds") or 0
+    if (config.get("score") or {}).get("source") == "out-of-fold":  # score --out-of-fold / --cross-fit
+        kind = f"out-of-fold ({what})"
+    else:
+        kind = f"out-of-fold (K={k}, {what})" if k >= 2 else f"in-sample ({what})"
     return probs, kind
 
 
