@@ -60,6 +60,11 @@ def methods_table(df: pd.DataFrame, classes, clip_probs: np.ndarray, labels: np.
             "ours_flag": res["verdict"] == "noisy", "ours_suggested": np.asarray(classes)[res["suggested"]],
             "ours_or_undecided_score": res["noise_score"],
             "ours_or_undecided_flag": np.isin(res["verdict"], ["noisy", "hard-or-noisy"])}
+    neutral = A.neutral_class(classes)
+    if neutral is not None:  # a measured variant: clips that look neutral are no evidence against an expression
+        aware = A.audit_out_of_fold(clip_probs, labels, best_clip_weight=0.0, neutral=neutral)
+        cols["ours_neutral_aware_score"] = aware["noise_score"]
+        cols["ours_neutral_aware_flag"] = aware["verdict"] == "noisy"
     for f in B.CLEANLAB_FILTERS:
         d = B.cleanlab_filter(labels, video, filter_by=f)
         cols[f"cl_{f}_score"], cols[f"cl_{f}_flag"] = d.score, d.flag
@@ -150,7 +155,10 @@ def main(argv=None) -> int:
             lines.append("| " + " | ".join(str(r[c]) if c == "method" else
                                            ("–" if pd.isna(r[c]) else f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]))
                                            for c in cols) + " |")
-        lines += ["", "`ours` flags the verdict noisy; `ours_or_undecided` also flags hard-or-noisy (the same score). "
+        lines += ["", "`ours` flags the verdict noisy; `ours_or_undecided` also flags hard-or-noisy (the same score: "
+                  "the clips' mean and best support for the label). `ours_neutral_aware`: the same audit with "
+                  "clips that look Neutral counted as no evidence against an expression label "
+                  "(`label_support_score(neutral=...)`, not the default). "
                   f"{knn_note} The in-sample path with training dynamics on this set: reports/MODEL_QUALITY.md."]
         write_text(args.md, "\n".join(lines) + "\n")
         print(f"wrote {args.md}")

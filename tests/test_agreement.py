@@ -155,6 +155,30 @@ def test_label_support_keeps_a_brief_expression_and_flags_a_wrong_label():
         A.label_support_score(probs, labels, best_clip_weight=1.5)
 
 
+def test_neutral_clips_are_no_evidence_against_an_expression_label():
+    n = 3  # the neutral class
+    brief = _clips([n, n, n, 0])  # labelled 0; the expression shows in one clip, the rest look neutral
+    wrong = _clips([1, 1, n, n])  # labelled 0; half the clips show another expression
+    clean_neutral, wrong_neutral = _clips([n, n, n, n]), _clips([n, 1, 1, 1])  # labelled neutral
+    probs = np.stack([brief, wrong, clean_neutral, wrong_neutral])
+    labels = np.array([0, 0, n, n])
+    plain = A.label_support_score(probs, labels, best_clip_weight=0.0)
+    aware = A.label_support_score(probs, labels, best_clip_weight=0.0, neutral=n)
+    assert plain[1] - plain[0] < 0.25  # counted plainly, the brief expression looks almost as wrong
+    assert aware[1] - aware[0] > 0.6  # neutral-aware, the wrong label stands out
+    np.testing.assert_allclose(aware[2:], plain[2:])  # a neutral label is judged as before
+    # a face that never shows an expression but is labelled with one is still flagged
+    never = A.label_support_score(_clips([n, n, n, n])[None], np.array([0]), best_clip_weight=0.0, neutral=n)
+    assert never[0] > 0.8
+    assert ((0 <= aware) & (aware <= 1)).all()
+    assert A.neutral_class(["Happy", " neutral ", "Sad"]) == 1 and A.neutral_class(["a", "b"]) is None
+    with pytest.raises(ValueError, match="neutral must be a class index"):
+        A.label_support_score(probs, labels, neutral=4)
+    res = A.audit_out_of_fold(np.concatenate([probs, np.stack([_clips([0, 0, 0, 0])] * 20)]),
+                              np.concatenate([labels, np.zeros(20, int)]), neutral=n)
+    assert res["noise_score"][1] > res["noise_score"][0]
+
+
 def test_confident_noise_rates_find_the_planted_share():
     rng = np.random.default_rng(0)
     true = np.repeat([0, 1, 2], 100)

@@ -28,6 +28,9 @@ def test_methods_table_scores_ours_and_the_baselines_on_the_same_probabilities()
     assert table["ours_flag"][:6].all() and not table["ours_flag"][6:].any()
     assert (table["ours_score"][:6].min() > table["ours_score"][6:].max())
     assert "knn_vote_score" not in table.columns  # no embeddings given
+    assert "ours_neutral_aware_score" not in table.columns  # no class named neutral
+    with_neutral, _ = out_of_fold.methods_table(df, ["a", "Neutral", "c"], cp, labels)
+    assert with_neutral["ours_neutral_aware_flag"][:6].all()  # clips that show another expression
     # embeddings that show the class the clips name: the neighbour vote finds the same six
     feats = np.eye(3)[np.where(np.arange(60) < 6, (labels + 1) % 3, labels)] + rng.normal(0, 0.1, (60, 3))
     fold = (np.arange(60) // 3) % 3  # every class in every fold
