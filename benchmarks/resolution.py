@@ -35,22 +35,34 @@ from benchmarks.data_ceiling import fit_net, render_each_video, render_faces  # 
 from benchmarks.representation import _cached, features, grey_video, probe, probe_report_header  # noqa: E402
 
 
-def _salient_frames(job, *, per_video: int):
-    """The ``per_video`` most salient grey frames of one synthetic video and its neutral face."""
-    from model.data import frame_saliency
+def _salient_frames(job, *, per_video: int, gap: int = 0):
+    """The ``per_video`` most salient grey frames of one synthetic video and its neutral face;
+    with ``gap``, at least that many frames apart (as `score --cross-fit` and
+    `pretrain --given-labels` pick them: model.frame_folds.salient_frames)."""
+    from model.data import FrameStore, frame_saliency
+    from model.frame_folds import salient_frames
 
     small = grey_video(job)
-    top = np.sort(np.argsort(-frame_saliency(small), kind="stable")[:per_video])
+    sal = frame_saliency(small)
+    if gap:
+        top = np.sort(salient_frames(FrameStore(small, np.array([0]), np.array([len(small)]), sal, ["v"]),
+                                     per_video, gap)[0])
+    else:
+        top = np.sort(np.argsort(-sal, kind="stable")[:per_video])
     return small[top], small[:3].mean(0)
 
 
-def given_label_faces(cfg, size: int, per_video: int, workers: int) -> dict:
-    """Trainer inputs and GIVEN labels of the train split's most salient frames."""
+def given_label_faces(cfg, size: int, per_video: int, workers: int, splits: str = "train", gap: int = 0) -> dict:
+    """Trainer inputs and GIVEN labels of the most salient frames of the train split's videos
+    (``splits="train"``) or of every labelled video (``"all"``, as `score --cross-fit` and
+    an audit of every split see them)."""
     from model.data import input_channels
 
-    truth, out = render_each_video(partial(_salient_frames, per_video=per_video), cfg, size, workers, chunksize=16)
+    truth, out = render_each_video(partial(_salient_frames, per_video=per_video, gap=gap), cfg, size, workers,
+                                   chunksize=16)
     index = {c: i for i, c in enumerate(cfg.classes)}
-    train = np.flatnonzero(truth["split"].astype(str).to_numpy() == "train")
+    split = truth["split"].astype(str).to_numpy()
+    train = np.flatnonzero(split == "train") if splits == "train" else np.arange(len(split))
     frames = np.stack([out[i][0] for i in train]) / 255.0  # (V, k, H, W)
     neutral = np.stack([out[i][1] for i in train])[:, None] / 255.0
     x = np.stack(input_channels(frames, np.broadcast_to(neutral, frames.shape)), axis=2)
@@ -67,6 +79,9 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="1300,2600", help="labelled training faces of the probes")
     p.add_argument("--test-faces", type=int, default=1000)
     p.add_argument("--per-video", type=int, default=6, help="salient frames per video for the given-label encoder")
+    p.add_argument("--given-splits", choices=["train", "all"], default="train",
+                   help="whose given labels train that encoder: the train split's, or every labelled video's")
+    p.add_argument("--gap", type=int, default=0, help="those salient frames at least this many frames apart (0: top-k)")
     p.add_argument("--steps", type=int, default=1000, help="batches of 32 for a true-label encoder (as data_ceiling)")
     p.add_argument("--given-steps", type=int, default=3000, help="batches of 32 for the given-label encoder")
     p.add_argument("--given-loss", default="ce,gce", help="losses of the given-label encoders (ce, gce: robust to wrong labels)")
@@ -92,8 +107,11 @@ def main(argv=None) -> int:
             return {"x": x, "y": truth["true_label"].map(index).to_numpy()}
 
         probes[px] = _cached(cache / f"probe_{pcfg.n}_{pcfg.seed}_{px}.npz" if cache else None, make_probe)
-        given[px] = _cached(cache / f"given_{cfg.n}_{cfg.seed}_{px}_{args.per_video}.npz" if cache else None,
-                            lambda px=px: given_label_faces(cfg, px, args.per_video, args.workers))
+        key = (f"given_{cfg.n}_{cfg.seed}_{px}_{args.per_video}" + ("" if args.given_splits == "train" else "_all")
+               + (f"_gap{args.gap}" if args.gap else ""))
+        given[px] = _cached(cache / f"{key}.npz" if cache else None,
+                            lambda px=px: given_label_faces(cfg, px, args.per_video, args.workers, args.given_splits,
+                                                            args.gap))
     render_s = time.time() - t0
     import torch
 
@@ -150,9 +168,11 @@ def write_markdown(path: Path, args, rows, noise, total, render_s, command) -> N
         "- **diff**: the raw difference-from-neutral channel, no encoder;",
         f"- **true_labels**: the trainer's SmallCNN trained on the probe's own labelled faces "
         f"({args.steps} batches of 32, shift of px/32 pixels), frozen; an oracle (the tool has no true labels);",
-        f"- **given_labels**: the same encoder trained on the default set's given train labels "
+        f"- **given_labels**: the same encoder trained on the default set's given "
+        f"{'train' if args.given_splits == 'train' else 'train, val and test'} labels "
         f"(share wrong: {', '.join(f'{v:.2f} at {k} px' for k, v in noise.items())}) over each video's "
-        f"{args.per_video} most salient frames ({args.given_steps} batches of 32), frozen: what the tool "
+        f"{args.per_video} most salient frames{f' at least {args.gap} frames apart' if args.gap else ''} "
+        f"({args.given_steps} batches of 32), frozen: what the tool "
         "can train without any truth;",
         *(["- **given_labels_gce**: the same with the generalized cross-entropy (q = 0.7), which bounds what a "
            "wrong label can pull (the loss of `score --cross-fit`)."] if "gce" in args.given_loss.split(",") else []),

@@ -43,16 +43,9 @@ class FrameFoldsConfig:
     clips: OofConfig = field(default_factory=OofConfig)  # scored clips and triage
 
     def validate(self) -> "FrameFoldsConfig":
-        checks = [
-            (self.folds >= 2, f"folds must be at least 2, got {self.folds}"),
-            (self.size >= 16, f"size must be at least 16 pixels, got {self.size}"),
-            (self.per_video >= 1, f"per_video must be at least 1, got {self.per_video}"),
-            (self.steps >= 1, f"steps must be at least 1, got {self.steps}"),
-            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ConfigError(f"cross-fit config: {msg}")
+        if self.folds < 2:
+            raise ConfigError(f"cross-fit config: folds must be at least 2, got {self.folds}")
+        check_frame_training(self, "cross-fit config")
         return self
 
     @property
@@ -61,6 +54,20 @@ class FrameFoldsConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_frame_training(cfg, what: str) -> None:
+    """A ConfigError naming ``what`` unless ``cfg``'s size, per_video, steps and loss can train
+    a frame classifier (the settings this module's configs and the given-label encoder share)."""
+    checks = [
+        (cfg.size >= 16, f"size must be at least 16 pixels, got {cfg.size}"),
+        (cfg.per_video >= 1, f"per_video must be at least 1, got {cfg.per_video}"),
+        (cfg.steps >= 1, f"steps must be at least 1, got {cfg.steps}"),
+        (cfg.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {cfg.loss!r}"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ConfigError(f"{what}: {msg}")
 
 
 def salient_frames(store: data.FrameStore, per_video: int, gap: int = 2) -> tuple[np.ndarray, np.ndarray]:

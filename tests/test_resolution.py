@@ -22,6 +22,8 @@ def test_given_label_faces_are_the_train_splits_most_salient_frames_with_given_l
     index = {c: i for i, c in enumerate(cfg.classes)}
     assert np.array_equal(out["y"], np.repeat(train["label"].map(index).to_numpy(), 3))  # given, not true
     assert out["noise"] == np.mean(train["label"] != train["true_label"]) > 0
+    every_split = resolution.given_label_faces(cfg, 16, 3, workers=1, splits="all")
+    assert np.array_equal(every_split["y"], np.repeat(truth["label"].map(index).to_numpy(), 3))
     # the frames kept are the ones that moved most from the video's first frames
     from model.data import frame_saliency
 
@@ -32,6 +34,9 @@ def test_given_label_faces_are_the_train_splits_most_salient_frames_with_given_l
     assert neutral.shape == (16, 16) and np.allclose(neutral, every[:3].mean(0))
     top = np.sort(np.argsort(-frame_saliency(every), kind="stable")[:3])
     assert np.array_equal(kept, every[top])
+    spread, _ = resolution._salient_frames((cfg, *job), per_video=3, gap=2)  # as score --cross-fit picks them
+    where = [int(np.flatnonzero((every == f).all(axis=(1, 2)))[0]) for f in spread]
+    assert len(spread) == 3 and np.diff(where).min() >= 2
 
 
 def test_end_to_end_writes_both_sizes_and_every_candidate(tmp_path):

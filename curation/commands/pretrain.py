@@ -1,5 +1,6 @@
 """`dfer-curate pretrain RUN`: self-supervised pretraining of the frame encoder on the run's
-own videos (every split; labels never read) or on another corpus; writes RUN/encoder.pt."""
+own videos (every split; labels never read) or on another corpus, or (``--given-labels``)
+training it on the run's own given labels; writes RUN/encoder.pt."""
 
 HELP = "pretrain the frame encoder without labels on the run's videos (or another run's with --from)"
 EXAMPLE = "dfer-curate pretrain runs/demo --steps 3000   # or: --from runs/big_unlabelled"
@@ -13,6 +14,10 @@ def add_arguments(parser):
     parser.add_argument("--size", type=int, default=None, help="frame size; must match train --size (default 32)")
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    parser.add_argument("--given-labels", action="store_true",
+                        help="train the encoder on the run's own given labels (every split, 12 salient frames per video, "
+                             "64 px) instead of without labels: it probes far better here, but an audit on its "
+                             "embeddings is then not fully out of fold")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -25,9 +30,29 @@ def run(args):
 
     names = ("steps", "size", "batch_size", "seed", "device", "threads")
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    if args.given_labels:
+        return _run_given_labels(args, over)
     cfg = dataclasses.replace(PretrainConfig(), **over).validate()
     out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)
     print(f"pretrained on {out['frames']:,} frames of {out['videos']:,} videos in {out['seconds']:.0f} s "
           f"(final loss {out['final_loss']:.4f}); encoder {out['encoder']} ({out['sha256']})")
     print(f"next: dfer-curate embed {args.run}")
+    return 0
+
+
+def _run_given_labels(args, over):
+    import dataclasses
+
+    from curation.errors import ConfigError
+    from model.given_encoder import GivenEncoderConfig, train_given_encoder
+
+    if args.source or args.resume or "batch_size" in over or "device" in over:
+        raise ConfigError("--given-labels trains on this run's own labels in one short pass: "
+                          "drop --from, --resume, --batch-size and --device")
+    cfg = dataclasses.replace(GivenEncoderConfig(), **over).validate()
+    out = train_given_encoder(args.run, cfg, progress=True)
+    print(f"trained the encoder on the given labels of {out['frames']:,} frames of {out['videos']:,} videos in "
+          f"{out['seconds']:.0f} s; encoder {out['encoder']} ({out['sha256']})")
+    print(f"next: dfer-curate train {args.run} --size {cfg.size} --init {out['encoder']}   "
+          f"(or dfer-curate embed {args.run}, then train --frozen)")
     return 0
