@@ -23,6 +23,7 @@ from curation.audit import crossfit
 from curation.errors import ConfigError
 from model import data
 from model.oof import OofConfig, clip_layout
+from model.pretrain import frame_inputs
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,15 @@ class FrameFoldsConfig:
 
     @property
     def pixel_shift(self) -> int:
-        return max(1, self.size // 32) if self.shift < 0 else self.shift
+        return default_shift(self.size) if self.shift < 0 else self.shift
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def default_shift(size: int) -> int:
+    """Random translation while training, in pixels: one per 32 px of input."""
+    return max(1, size // 32)
 
 
 def check_frame_training(cfg, what: str) -> None:
@@ -148,8 +154,7 @@ def cross_fitted_clip_probs(store: data.FrameStore, labels, fold, starts, cfg: F
     frames, stride = cfg.clips.frames, cfg.clips.stride
 
     def inputs(frame_idx, video_rows):
-        f = store.frames[frame_idx].astype(np.float32) / 255.0
-        return np.stack(data.input_channels(f, neutral[video_rows]), 1).astype(np.float32)
+        return frame_inputs(store.frames[frame_idx], neutral[video_rows])
 
     fit_idx, fit_vid = salient_frames(store, cfg.per_video, cfg.gap)
     clip_frames = store.offsets[:, None, None] + starts[:, :, None] + np.arange(frames) * stride  # (N, M, T)

@@ -19,7 +19,8 @@ import torch
 
 from curation.errors import ConfigError
 from model import data
-from model.frame_folds import check_frame_training, fit_frame_classifier, salient_frames
+from model.frame_folds import check_frame_training, default_shift, fit_frame_classifier, salient_frames
+from model.pretrain import PretrainConfig, frame_inputs
 
 
 @dataclass
@@ -37,9 +38,8 @@ class GivenEncoderConfig:
         return self
 
     def encoder_fields(self) -> dict:
-        """What decides the encoder's shape (as model.pretrain's; saved beside its weights)."""
-        return {"arch": "small_cnn", "in_ch": 2, "size": self.size, "width": 32, "dim": 128, "grey": True,
-                "neutral_ref": True}
+        """What decides the encoder's shape: the self-supervised encoder's, at this size."""
+        return PretrainConfig(size=self.size).encoder_fields()
 
 
 def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, progress: bool = True) -> dict:
@@ -62,11 +62,10 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
     t0 = time.time()
     store = data.load_frames(manifest, size=cfg.size, grey=True, cache_dir=run.path / "cache", progress=progress)
     idx, vid = salient_frames(store, cfg.per_video, cfg.gap)
-    neutral = data.neutral_frames(store, np.arange(len(labels)))
-    x = np.stack(data.input_channels(store.frames[idx].astype(np.float32) / 255.0, neutral[vid]), 1).astype(np.float32)
+    x = frame_inputs(store.frames[idx], data.neutral_frames(store, np.arange(len(labels)))[vid])
     bar = tqdm(total=cfg.steps, desc="given-label encoder", unit="batch", disable=not progress, leave=False)
     net = fit_frame_classifier(x, labels[vid], len(manifest.classes), steps=cfg.steps, seed=cfg.seed,
-                               shift=max(1, cfg.size // 32), loss=cfg.loss, progress=bar.update)
+                               shift=default_shift(cfg.size), loss=cfg.loss, progress=bar.update)
     bar.close()
     info = {"corpus": str(run.path), "videos": int(len(labels)), "frames": int(len(idx)), "steps": cfg.steps,
             "objective": "given_labels", "loss": cfg.loss, "seed": cfg.seed}

@@ -290,15 +290,14 @@ def label_support_score(clip_probs, labels, *, best_clip_weight: float = 0.5, ne
     clip_probs, labels = _check(clip_probs, labels)
     if not 0.0 <= best_clip_weight <= 1.0:
         raise ValueError(f"best_clip_weight must be in [0, 1], got {best_clip_weight}")
-    rows = np.arange(len(labels))
-    support = clip_probs[rows, :, labels]  # (N, M)
-    weight = np.ones_like(support)
+    support = clip_probs[np.arange(len(labels)), :, labels]  # (N, M)
     if neutral is not None:
         if not 0 <= neutral < clip_probs.shape[2]:
             raise ValueError(f"neutral must be a class index in [0, {clip_probs.shape[2]}), got {neutral}")
         expressive = 1.0 - clip_probs[:, :, neutral]  # (N, M)
-        aware = support / np.clip(expressive, 1e-6, None)
-        aware_mean = (expressive * aware).sum(1) / np.clip(expressive.sum(1), 1e-12, None)
+        aware = support / np.clip(expressive, 1e-6, None)  # the label's share of each clip's expression
+        # clips weighted by their expression: the label's probability over the expression mass
+        aware_mean = support.sum(1) / np.clip(expressive.sum(1), 1e-12, None)
         shown = expressive.max(1)  # did the video show an expression at all?
         mix = np.where(labels != neutral, shown * aware_mean + (1 - shown) * support.mean(1), support.mean(1))
         best = np.where(labels != neutral, np.clip(aware, 0, 1).max(1), support.max(1))
