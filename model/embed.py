@@ -106,6 +106,18 @@ def to_tensor(x: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).to(device)
 
 
+def network_inputs(run_dir, manifest, cfg, *, progress: bool = False) -> FrameStore:
+    """What a network trained with ``cfg`` reads: the cached embeddings when it was trained
+    ``--frozen``, else the run's decoded frames. Training, scoring and evaluation share it so
+    a frozen network is never fed pixels."""
+    if cfg.frozen:
+        return store_for_training(run_dir, manifest, cfg)
+    from model import data
+
+    return data.load_frames(manifest, size=cfg.size, grey=cfg.grey,
+                            cache_dir=Path(run_dir) / "cache" if cfg.cache else None, progress=progress)
+
+
 def store_for_training(run_dir, manifest, cfg) -> FrameStore:
     """The embeddings `train --frozen` and its `score` read: made by the encoder they name
     (cfg.init, else RUN/encoder.pt), for this manifest's videos, of the network's size."""

@@ -11,6 +11,7 @@ from curation.audit.metrics import uar_war
 from curation.runs import RunDir
 from model import data
 from model.config import ScoreConfig
+from model.embed import network_inputs
 from model.inference import load_model, predict, resolve_device
 
 
@@ -27,8 +28,7 @@ def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: 
     torch.manual_seed(0)
     dev = resolve_device(device)
     net, tcfg, ck = load_model(run.checkpoints / f"{checkpoint}.pt", manifest.classes, dev)
-    store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
-                             cache_dir=run.path / "cache" if tcfg.cache else None)
+    store = network_inputs(run.path, manifest, tcfg)
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
     n_u = clips or ScoreConfig().uniform_clips
     _, logits = predict(net, store, rows, tcfg, dev, n_uniform=n_u)

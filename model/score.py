@@ -23,6 +23,7 @@ from curation.runs import RunDir
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
 from model import data
 from model.config import ScoreConfig, TrainConfig
+from model.embed import network_inputs
 from model.inference import load_model, predict, resolve_device
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,7 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
     torch.manual_seed(0)
     device = resolve_device(sc.device)
     net, tcfg, ck = load_model(ck_path, manifest.classes, device)
-    if tcfg.frozen:
-        from model.embed import store_for_training
-
-        store = store_for_training(run.path, manifest, tcfg)
-    else:
-        store = data.load_frames(manifest, size=tcfg.size, grey=tcfg.grey,
-                                 cache_dir=run.path / "cache" if tcfg.cache else None, progress=progress)
+    store = network_inputs(run.path, manifest, tcfg, progress=progress)
     rows = np.arange(len(manifest.df))
     data.check_lengths(store, rows, tcfg.frames, pad=tcfg.pad_short)
     n_u, n_k = clip_counts(sc, tcfg)

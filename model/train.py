@@ -293,8 +293,8 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
 
 
 def load_store(run, manifest, cfg, dist_, progress):
-    if cfg.frozen:  # the cached embeddings of `embed`, no pixels
-        return embed.store_for_training(run.path, manifest, cfg)
+    if cfg.frozen or dist_.world == 1:
+        return embed.network_inputs(run.path, manifest, cfg, progress=progress)
     cache_dir = run.path / "cache" if cfg.cache else None
     if dist_.world > 1 and cache_dir is not None:
         if dist_.main:

@@ -15,11 +15,15 @@ pytestmark = pytest.mark.usefixtures("fiftyone_db")
 @pytest.mark.slow
 def test_demo_runs_every_stage(tmp_path, capsys):
     out = tmp_path / "demo"
-    times = run_demo(out, DemoConfig(n=70, size=32, num_frames=24, epochs=2, dataset="dfer-curate-demo-test"))
-    assert list(times) == ["synth", "ingest", "train", "score", "baselines", "push", "export", "report"]
+    times = run_demo(out, DemoConfig(n=70, size=32, num_frames=24, epochs=2, encoder_steps=20,
+                                     dataset="dfer-curate-demo-test"))
+    assert list(times) == ["synth", "ingest", "pretrain", "embed", "train", "score", "baselines", "push", "export",
+                           "report"]
     run = RunDir(out)
-    for path in (run.manifest, run.scores, run.clip_probs, run.dynamics, run.baselines, run.report):
+    for path in (run.manifest, run.scores, run.clip_probs, run.dynamics, run.baselines, run.report,
+                 run.path / "encoder.pt", run.path / "embeddings.npy"):
         assert path.exists(), path
+    assert run.load_config()["train"]["frozen"] is True  # the network trained on the embeddings
     scores = pd.read_parquet(run.scores)
     assert len(scores) == 70 and set(scores["verdict"]) <= set(VERDICTS)
     # the same videos came through the generic CSV ingest with the same labels
@@ -47,7 +51,7 @@ def test_demo_runs_twice_but_keeps_review_decisions(tmp_path, capsys):
     from curation.errors import RunError
 
     out = tmp_path / "demo"
-    cfg = DemoConfig(n=70, size=32, num_frames=24, epochs=1, push=False)
+    cfg = DemoConfig(n=70, size=32, num_frames=24, epochs=1, push=False, given_encoder=False)
     run_demo(out, cfg)
     first = list(RunDir(out).exports.iterdir())
     run_demo(out, cfg)

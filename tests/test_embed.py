@@ -90,6 +90,10 @@ def test_train_frozen_and_score_on_embeddings(embedded_run, monkeypatch):
     assert not any(k.startswith("encoder.") for k in ck["model"])  # only streams and heads
     scores = S.score(embedded_run.path, progress=False)
     assert len(scores) == 16 and scores["noise_score"].between(0, 1).all()
+    from model.evaluate import evaluate
+
+    ev = evaluate(embedded_run.path, "train")  # a frozen network is evaluated on embeddings too
+    assert ev["n"] == (scores["split"] == "train").sum() and 0 <= ev["uar"] <= 1
 
 
 def test_init_starts_the_encoder_from_the_pretrained_file(embedded_run):

@@ -22,9 +22,10 @@ def test_pretrain_given_labels_writes_an_encoder_that_embed_reads(run, capsys):
     out = capsys.readouterr().out
     assert "given labels of" in out and "--size 16 --init" in out
     meta = json.loads((run.path / "encoder.json").read_text())
-    assert meta["objective"] == "given_labels" and meta["loss"] == "ce" and meta["size"] == 16
-    # every video of every split; 16-frame videos hold at most 8 salient frames 2 apart (12 asked)
-    assert meta["frames"] == 40 * 8 and meta["videos"] == 40
+    assert meta["objective"] == "given_labels" and meta["loss"] == "gce" and meta["size"] == 16
+    # the train videos (the fake run has train and test); 16-frame videos hold at most 8 salient
+    # frames 2 apart (12 asked)
+    assert meta["splits"] == ["train", "val"] and meta["frames"] == 30 * 8 and meta["videos"] == 30
     encoder, fields, _ = load_encoder(run.path / "encoder.pt")
     assert fields["in_ch"] == 2 and encoder.proj.out_features == 128
     assert cli.main(["embed", str(run.path)]) == 0
@@ -49,3 +50,21 @@ def test_bad_settings_are_named(run, capsys):
         GivenEncoderConfig(loss="mse").validate()
     with pytest.raises(ConfigError, match="per_video must be"):
         GivenEncoderConfig(per_video=0).validate()
+
+
+def test_given_splits_and_loss_choose_what_it_learns(run, capsys):
+    argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "3"]
+    assert cli.main([*argv, "--given-splits", "train,test", "--loss", "ce"]) == 0
+    meta = json.loads((run.path / "encoder.json").read_text())
+    assert meta["splits"] == ["train", "test"] and meta["videos"] == 40 and meta["loss"] == "ce"
+    assert cli.main([*argv, "--given-splits", "test"]) == 0
+    assert json.loads((run.path / "encoder.json").read_text())["videos"] == 10
+    capsys.readouterr()
+    assert cli.main([*argv, "--given-splits", "train,holdout"]) == 2
+    assert "splits must be one or more of train, val, test, got train, holdout" in capsys.readouterr().err
+    assert cli.main(["pretrain", str(run.path), "--loss", "ce"]) == 2
+    assert "add --given-labels" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="at least 2 classes in the splits val"):
+        from model.given_encoder import train_given_encoder
+
+        train_given_encoder(run.path, GivenEncoderConfig(size=16, steps=2, splits=("val",)), progress=False)

@@ -25,7 +25,8 @@ def test_probe_reads_a_linear_signal_and_not_noise():
 
 def test_end_to_end_writes_every_candidate_at_every_size(tmp_path, capsys):
     md = tmp_path / "R.md"
-    md.write_text("old\n" + frozen_training.BEGIN + "\nkept section\n" + frozen_training.END + "\n")
+    begin, end = frozen_training.MARKERS["self_supervised"]
+    md.write_text("old\n" + begin + "\nkept section\n" + end + "\n")
     rc = representation.main(["--sizes", "20,40", "--test-faces", "20", "--corpus-n", "47", "--steps", "2",
                               "--sup-steps", "2", "--candidates", "diff,random,supervised,neutral_code",
                               "--workers", "1", "--md", str(md)])
@@ -39,20 +40,39 @@ def test_end_to_end_writes_every_candidate_at_every_size(tmp_path, capsys):
     assert "kept section" in text and "old" not in text.split("\n")[0]
 
 
-def test_frozen_section_replaces_only_itself(tmp_path):
-    md = tmp_path / "R.md"
-    md.write_text("# probes\n")
-    r = dict(total_s=60, pretrain_s=10, pretrain_frames=100, embed_s=2, embed_fps=50, pixel_epoch_s=10,
-             frozen_epoch_s=1, frozen_train_s=5, frozen_epochs=3, auroc=0.9, f1=0.5, precision=0.5, recall=0.5,
-             hard_retention=0.9, heldout=0.5)
+def test_frozen_sections_replace_only_themselves_and_average_the_seeds(tmp_path):
+    import pandas as pd
 
-    class A:
-        threads = 1
-
+    from model.given_encoder import GivenEncoderConfig
     from model.pretrain import PretrainConfig
 
-    frozen_training.write_section(md, A, PretrainConfig(), r, "--run x")
-    frozen_training.write_section(md, A, PretrainConfig(), {**r, "auroc": 0.8}, "--run x")
+    md = tmp_path / "R.md"
+    md.write_text("# probes\n")
+
+    def seed_result(seed, auroc, ours_nvh, cl_nvh):
+        table = pd.DataFrame({"method": ["ours", "cl_both"], "n_flagged": [10, 12], "f1": [0.5, 0.4],
+                              "auroc": [auroc, 0.9], "noisy_vs_hard_auroc": [ours_nvh, cl_nvh]})
+        return dict(seed=seed, pretrain_s=10, pretrain_frames=100, embed_s=2, embed_fps=50, pixel_epoch_s=10,
+                    frozen_epoch_s=1, frozen_train_s=5, frozen_epochs=3, auroc=auroc, f1=0.5, precision=0.5,
+                    recall=0.5, hard_retention=0.9, heldout=0.5, test_uar=0.7, table=table)
+
+    class Args:
+        threads = 1
+        encoder = "self_supervised"
+
+    ssl = [{**seed_result(0, 0.9, 0.8, 0.7), "config": PretrainConfig()}]
+    frozen_training.write_section(md, Args, ssl, 60, "--run x")
+    ssl[0]["auroc"] = 0.8
+    frozen_training.write_section(md, Args, ssl, 60, "--run x")
+    Args.encoder = "given_labels"
+    given = [{**seed_result(0, 0.96, 0.9, 0.8), "config": GivenEncoderConfig()},
+             {**seed_result(1, 0.93, 0.8, 0.9), "config": GivenEncoderConfig()}]
+    frozen_training.write_section(md, Args, given, 60, "--run y --seeds 0,1")
     text = md.read_text()
-    assert text.startswith("# probes") and text.count(frozen_training.BEGIN) == 1
-    assert "| 0.800 |" in text and "10.0x faster" in text
+    for begin, _ in frozen_training.MARKERS.values():
+        assert text.count(begin) == 1
+    assert text.startswith("# probes") and "10.0x faster" in text and "| 0 | 0.800 |" in text
+    assert "| mean | 0.945 |" in text  # (0.96 + 0.93) / 2, below 0.95: not met
+    assert "noise AUROC at least 0.95 (mean 0.9450): **not met**" in text
+    assert "| ours | 10 | 0.500 | 0.945 | 0.850 |" in text  # each method averaged over the seeds
+    assert "| cl_both | 12 | 0.400 | 0.900 | 0.850 |" in text

@@ -10,6 +10,9 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--no-push", action="store_true", help="skip FiftyOne (no mongod)")
+    parser.add_argument("--pixels", action="store_true",
+                        help="train the whole network on 32 px pixels instead of on the embeddings of an "
+                             "encoder trained on the given labels (slower, and it measures worse)")
 
 
 def run(args):
@@ -17,7 +20,7 @@ def run(args):
 
     from curation.pipelines.demo import DemoConfig, run_demo
 
-    cfg = DemoConfig(seed=args.seed, push=not args.no_push)
+    cfg = DemoConfig(seed=args.seed, push=not args.no_push, given_encoder=not args.pixels)
     if args.n is not None:
         cfg = replace(cfg, n=args.n)
     if args.epochs is not None:

@@ -15,9 +15,15 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--given-labels", action="store_true",
-                        help="train the encoder on the run's own given labels (every split, 12 salient frames per video, "
-                             "64 px) instead of without labels: it probes far better here, but an audit on its "
-                             "embeddings is then not fully out of fold")
+                        help="train the encoder on the run's own given labels (train and val splits, 12 salient frames "
+                             "per video, 64 px, a noise-bounded loss) instead of without labels: it measures far better "
+                             "here, but an audit on its embeddings is then not fully out of fold")
+    parser.add_argument("--given-splits", default=None,
+                        help="with --given-labels: comma-separated splits whose labels it learns (default train,val; "
+                             "adding test makes test UAR meaningless)")
+    parser.add_argument("--loss", choices=("gce", "ce"), default=None,
+                        help="with --given-labels: gce (generalized cross-entropy, bounds what a wrong label pulls) "
+                             "or ce (default gce)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -32,6 +38,10 @@ def run(args):
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if args.given_labels:
         return _run_given_labels(args, over)
+    if args.given_splits or args.loss:
+        from curation.errors import ConfigError
+
+        raise ConfigError("--given-splits and --loss choose how --given-labels trains: add --given-labels or drop them")
     cfg = dataclasses.replace(PretrainConfig(), **over).validate()
     out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)
     print(f"pretrained on {out['frames']:,} frames of {out['videos']:,} videos in {out['seconds']:.0f} s "
@@ -49,6 +59,10 @@ def _run_given_labels(args, over):
     if args.source or args.resume or "batch_size" in over or "device" in over:
         raise ConfigError("--given-labels trains on this run's own labels in one short pass: "
                           "drop --from, --resume, --batch-size and --device")
+    if args.given_splits:
+        over["splits"] = tuple(s.strip() for s in args.given_splits.split(",") if s.strip())
+    if args.loss:
+        over["loss"] = args.loss
     cfg = dataclasses.replace(GivenEncoderConfig(), **over).validate()
     out = train_given_encoder(args.run, cfg, progress=True)
     print(f"trained the encoder on the given labels of {out['frames']:,} frames of {out['videos']:,} videos in "

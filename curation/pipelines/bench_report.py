@@ -9,7 +9,7 @@ from curation.audit.baselines import CLEANLAB_FILTERS
 from curation.pipelines.bench_config import SYNTH_CONFIGS
 
 
-def _md(df: pd.DataFrame, digits: int = 2) -> str:
+def markdown_table(df: pd.DataFrame, digits: int = 2) -> str:
     def fmt(v):
         if isinstance(v, (float, np.floating)):
             return "–" if np.isnan(v) else f"{v:.{digits}f}"
@@ -93,7 +93,7 @@ def render_markdown(tables: dict, info: dict) -> str:
         "How well the audit model learned (best held-out accuracy over its epochs; given-label "
         "accuracy on train at the last epoch). Every detection number below rests on it.",
         "",
-        _md(tables["model"], 3) if len(tables.get("model", [])) else "(no training log)",
+        markdown_table(tables["model"], 3) if len(tables.get("model", [])) else "(no training log)",
         "",
         *[f"**Warning: in `{r.config}` the audit model's held-out accuracy {r.heldout_acc:.2f} is not clearly above "
           f"chance ({r.chance:.2f}); its detection numbers compare noise, not methods.**\n"
@@ -112,17 +112,17 @@ def render_markdown(tables: dict, info: dict) -> str:
         lines += [f"Left out: {what} ({why}).", ""]
     for name in cfg["configs"]:
         d = det[det["config"] == name].drop(columns=["config"])
-        lines += [f"### `{name}`", "", _md(d), ""]
+        lines += [f"### `{name}`", "", markdown_table(d), ""]
     lines += ["## Downstream: retrain on each label set, test on clean labels", "",
               "Same plain network (robust training off) for every label set; `ours` = train videos our "
               f"triage calls noisy relabelled to the suggestion (hard kept); `cleanlab` = videos "
               f"`cl_{cfg['cleanlab_filter']}` flags ({'out-of-fold' if cfg['folds'] >= 2 else 'in-sample'}) removed; "
               "`oracle` = true labels.", ""]
-    lines += [_md(tables["downstream"], 3) if len(tables["downstream"]) else "(not run)", ""]
+    lines += [markdown_table(tables["downstream"], 3) if len(tables["downstream"]) else "(not run)", ""]
     lines += ["## Cost: one audit against cleanlab with K-fold probabilities", "",
               "Wall time, CPU time (all threads) and peak RSS of the training child processes, measured "
               "in the same run; ratios are to our audit.", "",
-              _md(tables["cost"]), ""]
+              markdown_table(tables["cost"]), ""]
     for path, note in info.get("notes", {}).items():
         lines += [f"- `{path}`: {note}."]
     return "\n".join(lines) + "\n"
