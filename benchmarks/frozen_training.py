@@ -67,6 +67,8 @@ def main(argv=None) -> int:
     p.add_argument("--given-loss", default=None, help="given_labels: ce or gce (default: GivenEncoderConfig's)")
     p.add_argument("--given-splits", default=None,
                    help="given_labels: comma-separated splits whose labels it learns (default: GivenEncoderConfig's)")
+    p.add_argument("--noise-splits", default="train",
+                   help="synth: comma-separated splits whose labels carry noise (default train, the default set)")
     p.add_argument("--timing-epochs", type=int, default=1, help="epochs timed per side (first seed only)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seeds", default="0", help="comma-separated synth (and training) seeds; the mean is reported")
@@ -93,7 +95,9 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
     seed; with ``timing`` also a pixel and a frozen epoch side by side."""
     from curation.audit.baselines import run_baselines
     from curation.audit.compare import side_by_side
+    from curation.audit.metrics import verdicts_by_split
     from curation.data import synth
+    from curation.data.manifest import read_manifest
     from model.config import TrainConfig
     from model.embed import embed
     from model.evaluate import evaluate
@@ -101,7 +105,13 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
     from model.train import train
 
     if not (run / "manifest.parquet").exists():
-        synth.generate(run, synth.SynthConfig(n=args.n, seed=seed, workers=2), progress=False)
+        noise_splits = tuple(args.noise_splits.split(","))
+        synth.generate(run, synth.SynthConfig(n=args.n, seed=seed, workers=2, noise_splits=noise_splits),
+                       progress=False)
+    elif read_manifest(run).df.groupby("split")["is_noisy"].any().pipe(lambda a: sorted(a[a].index)) != \
+            sorted(args.noise_splits.split(",")):
+        raise SystemExit(f"{run} holds a set whose noisy splits are not --noise-splits {args.noise_splits}; "
+                         "pick another --run")
     ecfg, fit_encoder = encoder_config(args, seed)
     r: dict = {"seed": seed, "config": ecfg}
     t0 = time.time()
@@ -123,6 +133,7 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
              test_uar=evaluate(run, "test")["uar"])
     run_baselines(run)
     r["table"] = side_by_side(run)
+    r["by_split"] = verdicts_by_split(scores, read_manifest(run).df)
     return r
 
 
@@ -174,6 +185,29 @@ def mean_table(per_seed: list[dict]):
     return mean.reset_index()
 
 
+def variant_options(args) -> dict:
+    """The options that make this run other than the default one (noisy splits of the set,
+    and the given-label encoder's splits, loss and steps), each as given."""
+    out = {}
+    if getattr(args, "noise_splits", "train") != "train":
+        out["noise_splits"] = args.noise_splits
+    for name in ("given_splits", "given_loss", "steps"):
+        if getattr(args, name, None):
+            out[name] = getattr(args, name)
+    return out
+
+
+def mean_by_split(per_seed: list[dict]):
+    """`verdicts_by_split` of every seed, averaged per split (counts rounded)."""
+    import pandas as pd
+
+    mean = pd.concat([r["by_split"] for r in per_seed]).groupby("split", sort=False).mean()
+    for c in ("n", "n_noisy"):
+        if c in mean.columns:
+            mean[c] = mean[c].round().astype(int)
+    return mean.reset_index()
+
+
 def write_section(path: Path, args, per_seed: list[dict], total_s: float, command: str) -> None:
     import numpy as np
     import pandas as pd
@@ -182,8 +216,13 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
     from curation.pipelines.bench_report import markdown_table
 
     begin, end = MARKERS[args.encoder]
-    title = {"self_supervised": "The self-supervised encoder in the audit (default synthetic set)",
-             "given_labels": "The given-label encoder in the audit (default synthetic set)"}[args.encoder]
+    title = {"self_supervised": "The self-supervised encoder in the audit",
+             "given_labels": "The given-label encoder in the audit"}[args.encoder]
+    variant = variant_options(args)
+    if variant:  # another set or encoder setting: a section of its own
+        key = " ".join(f"{k}={v}" for k, v in variant.items())
+        begin, end = (m.replace(":", f" {key}:", 1) for m in (begin, end))
+    title += " (default synthetic set" + "".join(f"; {k.replace('_', ' ')} {v}" for k, v in variant.items()) + ")"
     r, ecfg = per_seed[0], per_seed[0]["config"]
     seeds = ", ".join(str(x["seed"]) for x in per_seed)
     mean = {k: float(np.mean([x[k] for x in per_seed])) for k in ("auroc", "f1", "hard_retention", "test_uar")}
@@ -211,6 +250,10 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
         markdown_table(rows, 3), "",
         f"Every method on the same network (train split), mean over seeds {seeds}:", "",
         markdown_table(mean_table(per_seed), 3), "",
+        f"What an annotator meets in each split, mean over seeds {seeds}: the share of clean, easy videos "
+        "flagged for review (noisy or hard-or-noisy), the share of videos called hard that are truly hard "
+        "and correctly labelled, and the noise AUROC where the split has noisy labels:", "",
+        markdown_table(mean_by_split(per_seed), 3), "",
         "Targets: pretrain + embed within 10 min: " + _met((r["pretrain_s"] + r["embed_s"]) <= 600)
         + "; a frozen epoch at least 5x faster than a pixel epoch: " + _met(r["pixel_epoch_s"] >= 5 * r["frozen_epoch_s"])
         + f"; noise AUROC at least 0.95 (mean {mean['auroc']:.4f}): " + _met(mean["auroc"] >= 0.95)

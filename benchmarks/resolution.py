@@ -52,17 +52,18 @@ def _salient_frames(job, *, per_video: int, gap: int = 0):
     return small[top], small[:3].mean(0)
 
 
-def given_label_faces(cfg, size: int, per_video: int, workers: int, splits: str = "train", gap: int = 0) -> dict:
-    """Trainer inputs and GIVEN labels of the most salient frames of the train split's videos
-    (``splits="train"``) or of every labelled video (``"all"``, as `score --cross-fit` and
-    an audit of every split see them)."""
+def given_label_faces(cfg, size: int, per_video: int, workers: int, splits: tuple[str, ...] = ("train",),
+                      gap: int = 0) -> dict:
+    """Trainer inputs and GIVEN labels of the most salient frames of the videos of ``splits``
+    (train and val: what `pretrain --given-labels` learns; every split: what `score
+    --cross-fit` sees)."""
     from model.data import input_channels
 
     truth, out = render_each_video(partial(_salient_frames, per_video=per_video, gap=gap), cfg, size, workers,
                                    chunksize=16)
     index = {c: i for i, c in enumerate(cfg.classes)}
     split = truth["split"].astype(str).to_numpy()
-    train = np.flatnonzero(split == "train") if splits == "train" else np.arange(len(split))
+    train = np.flatnonzero(np.isin(split, splits))
     frames = np.stack([out[i][0] for i in train]) / 255.0  # (V, k, H, W)
     neutral = np.stack([out[i][1] for i in train])[:, None] / 255.0
     x = np.stack(input_channels(frames, np.broadcast_to(neutral, frames.shape)), axis=2)
@@ -72,6 +73,16 @@ def given_label_faces(cfg, size: int, per_video: int, workers: int, splits: str 
             "noise": np.float64(np.mean(given != true))}
 
 
+def split_key(splits: tuple[str, ...]) -> str:
+    """The cache-file suffix of a set of label splits (the names earlier runs wrote kept)."""
+    return {("train",): "", ("train", "val", "test"): "_all"}.get(tuple(splits), "_" + "-".join(splits))
+
+
+def split_words(arg: str) -> str:
+    names = ["train", "val", "test"] if arg == "all" else arg.split(",")
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--px", default="32,64", help="input sizes (the synthetic set renders at 64 px)")
@@ -79,8 +90,8 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="1300,2600", help="labelled training faces of the probes")
     p.add_argument("--test-faces", type=int, default=1000)
     p.add_argument("--per-video", type=int, default=6, help="salient frames per video for the given-label encoder")
-    p.add_argument("--given-splits", choices=["train", "all"], default="train",
-                   help="whose given labels train that encoder: the train split's, or every labelled video's")
+    p.add_argument("--given-splits", default="train",
+                   help="whose given labels train that encoder: comma-separated splits, or all (default train)")
     p.add_argument("--gap", type=int, default=0, help="those salient frames at least this many frames apart (0: top-k)")
     p.add_argument("--steps", type=int, default=1000, help="batches of 32 for a true-label encoder (as data_ceiling)")
     p.add_argument("--given-steps", type=int, default=3000, help="batches of 32 for the given-label encoder")
@@ -92,6 +103,11 @@ def main(argv=None) -> int:
     p.add_argument("--md", help="write the results as markdown here (e.g. reports/RESOLUTION.md)")
     args = p.parse_args(argv)
     from curation.data.synth import SynthConfig
+    from curation.schema import SPLITS
+
+    given_splits = SPLITS if args.given_splits == "all" else tuple(args.given_splits.split(","))
+    if not given_splits or any(s not in SPLITS for s in given_splits):
+        p.error(f"--given-splits: comma-separated splits among {', '.join(SPLITS)}, or all; got {args.given_splits}")
 
     t0 = time.time()
     pxs = [int(s) for s in args.px.split(",") if s]
@@ -107,10 +123,10 @@ def main(argv=None) -> int:
             return {"x": x, "y": truth["true_label"].map(index).to_numpy()}
 
         probes[px] = _cached(cache / f"probe_{pcfg.n}_{pcfg.seed}_{px}.npz" if cache else None, make_probe)
-        key = (f"given_{cfg.n}_{cfg.seed}_{px}_{args.per_video}" + ("" if args.given_splits == "train" else "_all")
+        key = (f"given_{cfg.n}_{cfg.seed}_{px}_{args.per_video}" + split_key(given_splits)
                + (f"_gap{args.gap}" if args.gap else ""))
         given[px] = _cached(cache / f"{key}.npz" if cache else None,
-                            lambda px=px: given_label_faces(cfg, px, args.per_video, args.workers, args.given_splits,
+                            lambda px=px: given_label_faces(cfg, px, args.per_video, args.workers, given_splits,
                                                             args.gap))
     render_s = time.time() - t0
     import torch
@@ -169,7 +185,7 @@ def write_markdown(path: Path, args, rows, noise, total, render_s, command) -> N
         f"- **true_labels**: the trainer's SmallCNN trained on the probe's own labelled faces "
         f"({args.steps} batches of 32, shift of px/32 pixels), frozen; an oracle (the tool has no true labels);",
         f"- **given_labels**: the same encoder trained on the default set's given "
-        f"{'train' if args.given_splits == 'train' else 'train, val and test'} labels "
+        f"{split_words(args.given_splits)} labels "
         f"(share wrong: {', '.join(f'{v:.2f} at {k} px' for k, v in noise.items())}) over each video's "
         f"{args.per_video} most salient frames{f' at least {args.gap} frames apart' if args.gap else ''} "
         f"({args.given_steps} batches of 32), frozen: what the tool "

@@ -1,9 +1,10 @@
 """The tool with its defaults on video sets that the project's synthetic generator did not
 make: generate each set (benchmarks/unseen/), ingest it through the generic CSV layout, run
-`train`, `score` and `baselines` as the README tells a user (the command line, no options),
+`pretrain --given-labels`, `embed`, `train --frozen`, `score` and `baselines` as the README
+tells a user (the command line, no other options; ``--pixels``: `train` on pixels instead),
 then measure every method on the train split against the set's truth with
-``curation.audit.metrics.detection_table``, beside the synthetic reference of
-reports/MODEL_QUALITY.md (its `full` row).
+``curation.audit.metrics.detection_table``, beside the synthetic reference of the same path
+(reports/REPRESENTATION.md; with ``--pixels`` the `full` row of reports/MODEL_QUALITY.md).
 
     .venv/bin/python benchmarks/unseen_sets.py                       # both sets, 2,000 videos each
     .venv/bin/python benchmarks/unseen_sets.py --n 400 --sets toons   # smaller, one set
@@ -36,22 +37,46 @@ from unseen import SETS, generate, read_truth  # noqa: E402
 from unseen.common import DATA_DIR, LABELS_FILE  # noqa: E402
 from unseen.report import passes, write_markdown  # noqa: E402
 
-REFERENCE = ROOT / "reports" / "MODEL_QUALITY.md"
+REFERENCE = {"pixels": ROOT / "reports" / "MODEL_QUALITY.md", "frozen": ROOT / "reports" / "REPRESENTATION.md"}
+# what the README tells a user to run after the ingest, per path
+STAGES = {"frozen": (("pretrain", "--given-labels"), ("embed",), ("train", "--frozen"), ("score",), ("baselines",)),
+          "pixels": (("train",), ("score",), ("baselines",))}
 THREADS = [0]  # set by --threads
 COLUMNS = ("method", "n_flagged", "precision", "recall", "f1", "auroc", "ap", "noisy_vs_hard_auroc",
            "hard_retention", "relabel_acc")
 
 
-def reference() -> dict:
-    """The `full` row of reports/MODEL_QUALITY.md: F1, AUROC, noisy-vs-hard AUROC, hard retention."""
-    lines = REFERENCE.read_text().splitlines()
-    head = next(line for line in lines if line.startswith("| variant"))
-    row = next(line for line in lines if line.startswith("| full |"))
-    cells = dict(zip([c.strip() for c in head.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
+def reference(path: str = "frozen") -> dict:
+    """Our figures on the default synthetic set with the same path: for ``pixels`` the `full`
+    row of reports/MODEL_QUALITY.md; for ``frozen`` the mean row of the given-label section of
+    reports/REPRESENTATION.md (its noisy-vs-hard AUROC from the `ours` row of the method table)."""
+    lines = REFERENCE[path].read_text().splitlines()
+    if path == "pixels":
+        head = next(line for line in lines if line.startswith("| variant"))
+        row = next(line for line in lines if line.startswith("| full |"))
+        cells = _cells(head, row)
+        return {"f1": float(cells["F1"]), "auroc": float(cells["AUROC"]),
+                "noisy_vs_hard_auroc": float(cells["noisy-vs-hard AUROC"]),
+                "hard_retention": float(cells["hard retention"]), "precision": float(cells["precision"]),
+                "recall": float(cells["recall"]), "test_uar": float(cells["test UAR"]),
+                "source": "the `full` row of reports/MODEL_QUALITY.md (pixel training)"}
+    lines = lines[next(i for i, line in enumerate(lines) if "frozen_training given_labels: begin" in line):]
+    head = next(line for line in lines if line.startswith("| seed |"))
+    seeds = [line for line in lines[lines.index(head) + 2:] if line.startswith("| ")]
+    row = next((line for line in seeds if line.startswith("| mean |")), seeds[0])
+    cells = _cells(head, row)
+    method_head = next(line for line in lines if line.startswith("| method |"))
+    ours = _cells(method_head, next(line for line in lines if line.startswith("| ours |")))
     return {"f1": float(cells["F1"]), "auroc": float(cells["AUROC"]),
-            "noisy_vs_hard_auroc": float(cells["noisy-vs-hard AUROC"]),
+            "noisy_vs_hard_auroc": float(ours["noisy_vs_hard_auroc"]),
             "hard_retention": float(cells["hard retention"]), "precision": float(cells["precision"]),
-            "recall": float(cells["recall"]), "test_uar": float(cells["test UAR"])}
+            "recall": float(cells["recall"]), "test_uar": float(cells["test UAR"]),
+            "source": ("the mean over seeds" if cells["seed"] == "mean" else f"seed {cells['seed']}")
+            + " of the given-label section of reports/REPRESENTATION.md"}
+
+
+def _cells(head: str, row: str) -> dict:
+    return dict(zip([c.strip() for c in head.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
 
 
 def cli(args: list[str], log: Path) -> float:
@@ -71,9 +96,9 @@ def cli(args: list[str], log: Path) -> float:
 
 
 def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bool = False,
-            train_args: tuple[str, ...] = (), tag: str = "") -> dict:
-    """Generate (or, with ``reuse``, keep a set made with the same arguments), ingest, train,
-    score, baselines; then the measures. ``train_args`` are extra `train` options (not defaults)."""
+            train_args: tuple[str, ...] = (), tag: str = "", path: str = "frozen") -> dict:
+    """Generate (or, with ``reuse``, keep a set made with the same arguments), ingest, run the
+    stages of ``path``; then the measures. ``train_args`` are extra `train` options (not defaults)."""
     out, run = work / name, work / f"run_{name}{tag}"
     log = work / f"{name}{tag}.log"
     log.unlink(missing_ok=True)
@@ -92,9 +117,9 @@ def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bo
     data = out / DATA_DIR
     times["ingest"] = cli(["ingest", "--format", "csv", "--root", str(data), "--csv", str(data / LABELS_FILE),
                            "--out", str(run)], log)
-    times["train"] = cli(["train", str(run), *train_args], log)
-    for stage in ("score", "baselines"):
-        times[stage] = cli([stage, str(run)], log)
+    for stage, *options in STAGES[path]:
+        extra = train_args if stage == "train" else ()
+        times[stage] = cli([stage, str(run), *options, *extra], log)
     res = measure(run, read_truth(out))
     res["times"] = times
     res["n"] = n
@@ -158,6 +183,9 @@ def main(argv=None) -> int:
     p.add_argument("--train-args", default="",
                    help="extra `train` options, for diagnosis only (e.g. '--epochs 60'); runs go to run_<set>_diag, "
                         "and --md, which reports the defaults, is refused")
+    p.add_argument("--pixels", action="store_true",
+                   help="audit with `train` on pixels (the path before the given-label encoder) instead of "
+                        "`pretrain --given-labels`, `embed`, `train --frozen`; runs go to run_<set>_pixels")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--results", help="write --md from this --json of an earlier invocation instead of running")
     p.add_argument("--also", nargs="+", default=[], metavar="JSON",
@@ -174,10 +202,11 @@ def main(argv=None) -> int:
         p.error("--md reports the defaults; drop --train-args (or --md and keep --json)")
     if args.results:
         results = json.loads(Path(args.results).read_text())
-        results["reference"] = {**reference(), **results["reference"]}  # figures added since, from the same file
+        path = results.get("path", "pixels")  # results written before the frozen path were pixel runs
+        results["reference"] = {**reference(path), **results["reference"]}  # figures added since, same file
         for name, res in results["sets"].items() if args.remeasure else ():
             work = Path(args.work)
-            tag = "_diag" if results.get("train_args") else ""
+            tag = ("_diag" if results.get("train_args") else "") + ("_pixels" if path == "pixels" else "")
             res.update(measure(work / f"run_{name}{tag}", read_truth(work / name)))
             print_set(name, res, results["reference"])
         if args.remeasure and args.json:
@@ -188,13 +217,16 @@ def main(argv=None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         t0 = time.time()
         load = os.getloadavg()[0]
-        results = {"reference": reference(), "sets": {}, "machine": machine(load), "threads": args.threads,
-                   "train_args": args.train_args,
+        path = "pixels" if args.pixels else "frozen"
+        results = {"reference": reference(path), "sets": {}, "machine": machine(load), "threads": args.threads,
+                   "train_args": args.train_args, "path": path,
+                   "stages": [" ".join(stage) for stage in STAGES[path]],
                    "command": shlex.join(["benchmarks/unseen_sets.py", *(argv if argv is not None else sys.argv[1:])])}
         for name in names:
             results["sets"][name] = run_set(name, work, n=args.n, seed=args.seed, workers=args.workers,
                                             reuse=args.reuse, train_args=tuple(shlex.split(args.train_args)),
-                                            tag="_diag" if args.train_args else "")
+                                            tag=("_diag" if args.train_args else "") + ("_pixels" if args.pixels else ""),
+                                            path=path)
             print_set(name, results["sets"][name], results["reference"])
             results["total_s"] = round(time.time() - t0, 1)
             if args.json:

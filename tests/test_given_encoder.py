@@ -20,7 +20,8 @@ def run(tmp_path):
 def test_pretrain_given_labels_writes_an_encoder_that_embed_reads(run, capsys):
     assert cli.main(["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "20"]) == 0
     out = capsys.readouterr().out
-    assert "given labels of" in out and "--size 16 --init" in out
+    assert "given labels of" in out
+    assert f"next: dfer-curate embed {run.path}, then dfer-curate train {run.path} --frozen" in out
     meta = json.loads((run.path / "encoder.json").read_text())
     assert meta["objective"] == "given_labels" and meta["loss"] == "gce" and meta["size"] == 16
     # the train videos (the fake run has train and test); 16-frame videos hold at most 8 salient

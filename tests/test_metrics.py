@@ -41,3 +41,22 @@ def test_detection_table_one_row_per_method_against_truth():
     assert m["noisy_vs_hard_auroc"] == 1.0
     s = df.iloc[1]  # no flag column: flag metrics are NaN; NaN score ranks lowest
     assert np.isnan(s["precision"]) and np.isnan(s["relabel_acc"]) and s["auroc"] == 1.0
+
+
+def test_verdicts_by_split_counts_what_an_annotator_meets():
+    from curation.audit.metrics import verdicts_by_split
+
+    scores = pd.DataFrame({
+        "video_id": list("abcdefgh"), "split": ["train"] * 5 + ["test"] * 3,
+        "verdict": ["noisy", "clean", "hard-or-noisy", "hard", "hard", "clean", "noisy", "clean"],
+        "noise_score": [0.9, 0.1, 0.6, 0.3, 0.2, 0.1, 0.8, 0.2]})
+    truth = pd.DataFrame({"video_id": list("hgfedcba"),  # any order: joined on video_id
+                          "is_noisy": [False, False, False, False, False, False, False, True],
+                          "is_hard": [False, True, False, True, False, False, False, False]})
+    t = verdicts_by_split(scores, truth).set_index("split")
+    # train: clean easy b, c, d (c flagged hard-or-noisy) -> 1/3; called hard d (not hard), e (hard) -> 1/2
+    assert t.loc["train", "clean_easy_flagged"] == pytest.approx(1 / 3) and t.loc["train", "hard_precision"] == 0.5
+    assert t.loc["train", "auroc"] == 1.0 and t.loc["train", "n_noisy"] == 1
+    # test: clean easy f, h -> none flagged; g is hard and flagged: not counted as easy; no noise
+    assert t.loc["test", "clean_easy_flagged"] == 0.0 and np.isnan(t.loc["test", "auroc"])
+    assert np.isnan(t.loc["test", "hard_precision"])

@@ -54,11 +54,14 @@ def test_frozen_sections_replace_only_themselves_and_average_the_seeds(tmp_path)
                               "auroc": [auroc, 0.9], "noisy_vs_hard_auroc": [ours_nvh, cl_nvh]})
         return dict(seed=seed, pretrain_s=10, pretrain_frames=100, embed_s=2, embed_fps=50, pixel_epoch_s=10,
                     frozen_epoch_s=1, frozen_train_s=5, frozen_epochs=3, auroc=auroc, f1=0.5, precision=0.5,
-                    recall=0.5, hard_retention=0.9, heldout=0.5, test_uar=0.7, table=table)
+                    recall=0.5, hard_retention=0.9, heldout=0.5, test_uar=0.7, table=table,
+                    by_split=pd.DataFrame({"split": ["train", "test"], "n": [10, 4], "clean_easy_flagged": [0.01, seed],
+                                           "hard_precision": [0.5, 0.25], "auroc": [auroc, float("nan")]}))
 
     class Args:
         threads = 1
         encoder = "self_supervised"
+        given_splits = given_loss = steps = None
 
     ssl = [{**seed_result(0, 0.9, 0.8, 0.7), "config": PretrainConfig()}]
     frozen_training.write_section(md, Args, ssl, 60, "--run x")
@@ -68,11 +71,17 @@ def test_frozen_sections_replace_only_themselves_and_average_the_seeds(tmp_path)
     given = [{**seed_result(0, 0.96, 0.9, 0.8), "config": GivenEncoderConfig()},
              {**seed_result(1, 0.93, 0.8, 0.9), "config": GivenEncoderConfig()}]
     frozen_training.write_section(md, Args, given, 60, "--run y --seeds 0,1")
+    Args.noise_splits, Args.given_splits = "train,val,test", "train,val,test"  # other settings: their own section
+    frozen_training.write_section(md, Args, given, 60, "--run z --noise-splits train,val,test")
     text = md.read_text()
     for begin, _ in frozen_training.MARKERS.values():
         assert text.count(begin) == 1
+    assert text.count("<!-- frozen_training given_labels noise_splits=train,val,test given_splits=train,val,test: "
+                      "begin -->") == 1
+    assert "(default synthetic set; noise splits train,val,test; given splits train,val,test)" in text
     assert text.startswith("# probes") and "10.0x faster" in text and "| 0 | 0.800 |" in text
     assert "| mean | 0.945 |" in text  # (0.96 + 0.93) / 2, below 0.95: not met
     assert "noise AUROC at least 0.95 (mean 0.9450): **not met**" in text
     assert "| ours | 10 | 0.500 | 0.945 | 0.850 |" in text  # each method averaged over the seeds
     assert "| cl_both | 12 | 0.400 | 0.900 | 0.850 |" in text
+    assert "| train | 10 | 0.010 | 0.500 | 0.945 |" in text and "| test | 4 | 0.500 | 0.250 | – |" in text

@@ -22,8 +22,12 @@ def test_given_label_faces_are_the_train_splits_most_salient_frames_with_given_l
     index = {c: i for i, c in enumerate(cfg.classes)}
     assert np.array_equal(out["y"], np.repeat(train["label"].map(index).to_numpy(), 3))  # given, not true
     assert out["noise"] == np.mean(train["label"] != train["true_label"]) > 0
-    every_split = resolution.given_label_faces(cfg, 16, 3, workers=1, splits="all")
+    every_split = resolution.given_label_faces(cfg, 16, 3, workers=1, splits=("train", "val", "test"))
     assert np.array_equal(every_split["y"], np.repeat(truth["label"].map(index).to_numpy(), 3))
+    train_val = truth[truth["split"].astype(str).isin(["train", "val"])]
+    assert len(resolution.given_label_faces(cfg, 16, 3, workers=1, splits=("train", "val"))["y"]) == 3 * len(train_val)
+    assert resolution.split_key(("train", "val", "test")) == "_all" and resolution.split_key(("train", "val")) == "_train-val"
+    assert resolution.split_words("train,val") == "train and val" and resolution.split_words("all") == "train, val and test"
     # the frames kept are the ones that moved most from the video's first frames
     from model.data import frame_saliency
 

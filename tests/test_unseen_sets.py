@@ -104,8 +104,10 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     import unseen_sets
     from unseen.report import write_markdown
 
-    ref = unseen_sets.reference()
-    assert 0 < ref["auroc"] <= 1 and 0 < ref["hard_retention"] <= 1
+    ref = unseen_sets.reference("frozen")
+    assert 0 < ref["auroc"] <= 1 and 0 < ref["hard_retention"] <= 1 and "REPRESENTATION.md" in ref["source"]
+    pixels = unseen_sets.reference("pixels")
+    assert pixels["auroc"] == 0.897 and "MODEL_QUALITY.md" in pixels["source"]  # its committed `full` row
     row = dict(method="ours", n_flagged=10, precision=0.5, recall=0.4, f1=0.44, auroc=ref["auroc"] - 0.01, ap=0.5,
                noisy_vs_hard_auroc=0.7, hard_retention=ref["hard_retention"] - 0.2, relabel_acc=float("nan"))
     res = dict(table=[row, dict(row, method="aum", auroc=0.99)], hard_kinds={"brief": {"n": 4, "retention": 0.5}},
@@ -114,8 +116,11 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
                n_hard_clean=12, n=100, times=dict(generate=1, ingest=1, train=2, score=3, baselines=4))
     out = tmp_path / "UNSEEN.md"
     write_markdown(dict(reference=ref, sets={"toons": res}, machine="2 CPUs", threads=1, total_s=60,
-                        command="benchmarks/unseen_sets.py --n 100"), out)
+                        command="benchmarks/unseen_sets.py --n 100",
+                        stages=["pretrain --given-labels", "embed", "train --frozen", "score", "baselines"]), out)
     text = out.read_text()
+    assert "dfer-curate pretrain RUN --given-labels\ndfer-curate embed RUN\ndfer-curate train RUN --frozen\n" in text
+    assert ref["source"] in text
     assert "benchmarks/unseen_sets.py --n 100" in text and "OMP_NUM_THREADS=1" in text
     assert "| toons | 100 |" in text and "**fail**" in text  # hard retention 0.2 below the reference
     assert "| aum |" in text and "Ours ranks 2 of 2 by AUROC (best: aum 0.990)" in text

@@ -57,6 +57,27 @@ def relabel_accuracy(flag, suggested, true_labels, is_noisy=None) -> float:
     return float(np.mean(np.asarray(suggested)[flag] == np.asarray(true_labels)[flag]))
 
 
+def verdicts_by_split(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Per split, what an annotator would meet: the share of clean, easy videos (correct label,
+    not hard) flagged for review (verdict noisy or hard-or-noisy), the share of videos called
+    hard that are truly hard and correctly labelled, and the noise AUROC where the split has
+    both noisy and clean labels. ``truth``: video_id, is_noisy, is_hard."""
+    d = scores[["video_id", "split", "verdict", "noise_score"]].merge(
+        truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    rows = []
+    for split, g in d.groupby("split", sort=False):
+        noisy, hard = g["is_noisy"].to_numpy(bool), g["is_hard"].to_numpy(bool)
+        flagged = g["verdict"].isin(["noisy", "hard-or-noisy"]).to_numpy()
+        called_hard = (g["verdict"] == "hard").to_numpy()
+        easy = ~noisy & ~hard
+        both = 0 < noisy.sum() < len(noisy)
+        rows.append({"split": split, "n": len(g), "n_noisy": int(noisy.sum()),
+                     "clean_easy_flagged": float(flagged[easy].mean()) if easy.any() else float("nan"),
+                     "hard_precision": float((hard & ~noisy)[called_hard].mean()) if called_hard.any() else float("nan"),
+                     "auroc": float(roc_auc_score(noisy, g["noise_score"])) if both else float("nan")})
+    return pd.DataFrame(rows)
+
+
 DETECTION_COLUMNS = ("method", "n_flagged", "n_noisy", "precision", "recall", "f1", "auroc", "ap",
                      "hard_retention", "relabel_acc", "noisy_vs_hard_auroc")
 

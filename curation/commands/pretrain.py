@@ -2,8 +2,8 @@
 own videos (every split; labels never read) or on another corpus, or (``--given-labels``)
 training it on the run's own given labels; writes RUN/encoder.pt."""
 
-HELP = "pretrain the frame encoder without labels on the run's videos (or another run's with --from)"
-EXAMPLE = "dfer-curate pretrain runs/demo --steps 3000   # or: --from runs/big_unlabelled"
+HELP = "train the frame encoder on the run's given labels (--given-labels) or without labels (--from another run)"
+EXAMPLE = "dfer-curate pretrain runs/demo --given-labels   # or without labels: --steps 3000, --from runs/big_unlabelled"
 
 
 def add_arguments(parser):
@@ -67,6 +67,6 @@ def _run_given_labels(args, over):
     out = train_given_encoder(args.run, cfg, progress=True)
     print(f"trained the encoder on the given labels of {out['frames']:,} frames of {out['videos']:,} videos in "
           f"{out['seconds']:.0f} s; encoder {out['encoder']} ({out['sha256']})")
-    print(f"next: dfer-curate train {args.run} --size {cfg.size} --init {out['encoder']}   "
-          f"(or dfer-curate embed {args.run}, then train --frozen)")
+    print(f"next: dfer-curate embed {args.run}, then dfer-curate train {args.run} --frozen   "
+          f"(or fine-tune it: dfer-curate train {args.run} --size {cfg.size} --init {out['encoder']})")
     return 0
