@@ -70,3 +70,19 @@ def test_cli_options_reach_the_config():
     assert train_cmd.build_config(parser.parse_args(["runs/x"])) == TrainConfig()
     with pytest.raises(ConfigError, match="shift must be"):
         train_cmd.build_config(parser.parse_args(["runs/x", "--shift", "9"]))
+
+
+def test_frozen_training_takes_the_size_of_the_encoder_that_made_the_embeddings(tmp_path):
+    parser = argparse.ArgumentParser()
+    train_cmd.add_arguments(parser)
+    run = tmp_path / "run"
+    run.mkdir()
+    assert train_cmd.build_config(parser.parse_args([str(run), "--frozen"])).size == TrainConfig().size  # no encoder
+    (run / "encoder.json").write_text('{"size": 64, "dim": 128}')
+    assert train_cmd.build_config(parser.parse_args([str(run), "--frozen"])).size == 64
+    assert train_cmd.build_config(parser.parse_args([str(run), "--frozen", "--size", "48"])).size == 48  # said
+    assert train_cmd.build_config(parser.parse_args([str(run)])).size == TrainConfig().size  # pixels: default
+    other = tmp_path / "enc.json"
+    other.write_text('{"size": 96}')
+    cfg = train_cmd.build_config(parser.parse_args([str(run), "--frozen", "--init", str(tmp_path / "enc.pt")]))
+    assert cfg.size == 96

@@ -1,6 +1,8 @@
 """`dfer-curate train RUN`: train the dual-stream model with cross-clip agreement dynamics,
 triage and robust training; writes checkpoints/ and dynamics.parquet."""
 
+from pathlib import Path
+
 from curation.commands.options import add_options, config_from_args
 from curation.schema import VERDICTS
 from model.config import TrainConfig  # light: dataclasses only, no torch
@@ -21,11 +23,26 @@ def add_arguments(parser):
 
 
 def build_config(args):
-    """TrainConfig from the CLI arguments (unset ones keep the dataclass defaults)."""
+    """TrainConfig from the CLI arguments (unset ones keep the dataclass defaults; with
+    ``--frozen`` and no ``--size``, the size of the encoder that made the embeddings, so the
+    saved config says what the network saw)."""
     cfg = config_from_args(TrainConfig, args, OPTIONS)
     if args.rgb:
         cfg.grey = False
+    if cfg.frozen and getattr(args, "size", None) is None:
+        cfg.size = encoder_size(cfg.init or Path(args.run) / "encoder.pt") or cfg.size
     return cfg.validate()
+
+
+def encoder_size(encoder_path) -> int | None:
+    """The frame size in the encoder.json beside an encoder file; None when there is none."""
+    import json
+
+    meta = Path(encoder_path).with_suffix(".json")
+    try:
+        return int(json.loads(meta.read_text())["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def run(args):
