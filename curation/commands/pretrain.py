@@ -11,7 +11,8 @@ def add_arguments(parser):
     parser.add_argument("--from", dest="source", default=None,
                         help="pretrain on this other run's videos instead (e.g. a large unlabelled corpus ingested once)")
     parser.add_argument("--steps", type=int, default=None, help="training batches (default 3000)")
-    parser.add_argument("--size", type=int, default=None, help="frame size; must match train --size (default 32)")
+    parser.add_argument("--size", type=int, default=None,
+                        help="frame size; must match train --size (default 32; 64 with --given-labels)")
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--given-labels", action="store_true",
