@@ -108,8 +108,9 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
         noise_splits = tuple(args.noise_splits.split(","))
         synth.generate(run, synth.SynthConfig(n=args.n, seed=seed, workers=2, noise_splits=noise_splits),
                        progress=False)
-    elif read_manifest(run).df.groupby("split")["is_noisy"].any().pipe(lambda a: sorted(a[a].index)) != \
-            sorted(args.noise_splits.split(",")):
+    truth = read_manifest(run).df
+    noisy_splits = truth.groupby("split")["is_noisy"].any()
+    if sorted(noisy_splits.index[noisy_splits]) != sorted(args.noise_splits.split(",")):
         raise SystemExit(f"{run} holds a set whose noisy splits are not --noise-splits {args.noise_splits}; "
                          "pick another --run")
     ecfg, fit_encoder = encoder_config(args, seed)
@@ -133,7 +134,7 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
              test_uar=evaluate(run, "test")["uar"])
     run_baselines(run)
     r["table"] = side_by_side(run)
-    r["by_split"] = verdicts_by_split(scores, read_manifest(run).df)
+    r["by_split"] = verdicts_by_split(scores, truth)
     return r
 
 

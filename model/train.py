@@ -293,17 +293,16 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
 
 
 def load_store(run, manifest, cfg, dist_, progress):
-    if cfg.frozen or dist_.world == 1:
-        return embed.network_inputs(run.path, manifest, cfg, progress=progress)
-    cache_dir = run.path / "cache" if cfg.cache else None
-    if dist_.world > 1 and cache_dir is not None:
-        if dist_.main:
-            store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, progress=progress)
-        _barrier(dist_)
-        if not dist_.main:
-            store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, workers=1)
-        return store
-    return data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, progress=progress and dist_.main)
+    if cfg.frozen or dist_.world == 1 or not cfg.cache:
+        return embed.network_inputs(run.path, manifest, cfg, progress=progress and dist_.main)
+    # several processes share one frame cache: the main one fills it, the others then read it
+    cache_dir = run.path / "cache"
+    if dist_.main:
+        store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, progress=progress)
+    _barrier(dist_)
+    if not dist_.main:
+        store = data.load_frames(manifest, size=cfg.size, grey=cfg.grey, cache_dir=cache_dir, workers=1)
+    return store
 
 
 def _early_stop(state: TrainState, cfg: TrainConfig) -> bool:
