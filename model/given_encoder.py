@@ -20,8 +20,8 @@ import torch
 from curation.errors import ConfigError
 from curation.schema import SPLITS
 from model import data
-from model.frame_folds import check_frame_training, default_shift, fit_frame_classifier, salient_frames
-from model.pretrain import PretrainConfig, frame_inputs
+from model.frame_folds import FrameInputs, check_frame_training, default_shift, fit_frame_classifier, salient_frames
+from model.pretrain import PretrainConfig
 
 
 @dataclass
@@ -77,7 +77,7 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
     idx, vid = salient_frames(store, cfg.per_video, cfg.gap)
     keep = np.isin(vid, rows)
     idx, vid = idx[keep], vid[keep]
-    x = frame_inputs(store.frames[idx], data.neutral_frames(store, np.arange(len(labels)))[vid])
+    x = FrameInputs(store.frames[idx], data.neutral_frames(store, np.arange(len(labels))), vid)
     bar = tqdm(total=cfg.steps, desc="given-label encoder", unit="batch", disable=not progress, leave=False)
     net = fit_frame_classifier(x, labels[vid], len(manifest.classes), steps=cfg.steps, seed=cfg.seed,
                                shift=default_shift(cfg.size), loss=cfg.loss, progress=bar.update)

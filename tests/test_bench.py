@@ -51,17 +51,22 @@ def test_label_variants(audited):
         bench.label_variant(run, run, "best", cleanlab_method="cl_both")
 
 
-def _tables(ours_f1, cl_f1, ours_hr, cl_hr, uar):
+def _tables(ours_f1, cl_f1, ours_hr, cl_hr_at_n, uar, nvh=(0.97, 0.90)):
     det = pd.DataFrame([
-        {"config": "default", "method": "ours", "f1": ours_f1, "hard_retention": ours_hr},
-        {"config": "default", "method": "cl_both", "f1": cl_f1, "hard_retention": cl_hr},
-        {"config": "default", "method": "cl_prune_by_class (in-sample)", "f1": cl_f1 - 0.05, "hard_retention": 1.0},
-        {"config": "default", "method": "aum", "f1": 0.99, "hard_retention": 0.0},
+        {"config": "default", "method": "ours", "f1": ours_f1, "hard_retention": ours_hr, "hard_ret_at_ours_n": ours_hr,
+         "n_flagged": 200, "noisy_vs_hard_auroc": nvh[0]},
+        {"config": "default", "method": "cl_both", "f1": cl_f1, "hard_retention": 0.5, "hard_ret_at_ours_n": cl_hr_at_n,
+         "n_flagged": 400, "noisy_vs_hard_auroc": nvh[1]},
+        {"config": "default", "method": "cl_prune_by_class (in-sample)", "f1": cl_f1 + 0.05, "hard_retention": 1.0,
+         "hard_ret_at_ours_n": 1.0, "n_flagged": 100, "noisy_vs_hard_auroc": 0.5},
+        {"config": "default", "method": "aum", "f1": 0.99, "hard_retention": 0.0, "hard_ret_at_ours_n": 0.0,
+         "n_flagged": 600, "noisy_vs_hard_auroc": nvh[1] - 0.1},
     ])
     down = pd.DataFrame([{"config": "default", "labels": k, "uar": v} for k, v in uar.items()])
     cost = pd.DataFrame([
         {"config": "default", "pipeline": "ours", "wall_s": 100.0, "cpu_s": 190.0, "wall_ratio": 1.0, "cpu_ratio": 1.0},
         {"config": "default", "pipeline": "cl", "wall_s": 250.0, "cpu_s": 380.0, "wall_ratio": 2.5, "cpu_ratio": 2.0},
+        {"config": "default", "pipeline": "plain", "wall_s": 80.0, "cpu_s": 95.0, "wall_ratio": 0.8, "cpu_ratio": 0.5},
     ])
     return {"detection": det, "downstream": down, "cost": cost}
 
@@ -70,14 +75,20 @@ def test_criteria_states_numbers_and_verdicts():
     good = bench_report.criteria(_tables(0.80, 0.60, 0.95, 0.70,
                                   {"noisy": 0.5, "ours": 0.70, "cleanlab": 0.60, "oracle": 0.72}))
     text = "\n".join(good)
-    # best cleanlab *filter* is cl_both (aum is not a cleanlab filter and is ignored)
+    # the best cleanlab *filter* on out-of-fold probabilities is cl_both: aum is not a cleanlab
+    # filter, and the in-sample row is left out when out-of-fold ones exist
     assert "ours 0.800 vs best cleanlab filter `cl_both` 0.600 (difference +0.200" in text
-    assert text.count("**met**") == 3
-    assert "2.50x the wall time" in text and "2.00x the CPU time" in text
-    bad = "\n".join(bench_report.criteria(_tables(0.65, 0.60, 0.80, 0.70,
-                                           {"noisy": 0.5, "ours": 0.60, "cleanlab": 0.65, "oracle": 0.72})))
-    assert bad.count("**NOT met**") == 3
-    assert "difference +0.050" in bad
+    assert "Hard retention at our 200 flags: ours 0.950 vs `cl_both`'s top 200 0.700 (difference +0.250" in text
+    assert "Noisy-vs-hard AUROC: ours 0.970 vs best baseline `cl_both` 0.900 (difference +0.070" in text
+    assert "ours 70.0, noisy 50.0 (+20.0 points" in text and "gap 2.0" in text
+    assert text.count("**met**") == 4 and "NOT met" not in text
+    assert "cl: 250 s wall, 380 s CPU; our audit 100 s wall, 190 s CPU (0.40x the wall time, 0.50x the CPU" in text
+    assert "plain: 80 s wall, 95 s CPU; our audit 100 s wall, 190 s CPU (1.25x the wall time, 2.00x" in text
+    bad = "\n".join(bench_report.criteria(_tables(0.55, 0.60, 0.80, 0.85,
+                                           {"noisy": 0.5, "ours": 0.52, "cleanlab": 0.65, "oracle": 0.72},
+                                           nvh=(0.96, 0.94))))
+    assert bad.count("**NOT met**") == 4 and "**met**" not in bad
+    assert "difference -0.050" in bad and "(+2.0 points" in bad and "difference +0.020" in bad
 
 
 def test_measure_reports_time_and_traced_peak():
@@ -94,6 +105,12 @@ def test_profile_rejects_unknown_configs():
         bench_config.profile("quick", configs=["easy"])
     assert bench_config.profile("quick").configs == ["default"]
     assert set(bench_config.profile("full").configs) >= {"default", "noise40", "hard40_noise10", "symmetric"}
+    full, pixels = bench_config.profile("full"), bench_config.profile("full", pixels=True)
+    assert (full.frozen, full.size, full.num_frames) == (True, 64, 48)
+    assert (pixels.frozen, pixels.size, pixels.num_frames, pixels.epochs) == (False, 32, 24, 12)
+    assert "--pixels" in bench_config.command_line(pixels, "runs/b") and "--pixels" not in bench_config.command_line(full, "runs/b")
+    assert "--epochs" not in bench_config.command_line(pixels, "runs/b")  # the profile's own
+    assert "--n 300" in bench_config.command_line(bench_config.profile("full", pixels=True, n=300), "runs/b")
 
 
 @pytest.mark.slow
@@ -117,9 +134,17 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert down[["uar", "war"]].apply(lambda c: c.between(0, 1)).all().all()
     n_train = down.set_index("labels")["n_train"]
     assert n_train["cleanlab"] < n_train["noisy"] == n_train["ours"] == n_train["oracle"]
-    assert len(cost) == 2 and cost["wall_s"].gt(0).all()
+    # ours, cleanlab's K-fold heads, one plain training (the noisy retraining), all on the default path
+    assert len(cost) == 3 and cost["wall_s"].gt(0).all()
+    assert "given-label encoder + embed" in cost.iloc[0]["pipeline"] and "2-fold heads" in cost.iloc[1]["pipeline"]
     assert cost.iloc[1]["wall_ratio"] == pytest.approx(cost.iloc[1]["wall_s"] / cost.iloc[0]["wall_s"])
+    assert cost.iloc[2]["wall_s"] == down.set_index("labels").loc["noisy", "wall_s"]
     assert cost["cpu_s"].gt(0).all()
+    # the fold heads read the audit network's own embeddings (hard links, not a second encoder)
+    audit, kfold = tmp_path / "out" / "default" / "audit", tmp_path / "out" / "default" / "kfold"
+    assert (audit / "embeddings.npy").stat().st_ino == (kfold / "embeddings.npy").stat().st_ino
+    assert read_json(audit / "config.json")["train"]["frozen"] is True
+    assert det["hard_ret_at_ours_n"].between(0, 1).all()
     md = report.read_text()
     assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
     assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md

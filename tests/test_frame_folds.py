@@ -94,3 +94,26 @@ def test_score_command_cross_fit(run, capsys):
     out = capsys.readouterr().out
     assert "2 frame classifiers at 16 px" in out and "next: dfer-curate baselines" in out
     assert pd.read_parquet(run.scores)["score_source"].eq("out-of-fold").all()
+
+
+def test_frame_inputs_built_per_batch_train_the_same_network():
+    """FrameInputs builds each batch from uint8 pixels (memory of a 40,000-video set): the
+    classifier must be exactly the one trained on the same inputs built all at once."""
+    import torch
+
+    from model.pretrain import frame_inputs
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (60, 16, 16), dtype=np.uint8)
+    neutral = rng.random((5, 16, 16)).astype(np.float32)
+    video = np.arange(60) % 5
+    y = np.arange(60) % 3
+    lazy = frame_folds.FrameInputs(frames, neutral, video)
+    eager = frame_inputs(frames, neutral[video])
+    assert lazy.shape == eager.shape and np.array_equal(lazy[np.array([7, 3])], eager[[7, 3]])
+    a = frame_folds.fit_frame_classifier(eager, y, 3, steps=6, seed=1, shift=1, loss="gce")
+    b = frame_folds.fit_frame_classifier(lazy, y, 3, steps=6, seed=1, shift=1, loss="gce")
+    for pa, pb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(pa, pb)
+    with pytest.raises(ValueError, match="60 frames but 59 video rows"):
+        frame_folds.FrameInputs(frames, neutral, video[:59])

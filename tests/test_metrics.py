@@ -60,3 +60,20 @@ def test_verdicts_by_split_counts_what_an_annotator_meets():
     # test: clean easy f, h -> none flagged; g is hard and flagged: not counted as easy; no noise
     assert t.loc["test", "clean_easy_flagged"] == 0.0 and np.isnan(t.loc["test", "auroc"])
     assert np.isnan(t.loc["test", "hard_precision"])
+
+
+def test_hard_retention_at_compares_methods_at_one_flag_count():
+    from curation.audit.metrics import hard_retention_at
+
+    truth = pd.DataFrame({"video_id": list("abcdef"), "is_noisy": [1, 1, 0, 0, 0, 0], "is_hard": [0, 1, 1, 1, 0, 0]})
+    methods = pd.DataFrame({
+        "video_id": list("abcdefz"),  # z has no truth and is left out
+        # m ranks the noisy a, b first, then hard c: at n=3 one of the hard, correct c, d is flagged
+        "m_score": [0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 1.0],
+        # s ranks the hard c, d on top; NaN ranks lowest
+        "s_score": [0.5, np.nan, 0.9, 0.8, 0.1, 0.2, 0.0],
+    })
+    # hard and correctly labelled: c, d (b is hard but noisy)
+    assert hard_retention_at(methods, truth, ["m", "s"], 3) == [0.5, 0.0]
+    assert hard_retention_at(methods, truth, ["m", "s"], 2) == [1.0, 0.0]
+    assert hard_retention_at(methods, truth, ["m"], 0) == [1.0]

@@ -109,6 +109,22 @@ def detection_table(methods: pd.DataFrame, truth: pd.DataFrame, *, names=None) -
     return pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
 
 
+def hard_retention_at(methods: pd.DataFrame, truth: pd.DataFrame, names, n: int) -> list[float]:
+    """Each method's hard retention had it flagged exactly its ``n`` top-scored videos (ties
+    in row order): methods compared at one flag count, so none buys retention by flagging
+    fewer. Same inputs as ``detection_table``."""
+    t = truth.drop_duplicates("video_id").set_index("video_id").reindex(methods["video_id"])
+    ok = t["is_noisy"].notna().to_numpy()
+    keep = (t["is_hard"].to_numpy()[ok].astype(bool) & ~t["is_noisy"].to_numpy()[ok].astype(bool))
+    out = []
+    for m in names:
+        score = methods[f"{m}_score"].to_numpy(dtype=float)[ok]
+        flag = np.zeros(len(score), bool)
+        flag[np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")[:max(int(n), 0)]] = True
+        out.append(float(np.mean(~flag[keep])) if keep.any() else float("nan"))
+    return out
+
+
 def ours_columns(scores: pd.DataFrame) -> pd.DataFrame:
     """Our method in the shape ``detection_table`` reads: noise_score, verdict == noisy and
     the suggested label as ``ours_score``, ``ours_flag``, ``ours_suggested``."""

@@ -6,7 +6,7 @@ EXAMPLE = "dfer-curate bench --quick --seed 0 --out runs/bench-quick"
 
 def add_arguments(parser):
     parser.add_argument("--quick", action="store_true",
-                        help="small sets, the default configuration only, fewer epochs (< 10 min on 2 cores)")
+                        help="800 videos, the default configuration only")
     parser.add_argument("--configs", nargs="+", metavar="NAME", default=None,
                         help="synthetic configurations: default noise40 hard40_noise10 symmetric "
                              "(default: all; --quick: default)")
@@ -15,6 +15,9 @@ def add_arguments(parser):
     parser.add_argument("--n", type=int, default=None, help="videos per synthetic set (overrides the profile)")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (overrides the profile)")
     parser.add_argument("--folds", type=int, default=None, help="K of cleanlab's out-of-fold models (0: no fold models; cleanlab gets in-sample probabilities)")
+    parser.add_argument("--pixels", action="store_true",
+                        help="audit on the path before the given-label encoder: the whole network trained on 32 px "
+                             "pixels (default: pretrain --given-labels, embed, train --frozen at 64 px)")
     parser.add_argument("--no-downstream", action="store_true", help="skip the four retrainings")
     parser.add_argument("--fresh", action="store_true",
                         help="run every step again (default: resume the data and finished steps found in --out "
@@ -30,7 +33,7 @@ def run(args):
     from curation.pipelines.bench_config import profile
     from curation.pipelines.bench_report import criteria
 
-    cfg = profile("quick" if args.quick else "full", configs=args.configs, seed=args.seed,
+    cfg = profile("quick" if args.quick else "full", pixels=args.pixels, configs=args.configs, seed=args.seed,
                   n=args.n, epochs=args.epochs, folds=args.folds)
     if args.no_downstream:
         cfg.downstream = False

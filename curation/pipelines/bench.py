@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from curation.audit import baselines as B
-from curation.audit.metrics import detection_table, ours_columns
+from curation.audit.metrics import detection_table, hard_retention_at, ours_columns
 from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
 from curation.pipelines.bench_config import DOWNSTREAM, BenchConfig, command_line, synth_config
@@ -128,7 +128,20 @@ def measure(f, *args, **kwargs):
 def _train_config(cfg: BenchConfig, **more):
     from model.config import TrainConfig
 
-    return TrainConfig.from_dict({"size": cfg.size, "epochs": cfg.epochs, "seed": cfg.seed, **cfg.train, **more})
+    epochs = {"epochs": cfg.epochs} if cfg.epochs else {}
+    return TrainConfig.from_dict({"size": cfg.size, "seed": cfg.seed, "frozen": cfg.frozen, **epochs, **cfg.train,
+                                  **more})
+
+
+def step_encoder(run_dir: str, cfg: BenchConfig) -> dict:
+    """The frozen path's first stages on the run's own labels: `pretrain --given-labels`, then
+    `embed` (what `train --frozen` reads)."""
+    from model.embed import embed
+    from model.given_encoder import GivenEncoderConfig, train_given_encoder
+
+    enc = GivenEncoderConfig(**{"seed": cfg.seed, "size": cfg.size, **cfg.encoder})
+    train_given_encoder(run_dir, enc, progress=False)
+    return {k: v for k, v in embed(run_dir, progress=False, force=True).items() if k in ("frames", "seconds", "fps")}
 
 
 def step_audit_train(run_dir: str, cfg: BenchConfig) -> None:
@@ -150,10 +163,13 @@ def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
 
 
 def step_downstream(run_dir: str, cfg: BenchConfig) -> dict:
-    """Plain training (robust off) on a label set, then UAR/WAR on the clean test split."""
+    """The audit's path with robust training off on a label set (on the frozen path the encoder
+    learns that label set too), then UAR/WAR on the clean test split."""
     from model.evaluate import evaluate
     from model.train import train
 
+    if cfg.frozen:
+        step_encoder(run_dir, cfg)
     train(run_dir, _train_config(cfg, robust=False), progress=False)
     return dict(evaluate(run_dir, split="test"))
 
@@ -217,11 +233,15 @@ def _detection_rows(audit: Path, name: str, methods_probs: dict, cfg: BenchConfi
                 table[f"{label}_suggested"] = np.array([x.classes[i] for i in det.suggested], dtype=object)
             rows.append({"method": label, "inputs": B.method_inputs(m, x.probs_kind, bcfg), "time_s": wall,
                          "peak_mb": peak})
-    quality = detection_table(table, read_manifest(audit).df, names=[r["method"] for r in rows])
+    truth = read_manifest(audit).df
+    names = [r["method"] for r in rows]
+    quality = detection_table(table, truth, names=names)
+    n_ours = int(quality.loc[quality["method"] == "ours", "n_flagged"].iloc[0])
+    quality["hard_ret_at_ours_n"] = hard_retention_at(table, truth, names, n_ours)
     out = pd.DataFrame(rows).merge(quality, on="method", how="left", sort=False)
     out.insert(0, "config", name)
     cols = ["config", "method", "inputs", "precision", "recall", "f1", "auroc", "ap", "hard_retention",
-            "n_flagged", "n_noisy", "relabel_acc", "noisy_vs_hard_auroc", "time_s", "peak_mb"]
+            "hard_ret_at_ours_n", "n_flagged", "n_noisy", "relabel_acc", "noisy_vs_hard_auroc", "time_s", "peak_mb"]
     return out[cols].to_dict("records")
 
 
@@ -247,7 +267,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
 
     root = out / name
     data, audit, kfold = root / "data", root / "audit", root / "kfold"
-    steps = 5 + (len(DOWNSTREAM) if cfg.downstream else 0)
+    steps = 5 + int(cfg.frozen) + (len(DOWNSTREAM) if cfg.downstream else 0)
     bar = tqdm(total=steps, desc=f"bench {name}", unit="step", disable=not progress)
 
     def done(what):
@@ -277,6 +297,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
             return in_child(fn, str(run), *args, isolate=cfg.isolate)
         return rec
 
+    t_enc = c_enc = m_enc = 0.0
+    if cfg.frozen:
+        _, t_enc, m_enc, c_enc = step("curation.pipelines.bench.step_encoder", audit, cfg)
+        done("encoder + embed")
     _, t_train, m_train, c_train = step("curation.pipelines.bench.step_audit_train", audit, cfg)
     done("audit train")
     _, t_score, m_score, c_score = step("curation.pipelines.bench.step_score", audit)
@@ -285,6 +309,8 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     oof = cfg.folds >= 2
     if oof:
         _share_cache(audit, kfold)
+        if cfg.frozen:
+            _share_embeddings(audit, kfold)
         _, t_folds, m_folds, c_folds = step("curation.pipelines.bench.step_folds", kfold, cfg, cfg.folds)
         _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold" if oof else "no folds")
@@ -313,17 +339,17 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     detection = _detection_rows(audit, name, runs, cfg, oof=oof, mistakenness=mistakenness_scores)
     done("baselines")
 
+    enc = "given-label encoder + embed, " if cfg.frozen else ""
     cost = [
-        {"config": name, "pipeline": "ours: audit train (robust) + score", "trainings": 1,
-         "wall_s": t_train + t_score, "cpu_s": c_train + c_score, "peak_mb": max(m_train, m_score)},
+        {"config": name, "pipeline": f"ours: {enc}audit train (robust) + score", "trainings": 1,
+         "wall_s": t_enc + t_train + t_score, "cpu_s": c_enc + c_train + c_score,
+         "peak_mb": max(m_enc, m_train, m_score)},
     ]
     if oof:
-        cost.append({"config": name, "pipeline": f"cleanlab: {cfg.folds}-fold train + find_label_issues",
-                     "trainings": cfg.folds, "wall_s": t_folds + t_cl, "cpu_s": c_folds + c_cl,
-                     "peak_mb": max(m_folds, m_cl)})
-    for c in cost:
-        c["wall_ratio"] = c["wall_s"] / max(cost[0]["wall_s"], 1e-9)
-        c["cpu_ratio"] = c["cpu_s"] / max(cost[0]["cpu_s"], 1e-9)
+        heads = "heads on the same embeddings" if cfg.frozen else "models"
+        cost.append({"config": name, "pipeline": f"cleanlab: {enc}{cfg.folds}-fold {heads} + find_label_issues",
+                     "trainings": cfg.folds, "wall_s": t_enc + t_folds + t_cl, "cpu_s": c_enc + c_folds + c_cl,
+                     "peak_mb": max(m_enc, m_folds, m_cl)})
 
     downstream = []
     if cfg.downstream:
@@ -338,6 +364,12 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
                                "peak_mb": peak})
             done(f"retrain {variant}")
+        noisy = next(d for d in downstream if d["labels"] == "noisy")
+        cost.append({"config": name, "pipeline": f"one plain training on the noisy labels ({enc}robust off)",
+                     "trainings": 1, "wall_s": noisy["wall_s"], "cpu_s": noisy["cpu_s"], "peak_mb": noisy["peak_mb"]})
+    for c in cost:
+        c["wall_ratio"] = c["wall_s"] / max(cost[0]["wall_s"], 1e-9)
+        c["cpu_ratio"] = c["cpu_s"] / max(cost[0]["cpu_s"], 1e-9)
     bar.close()
     return {"detection": detection, "downstream": downstream, "cost": cost, "skipped": skipped, "model": [model],
             "resumed": resumed}
@@ -377,6 +409,22 @@ def _share_cache(src: Path, dst: Path) -> None:
                 import shutil
 
                 shutil.copy2(f, target)
+
+
+def _share_embeddings(src: Path, dst: Path) -> None:
+    """Hard-link the encoder and its cached embeddings of ``src`` into ``dst`` (same videos),
+    replacing older links, so fold heads read exactly what the audit network read."""
+    for name in ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz"):
+        f, target = src / name, dst / name
+        if not f.exists():
+            continue
+        target.unlink(missing_ok=True)
+        try:
+            os.link(f, target)
+        except OSError:
+            import shutil
+
+            shutil.copy2(f, target)
 
 
 def _copy_oof(kfold: Path, audit: Path) -> None:

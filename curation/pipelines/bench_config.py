@@ -3,6 +3,7 @@ the BenchConfig built from them (see docs/ARCHITECTURE.md, "Evaluation")."""
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass, field
 
@@ -26,10 +27,13 @@ class BenchConfig:
     configs: list[str] = field(default_factory=lambda: list(SYNTH_CONFIGS))
     seed: int = 0
     n: int = 1200                  # videos per synthetic set (all splits)
-    size: int = 32                 # frame size rendered and trained on
-    num_frames: int = 24           # frames per video
-    epochs: int = 12               # training epochs (upper bound; early stopping may stop sooner)
-    folds: int = 3                 # K of cleanlab's out-of-fold probabilities
+    size: int = 64                 # frame size rendered and trained on
+    num_frames: int = 48           # frames per video
+    epochs: int | None = None      # training epochs (None: TrainConfig's; early stopping may stop sooner)
+    folds: int = 5                 # K of cleanlab's out-of-fold probabilities
+    # the default path (given-label encoder, embed, train --frozen); False: the network on pixels
+    frozen: bool = True
+    encoder: dict = field(default_factory=dict)  # GivenEncoderConfig overrides (frozen path)
     downstream: bool = True        # retrain on noisy / ours / cleanlab / oracle labels
     cleanlab_filter: str = "prune_by_noise_rate"  # the cleanlab set for downstream (its default)
     train: dict = field(default_factory=dict)  # further TrainConfig overrides
@@ -41,22 +45,28 @@ class BenchConfig:
 
 
 # Sized for a 2-core machine (timings: see reports/BENCHMARKS.md); much smaller sets leave the
-# model near chance. On bigger machines raise --n and --epochs; the numbers then say more.
+# model near chance. On bigger machines raise --n; the numbers then say more.
 PROFILES: dict[str, dict] = {
-    "quick": dict(configs=["default"], n=800, size=32, num_frames=24, epochs=12, folds=3, quick=True),
-    "full": dict(configs=list(SYNTH_CONFIGS), n=1200, size=32, num_frames=24, epochs=12, folds=3),
+    "quick": dict(configs=["default"], n=800, quick=True),
+    "full": dict(configs=list(SYNTH_CONFIGS), n=1200),
     # a test of the orchestration, not a benchmark: 4 classes, tiny set, one epoch, in-process
     "smoke": dict(configs=["default"], n=56, size=32, num_frames=16, epochs=1, folds=2, quick=True, isolate=False,
                   synth={"classes": ("happy", "sad", "angry", "surprise")}, train={"clips": 2, "frames": 4},
+                  encoder={"steps": 10, "per_video": 4},
                   methods=[m for m in METHODS if m != "fo_mistakenness"]),
 }
+# `bench --pixels`: the path before the given-label encoder (the whole network trained on
+# 32 px pixels, 3 fold models), as reports/BENCHMARKS_PIXELS.md measured it
+PIXELS: dict = dict(size=32, num_frames=24, epochs=12, folds=3, frozen=False)
 
 
-def profile(name: str, **overrides) -> BenchConfig:
-    """A BenchConfig from a named profile (quick, full, smoke) with overrides."""
+def profile(name: str, *, pixels: bool = False, **overrides) -> BenchConfig:
+    """A BenchConfig from a named profile (quick, full, smoke) with overrides; ``pixels``: on
+    the pixel-training path (PIXELS) instead of the default one."""
     if name not in PROFILES:
         raise ConfigError(f"bench profile {name!r} is not one of {list(PROFILES)}")
-    cfg = BenchConfig(**{**PROFILES[name], **{k: v for k, v in overrides.items() if v is not None}})
+    cfg = BenchConfig(**{**PROFILES[name], **(PIXELS if pixels else {}),
+                         **{k: v for k, v in overrides.items() if v is not None}})
     if cfg.folds == 1 or cfg.folds < 0:
         raise ConfigError(f"folds must be 0 (no fold models) or at least 2, got {cfg.folds}")
     unknown = [c for c in cfg.configs if c not in SYNTH_CONFIGS]
@@ -76,10 +86,12 @@ def command_line(cfg: BenchConfig, out) -> str:
     parts = ["dfer-curate", "bench"]
     if cfg.quick:
         parts.append("--quick")
+    if not cfg.frozen:
+        parts.append("--pixels")
     parts += ["--configs", *cfg.configs, "--seed", str(cfg.seed)]
-    base = PROFILES["quick" if cfg.quick else "full"]
+    base = dataclasses.asdict(profile("quick" if cfg.quick else "full", pixels=not cfg.frozen))
     for key in ("n", "epochs", "folds"):
-        if getattr(cfg, key) != base.get(key):
+        if getattr(cfg, key) != base[key]:
             parts += [f"--{key}", str(getattr(cfg, key))]
     if not cfg.downstream:
         parts.append("--no-downstream")

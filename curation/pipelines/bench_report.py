@@ -22,43 +22,71 @@ def markdown_table(df: pd.DataFrame, digits: int = 2) -> str:
 
 
 def criteria(tables: dict, config: str = "default") -> list[str]:
-    """The issue's done-when checks on one configuration, stated with their numbers."""
+    """The done-when checks of docs/ARCHITECTURE.md ("Evaluation") on one configuration,
+    stated with their numbers: F1 at least cleanlab's best filter's, higher hard retention at
+    our flag count, noisy-vs-hard AUROC >= 0.95 and 0.03 above every baseline, curated
+    retraining 3 points above the noisy labels and within 2 of the true ones, and the cost."""
     det = tables["detection"]
     det = det[det["config"] == config]
-    lines = []
     if det.empty:
         return [f"- configuration `{config}` was not run; no verdict."]
+    lines = []
     ours = det[det["method"] == "ours"].iloc[0]
-    cl = det[det["method"].str.startswith("cl_") & det["method"].str.split(" ").str[0].str[3:].isin(CLEANLAB_FILTERS)]
+    cl = det[det["method"].str.split(" ").str[0].str[3:].isin(CLEANLAB_FILTERS) & det["method"].str.startswith("cl_")]
+    if (~cl["method"].str.endswith("(in-sample)")).any():  # the same out-of-fold probabilities when there are folds
+        cl = cl[~cl["method"].str.endswith("(in-sample)")]
     best = cl.loc[cl["f1"].idxmax()]
-    df1, dhr = ours["f1"] - best["f1"], ours["hard_retention"] - best["hard_retention"]
-    ok = "met" if df1 >= 0.10 else "NOT met"
+    df1 = ours["f1"] - best["f1"]
     lines.append(f"- F1: ours {ours['f1']:.3f} vs best cleanlab filter `{best['method']}` {best['f1']:.3f} "
-                 f"(difference {df1:+.3f}; target +0.10): **{ok}**.")
-    ok = "met" if dhr >= 0.15 else "NOT met"
-    lines.append(f"- Hard retention: ours {ours['hard_retention']:.3f} vs `{best['method']}` "
-                 f"{best['hard_retention']:.3f} (difference {dhr:+.3f}; target +0.15): **{ok}**.")
+                 f"(difference {df1:+.3f}; target >= 0): **{_met(df1 >= 0)}**.")
+    if "hard_ret_at_ours_n" in det.columns:
+        at = best["hard_ret_at_ours_n"]
+        lines.append(f"- Hard retention at our {int(ours['n_flagged'])} flags: ours {ours['hard_retention']:.3f} vs "
+                     f"`{best['method']}`'s top {int(ours['n_flagged'])} {at:.3f} (difference "
+                     f"{ours['hard_retention'] - at:+.3f}; target > 0): **{_met(ours['hard_retention'] > at)}**.")
+    if "noisy_vs_hard_auroc" in det.columns:
+        others = det[det["method"] != "ours"].dropna(subset=["noisy_vs_hard_auroc"])
+        if len(others):
+            top = others.loc[others["noisy_vs_hard_auroc"].idxmax()]
+            o = ours["noisy_vs_hard_auroc"]
+            ok = o >= 0.95 and o - top["noisy_vs_hard_auroc"] >= 0.03
+            lines.append(f"- Noisy-vs-hard AUROC: ours {o:.3f} vs best baseline `{top['method']}` "
+                         f"{top['noisy_vs_hard_auroc']:.3f} (difference {o - top['noisy_vs_hard_auroc']:+.3f}; target "
+                         f">= 0.95 and +0.03): **{_met(ok)}**.")
     down = tables["downstream"]
     down = down[down["config"] == config].set_index("labels") if not down.empty else down
     if len(down):
-        o, orc, c = (down.loc[v, "uar"] * 100 for v in ("ours", "oracle", "cleanlab"))
-        ok = "met" if (orc - o) <= 3 and o > c else "NOT met"
-        lines.append(f"- Downstream UAR: ours {o:.1f}, oracle {orc:.1f} (gap {orc - o:.1f} points; target <= 3), "
-                     f"cleanlab-cleaned {c:.1f}, noisy {down.loc['noisy', 'uar'] * 100:.1f}: **{ok}**.")
-    cost = tables["cost"]
-    cost = cost[cost["config"] == config]
+        o, orc, c, n = (down.loc[v, "uar"] * 100 for v in ("ours", "oracle", "cleanlab", "noisy"))
+        ok = o - n >= 3 and orc - o <= 2
+        lines.append(f"- Curated retraining, test UAR: ours {o:.1f}, noisy {n:.1f} ({o - n:+.1f} points; target "
+                     f">= +3), oracle {orc:.1f} (gap {orc - o:.1f}; target <= 2), cleanlab-cleaned {c:.1f}: "
+                     f"**{_met(ok)}**.")
+    cost = tables["cost"].reset_index(drop=True)
+    cost = cost[cost["config"] == config].set_index("pipeline")
+    if cost.empty:
+        return lines
+    if np.isnan(cost.iloc[0]["wall_s"]):
+        return lines + ["- Cost: our audit's own time was not recorded in this run, so no ratio."]
+    ours_wall, ours_cpu = cost.iloc[0]["wall_s"], cost.iloc[0]["cpu_s"]
+    for name, row in cost.iloc[1:].iterrows():
+        lines.append(f"- Cost: {name}: {row['wall_s']:.0f} s wall, {row['cpu_s']:.0f} s CPU; our audit "
+                     f"{ours_wall:.0f} s wall, {ours_cpu:.0f} s CPU ({ours_wall / max(row['wall_s'], 1e-9):.2f}x the "
+                     f"wall time, {ours_cpu / max(row['cpu_s'], 1e-9):.2f}x the CPU time).")
     if len(cost) == 1:
-        lines.append("- Cost: no K-fold run (--folds 0), so no ratio.")
-    if len(cost) == 2 and np.isnan(cost.iloc[0]["wall_s"]):
-        k = cost.iloc[1]
-        lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_s']:.0f} s wall, "
-                     f"{k['cpu_s']:.0f} s CPU; our audit's own time was not recorded in this run, so no ratio.")
-    elif len(cost) == 2:
-        k = cost.iloc[1]
-        lines.append(f"- Cost: cleanlab with K-fold out-of-fold probabilities took {k['wall_ratio']:.2f}x the wall time "
-                     f"({k['wall_s']:.0f} s vs {cost.iloc[0]['wall_s']:.0f} s) and {k['cpu_ratio']:.2f}x the CPU time "
-                     f"({k['cpu_s']:.0f} s vs {cost.iloc[0]['cpu_s']:.0f} s) of our audit (one training run + scoring).")
+        lines.append("- Cost: no K-fold run (--folds 0) and no retraining, so no ratio.")
     return lines
+
+
+def _met(ok) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _path_words(cfg: dict) -> str:
+    epochs = f"{cfg['epochs']} epochs max" if cfg.get("epochs") else "the default epochs (early stopping)"
+    if cfg.get("frozen"):
+        return ("Audit path: the default one, `pretrain --given-labels` (the set's train and val labels) then `embed` "
+                f"then `train --frozen`, {epochs}; every retraining below runs the same path on its labels. ")
+    return f"Audit path: the whole network trained on pixels (`bench --pixels`), {epochs}. "
 
 
 def render_markdown(tables: dict, info: dict) -> str:
@@ -80,8 +108,10 @@ def render_markdown(tables: dict, info: dict) -> str:
         "(the machine was shared, so timings are upper bounds).",
         "",
         f"Sets: {cfg['n']} videos each (70/15/15 train/val/test, test clean), {cfg['size']} px, "
-        f"{cfg['num_frames']} frames; training {cfg['epochs']} epochs max; "
-        + (f"cleanlab's out-of-fold probabilities from {cfg['folds']} fold models. " if cfg["folds"] >= 2 else
+        f"{cfg['num_frames']} frames. " + _path_words(cfg)
+        + (f"Cleanlab's out-of-fold probabilities come from {cfg['folds']} fold "
+           + ("heads on the same embeddings (out of fold for the video network; the encoder learned every train "
+              "label). " if cfg.get("frozen") else "models. ") if cfg["folds"] >= 2 else
            "**no fold models were trained (--folds 0): cleanlab got in-sample probabilities of the audit model.** ")
         + "Configurations (overrides of `SynthConfig`): "
         + "; ".join(f"`{n}` {SYNTH_CONFIGS[n] or '(defaults)'}" for n in cfg["configs"]) + ".",
@@ -101,7 +131,8 @@ def render_markdown(tables: dict, info: dict) -> str:
         "## Noise detection (train split)",
         "",
         "Precision/recall/F1 of the flagged set; AUROC/AP of the continuous score; hard retention = "
-        "share of hard, correctly labelled videos not flagged; relabel accuracy = share of flagged, "
+        "share of hard, correctly labelled videos not flagged (`hard_ret_at_ours_n`: the same had the method flagged "
+        "its top-scored videos, as many as ours flags); relabel accuracy = share of flagged, "
         "truly noisy videos whose suggested label is the true one (– where a method suggests none). "
         "`time_s`/`peak_mb`: the method's post-hoc step on saved model outputs (wall time; peak of "
         "traced Python/numpy allocations); for `ours` that is `curation.audit.agreement.audit` on the saved "
@@ -114,12 +145,12 @@ def render_markdown(tables: dict, info: dict) -> str:
         d = det[det["config"] == name].drop(columns=["config"])
         lines += [f"### `{name}`", "", markdown_table(d), ""]
     lines += ["## Downstream: retrain on each label set, test on clean labels", "",
-              "Same plain network (robust training off) for every label set; `ours` = train videos our "
+              "Same path and plain network (robust training off) for every label set; `ours` = train videos our "
               f"triage calls noisy relabelled to the suggestion (hard kept); `cleanlab` = videos "
               f"`cl_{cfg['cleanlab_filter']}` flags ({'out-of-fold' if cfg['folds'] >= 2 else 'in-sample'}) removed; "
               "`oracle` = true labels.", ""]
     lines += [markdown_table(tables["downstream"], 3) if len(tables["downstream"]) else "(not run)", ""]
-    lines += ["## Cost: one audit against cleanlab with K-fold probabilities", "",
+    lines += ["## Cost: our audit, cleanlab with K-fold probabilities, one plain training", "",
               "Wall time, CPU time (all threads) and peak RSS of the training child processes, measured "
               "in the same run; ratios are to our audit.", "",
               markdown_table(tables["cost"]), ""]
