@@ -397,34 +397,29 @@ def _share_cache(src: Path, dst: Path) -> None:
     videos skip decoding. The model checks each cache against its manifest (paths, size) and
     decodes again when it does not match, so a subset manifest stays correct."""
     cache = src / "cache"
-    if not cache.is_dir():
-        return
-    (dst / "cache").mkdir(parents=True, exist_ok=True)
-    for f in cache.iterdir():
-        target = dst / "cache" / f.name
-        if f.is_file() and not target.exists():
-            try:
-                os.link(f, target)
-            except OSError:
-                import shutil
-
-                shutil.copy2(f, target)
+    if cache.is_dir():
+        (dst / "cache").mkdir(parents=True, exist_ok=True)
+        for f in cache.iterdir():
+            if f.is_file() and not (dst / "cache" / f.name).exists():
+                _link(f, dst / "cache" / f.name)
 
 
 def _share_embeddings(src: Path, dst: Path) -> None:
     """Hard-link the encoder and its cached embeddings of ``src`` into ``dst`` (same videos),
     replacing older links, so fold heads read exactly what the audit network read."""
     for name in ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz"):
-        f, target = src / name, dst / name
-        if not f.exists():
-            continue
-        target.unlink(missing_ok=True)
-        try:
-            os.link(f, target)
-        except OSError:
-            import shutil
+        if (src / name).exists():
+            (dst / name).unlink(missing_ok=True)
+            _link(src / name, dst / name)
 
-            shutil.copy2(f, target)
+
+def _link(f: Path, target: Path) -> None:
+    try:
+        os.link(f, target)
+    except OSError:  # another file system
+        import shutil
+
+        shutil.copy2(f, target)
 
 
 def _copy_oof(kfold: Path, audit: Path) -> None:
