@@ -247,7 +247,7 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
         f"| one `--frozen` epoch, same clips | {r['frozen_epoch_s']:.1f} s ({r['pixel_epoch_s'] / r['frozen_epoch_s']:.1f}x faster) |",
         f"| `train --frozen` + `score` ({r['frozen_epochs']} epochs) | {r['frozen_train_s']:.0f} s |", "",
         f"Our noise detection on the train split, synth seeds {seeds} (pixel training: AUROC 0.892, F1 0.59, "
-        "hard retention 0.91 on seed 0, reports/MODEL_QUALITY.md):", "",
+        "hard retention 0.91 on seed 0, reports/MODEL_QUALITY_PIXELS.md):", "",
         markdown_table(rows, 3), "",
         f"Every method on the same network (train split), mean over seeds {seeds}:", "",
         markdown_table(mean_table(per_seed), 3), "",

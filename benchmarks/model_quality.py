@@ -38,7 +38,8 @@ def _peak_mb() -> float:
 
 
 def _sibling(base: Path, name: str) -> Path:
-    """A run dir with the same manifest and frame cache (no re-decoding)."""
+    """A run dir with the same manifest and frame cache (no re-decoding), and the same encoder
+    and embeddings when the base has them (what `train --frozen` reads)."""
     from curation.data.manifest import read_manifest, write_manifest
 
     run = base.parent / f"{base.name}__{name}"
@@ -50,6 +51,9 @@ def _sibling(base: Path, name: str) -> Path:
         (run / "cache").mkdir()
         for f in (base / "cache").iterdir():
             os.link(f, run / "cache" / f.name)
+    for name in ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz"):
+        if (base / name).exists():
+            os.link(base / name, run / name)
     return run
 
 
@@ -121,6 +125,7 @@ def main(argv=None) -> int:
     results = {}
     t0 = time.time()
     cfg = TrainConfig(**overrides)
+    results["train_config"] = dataclasses.asdict(cfg)
     if not args.no_full:
         results["full"] = run_one(base, cfg, single_clip=True)
         results["full"]["wall_s"] = round(time.time() - t0, 1)
@@ -157,7 +162,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
     rows = ["| variant | what is switched off | train + score s | epochs (best) | precision | recall | F1 | AUROC | "
             "noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR | test WAR |", "|" + "---|" * 13]
     for name, r in results.items():
-        if not isinstance(r, dict):
+        if not isinstance(r, dict) or name == "train_config":
             continue
         rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']} ({r['best_epoch']}) "
                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auroc']:.3f} | "
@@ -169,7 +174,11 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
         "Written by `benchmarks/model_quality.py --md`; do not edit by hand. Reproduce with:", "",
         "```bash", f".venv/bin/python {command}", "```", "",
         "`--run` names a set made by `dfer-curate synth --out RUN` with its defaults (2,000 videos, 20 % noise, "
-        "20 % hard, seed 0); without `--run` the script renders that set itself.", "",
+        f"20 % hard, seed {results.get('train_config', {}).get('seed', 0)}); without `--run` the script renders that "
+        "set itself.", "",
+        *(["Every variant trains `--frozen` on the run's cached embeddings (the default path: `pretrain "
+           "--given-labels`, `embed`, then `train --frozen`; the encoder is the run's own, shared by all variants).", ""]
+          if results.get("train_config", {}).get("frozen") else []),
         f"Machine: {os.cpu_count()} CPUs, torch {torch.__version__}, Python {platform.python_version()}; "
         f"total wall time {results.get('total_s', float('nan')) / 60:.1f} min, peak memory {results.get('peak_mb')} MB. "
         "Detection is measured on the train split (where the noisy labels are); UAR/WAR on the clean test split. "

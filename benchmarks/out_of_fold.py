@@ -159,7 +159,7 @@ def main(argv=None) -> int:
                   "the clips' mean and best support for the label). `ours_neutral_aware`: the same audit with "
                   "clips that look Neutral counted as no evidence against an expression label "
                   "(`label_support_score(neutral=...)`, not the default). "
-                  f"{knn_note} The in-sample path with training dynamics on this set: reports/MODEL_QUALITY.md."]
+                  f"{knn_note} The in-sample path with training dynamics on this set: reports/MODEL_QUALITY_PIXELS.md."]
         write_text(args.md, "\n".join(lines) + "\n")
         print(f"wrote {args.md}")
     return 0

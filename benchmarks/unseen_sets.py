@@ -4,7 +4,7 @@ make: generate each set (benchmarks/unseen/), ingest it through the generic CSV 
 tells a user (the command line, no other options; ``--pixels``: `train` on pixels instead),
 then measure every method on the train split against the set's truth with
 ``curation.audit.metrics.detection_table``, beside the synthetic reference of the same path
-(reports/REPRESENTATION.md; with ``--pixels`` the `full` row of reports/MODEL_QUALITY.md).
+(reports/REPRESENTATION.md; with ``--pixels`` the `full` row of reports/MODEL_QUALITY_PIXELS.md).
 
     .venv/bin/python benchmarks/unseen_sets.py                       # both sets, 2,000 videos each
     .venv/bin/python benchmarks/unseen_sets.py --n 400 --sets toons   # smaller, one set
@@ -37,7 +37,7 @@ from unseen import SETS, generate, read_truth  # noqa: E402
 from unseen.common import DATA_DIR, LABELS_FILE  # noqa: E402
 from unseen.report import passes, write_markdown  # noqa: E402
 
-REFERENCE = {"pixels": ROOT / "reports" / "MODEL_QUALITY.md", "frozen": ROOT / "reports" / "REPRESENTATION.md"}
+REFERENCE = {"pixels": ROOT / "reports" / "MODEL_QUALITY_PIXELS.md", "frozen": ROOT / "reports" / "REPRESENTATION.md"}
 # what the README tells a user to run after the ingest, per path
 STAGES = {"frozen": (("pretrain", "--given-labels"), ("embed",), ("train", "--frozen"), ("score",), ("baselines",)),
           "pixels": (("train",), ("score",), ("baselines",))}
@@ -48,7 +48,7 @@ COLUMNS = ("method", "n_flagged", "precision", "recall", "f1", "auroc", "ap", "n
 
 def reference(path: str = "frozen") -> dict:
     """Our figures on the default synthetic set with the same path: for ``pixels`` the `full`
-    row of reports/MODEL_QUALITY.md; for ``frozen`` the mean row of the given-label section of
+    row of reports/MODEL_QUALITY_PIXELS.md; for ``frozen`` the mean row of the given-label section of
     reports/REPRESENTATION.md (its noisy-vs-hard AUROC from the `ours` row of the method table)."""
     lines = REFERENCE[path].read_text().splitlines()
     if path == "pixels":
@@ -59,7 +59,7 @@ def reference(path: str = "frozen") -> dict:
                 "noisy_vs_hard_auroc": float(cells["noisy-vs-hard AUROC"]),
                 "hard_retention": float(cells["hard retention"]), "precision": float(cells["precision"]),
                 "recall": float(cells["recall"]), "test_uar": float(cells["test UAR"]),
-                "source": "the `full` row of reports/MODEL_QUALITY.md (pixel training)"}
+                "source": "the `full` row of reports/MODEL_QUALITY_PIXELS.md (pixel training)"}
     lines = lines[next(i for i, line in enumerate(lines) if "frozen_training given_labels: begin" in line):]
     head = next(line for line in lines if line.startswith("| seed |"))
     seeds = [line for line in lines[lines.index(head) + 2:] if line.startswith("| ")]
@@ -155,7 +155,7 @@ def measure(run: Path, truth_rows: list[dict]) -> dict:
     if (test["label"] != test["true_label"]).any():
         raise SystemExit(f"{run}: test labels differ from the truth; the test split should be clean")
     clip_uar, _ = uar_war(test["true_label"], test["pred_label"])
-    from model.evaluate import evaluate  # the video head on the clean test split, as reports/MODEL_QUALITY.md
+    from model.evaluate import evaluate  # the video head on the clean test split, as reports/MODEL_QUALITY_PIXELS.md
 
     ev = evaluate(run, "test")
     log = json.loads((run / "checkpoints" / "train_log.json").read_text())

@@ -193,3 +193,9 @@ def test_model_quality_markdown(tmp_path):
     assert "| plain |" in text and "| 0.500 | 0.880 |" in text
     assert "benchmarks/model_quality.py --n 10" in text and "total wall time 10.0 min" in text
     assert "one centred clip per video" in text and "F1 0.500, AUROC 0.800, noisy-vs-hard AUROC 0.700" in text
+    assert "--frozen" not in text
+    # on the default path: the config says so, and is not a row
+    model_quality.write_markdown({**results, "train_config": {"frozen": True, "seed": 1}}, out, "x")
+    text = out.read_text()
+    assert "trains `--frozen` on the run's cached embeddings" in text and "seed 1)" in text
+    assert "| train_config |" not in text

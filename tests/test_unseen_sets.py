@@ -107,7 +107,7 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     ref = unseen_sets.reference("frozen")
     assert 0 < ref["auroc"] <= 1 and 0 < ref["hard_retention"] <= 1 and "REPRESENTATION.md" in ref["source"]
     pixels = unseen_sets.reference("pixels")
-    assert pixels["auroc"] == 0.897 and "MODEL_QUALITY.md" in pixels["source"]  # its committed `full` row
+    assert pixels["auroc"] == 0.897 and "MODEL_QUALITY_PIXELS.md" in pixels["source"]  # its committed `full` row
     row = dict(method="ours", n_flagged=10, precision=0.5, recall=0.4, f1=0.44, auroc=ref["auroc"] - 0.01, ap=0.5,
                noisy_vs_hard_auroc=0.7, hard_retention=ref["hard_retention"] - 0.2, relabel_acc=float("nan"))
     res = dict(table=[row, dict(row, method="aum", auroc=0.99)], hard_kinds={"brief": {"n": 4, "retention": 0.5}},

@@ -69,7 +69,7 @@ def write_markdown(results: dict, path: Path, *, also: tuple[dict, ...] = ()) ->
         "drawing parameter were fixed before the first run of the tool and not changed after it.", "",
         "## The requirement", "",
         f"Our method (`ours`: `noise_score`, verdict `noisy`) with defaults, against "
-        f"{ref.get('source', 'the `full` row of reports/MODEL_QUALITY.md')} (the default synthetic set, same "
+        f"{ref.get('source', 'the `full` row of reports/MODEL_QUALITY_PIXELS.md')} (the default synthetic set, same "
         f"commands): AUROC and hard retention may not fall more than {MARGIN} below it.", "",
         "| set | videos | AUROC | reference - margin | hard retention | reference - margin | F1 | noisy-vs-hard AUROC "
         "| test UAR (true labels) | verdict |",
@@ -123,7 +123,7 @@ def _set_section(name: str, r: dict, ref: dict) -> list[str]:
         f"with a correct label. Stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
         + f". The model: {r['epochs']} epochs, "
         f"best held-out UAR {r['heldout_uar']:.3f}, test UAR {r['test_uar']:.3f} (WAR {r['test_war']:.3f}; video head on "
-        f"the clean test split, as in reports/MODEL_QUALITY.md). Train-split verdicts: "
+        f"the clean test split, as in reports/MODEL_QUALITY_PIXELS.md). Train-split verdicts: "
         + ", ".join(f"{k} {v}" for k, v in sorted(r["verdicts"].items())) + ".", "",
         "| method | " + " | ".join(h for _, h, _ in SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|",
     ]
