@@ -41,7 +41,8 @@ def _write_baselines(run):
 def pushed(tmp_path_factory):
     run = make_fake_run(tmp_path_factory.mktemp("pushed") / "run")
     b = _write_baselines(run)
-    res = push(run.path, PushConfig(dataset="t-pushed"), progress=False)
+    # written 7 videos at a time, so every check of this module also crosses chunk boundaries
+    res = push(run.path, PushConfig(dataset="t-pushed", write_chunk=7), progress=False)
     return run, b, res
 
 
@@ -118,7 +119,8 @@ def test_frame_level_evidence_follows_the_covering_clip(pushed):
     classes = read_manifest(run.path).classes
     ids = pd.read_parquet(run.scores)["video_id"].tolist()
     assert ds.info["saliency"] == PROXY_SALIENCY
-    for i in (0, 5, len(ids) - 1):
+    assert len(ids) > 14 and ds.count("frames") == 16 * len(ids)  # every chunk's frames were written
+    for i in (0, 6, 7, 14, len(ids) - 1):  # first and last of chunks of 7
         sample = ds.match(_F("video_id") == ids[i]).first()
         T = sample.metadata.total_frame_count
         assert len(sample.frames) == T == 16

@@ -41,6 +41,9 @@ class PushConfig:
     preview_fps: int = 16            # frame rate of previews rendered from frame folders
     workers: int = 0                 # preview/probe threads; 0 = CPU count
     cleanlab_method: str | None = None  # baseline the disagreement views compare with; None = auto
+    # videos written per database call: all 40,000 at once held 10.9 GB of frame labels
+    # (reports/SCALE.md); a chunk's objects are freed before the next is built
+    write_chunk: int = 2000
 
 
 @dataclass

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from curation.errors import ConfigError
 from curation.fiftyone.prepare import PROXY_SALIENCY, PushConfig, PushPlan, prepare
@@ -93,7 +94,7 @@ def push(run_dir, config: PushConfig | None = None, *, progress: bool = True) ->
     if created:
         tmp = fo.Dataset(f"{plan.name}.tmp-{uuid.uuid4().hex[:8]}")  # non-persistent until complete
         try:
-            views = _write(fo, tmp, plan, progress=progress)
+            views = _write(fo, tmp, plan, progress=progress, chunk=cfg.write_chunk)
             if fo.dataset_exists(plan.name):
                 fo.delete_dataset(plan.name)
             tmp.name = plan.name
@@ -105,7 +106,7 @@ def push(run_dir, config: PushConfig | None = None, *, progress: bool = True) ->
         ds = tmp
     else:
         ds = existing
-        views = _write(fo, ds, plan, progress=progress)
+        views = _write(fo, ds, plan, progress=progress, chunk=cfg.write_chunk)
     t2 = time.perf_counter()
     plan.run.save_config("push", {**dataclasses.asdict(cfg), "dataset": plan.name})
     result = PushResult(dataset=plan.name, num_samples=len(ds), created=created,
@@ -177,10 +178,10 @@ def _frame_values(fo, fr: dict, *, model_saliency: bool) -> dict[str, list]:
     }
 
 
-def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
+def _write(fo, ds, plan: PushPlan, *, progress: bool, chunk: int) -> list[str]:
     """Write every field of ``plan`` into ``ds`` (new or this run's own), keyed by video_id:
-    new videos in one bulk insert, existing ones by one ``set_values`` per field, frames by
-    one ``set_values`` per frame field."""
+    new videos in bulk inserts of ``chunk`` videos, existing ones by one ``set_values`` per
+    field, frames by one ``set_values`` per frame field and chunk of videos."""
     from fiftyone import ViewField as F
 
     ids = plan.table["video_id"].tolist()
@@ -200,22 +201,25 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool) -> list[str]:
         ds.delete_samples([have[v] for v in sorted(stale)])
     new = [i for i, v in enumerate(ids) if v not in have]
     old = [i for i, v in enumerate(ids) if v in have]
+    step = max(1, int(chunk))
+    for lo in range(0, len(new), step):  # in chunks: the Sample objects of 40,000 videos do not fit twice
+        ds.add_samples([fo.Sample(video_id=ids[i], **{k: vals[i] for k, vals in values.items()})
+                        for i in new[lo: lo + step]], progress=False)
     if new:
-        ds.add_samples([fo.Sample(video_id=ids[i], **{k: vals[i] for k, vals in values.items()}) for i in new],
-                       progress=progress)
         have = dict(zip(*ds.values(["video_id", "id"])))
     if old:
         for k, vals in values.items():
             ds.set_values(k, {have[ids[i]]: vals[i] for i in old}, key_field="id")
-    # frames of every sample, one set_values per frame field ({sample id: {frame number: value}})
+    # frames of every sample, one set_values per frame field and chunk ({sample id: {frame number: value}})
     sid = [have[v] for v in ids]
     real = plan.saliency_source != PROXY_SALIENCY
-    per_frame = [_frame_values(fo, fr, model_saliency=real) for fr in plan.frames]
     if not ds.has_frame_field("expression"):  # declared: a video with no salient frame must not fix its type
         ds.add_frame_field("expression", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
-    for k in ("clip_prediction", "saliency", "expression"):
-        ds.set_values(f"frames.{k}", {s: dict(enumerate(fv[k], start=1)) for s, fv in zip(sid, per_frame)},
-                      key_field="id")
+    for lo in tqdm(range(0, len(sid), step), desc="frames", unit="chunk", disable=not progress, leave=False):
+        per_frame = [_frame_values(fo, fr, model_saliency=real) for fr in plan.frames[lo: lo + step]]
+        for k in ("clip_prediction", "saliency", "expression"):
+            ds.set_values(f"frames.{k}", {s: dict(enumerate(fv[k], start=1))
+                                          for s, fv in zip(sid[lo: lo + step], per_frame)}, key_field="id")
     if "video_id" not in ds.list_indexes():
         ds.create_index("video_id", unique=True)
     ds.add_dynamic_frame_fields()  # declares clip_prediction.clip so the App can filter on it
