@@ -177,7 +177,11 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
         f"20 % hard, seed {results.get('train_config', {}).get('seed', 0)}); without `--run` the script renders that "
         "set itself.", "",
         *(["Every variant trains `--frozen` on the run's cached embeddings (the default path: `pretrain "
-           "--given-labels`, `embed`, then `train --frozen`; the encoder is the run's own, shared by all variants).", ""]
+           "--given-labels`, `embed`, then `train --frozen`; the encoder is the run's own, shared by all variants). "
+           "Make them first with `dfer-curate pretrain RUN --given-labels --seed S` and `dfer-curate embed RUN`, or "
+           "`benchmarks/frozen_training.py --run runs/fz --encoder given_labels --seeds 0,S`, which leaves seed S's run in "
+           "`runs/fz_seedS`.",
+           ""]
           if results.get("train_config", {}).get("frozen") else []),
         f"Machine: {os.cpu_count()} CPUs, torch {torch.__version__}, Python {platform.python_version()}; "
         f"total wall time {results.get('total_s', float('nan')) / 60:.1f} min, peak memory {results.get('peak_mb')} MB. "

@@ -8,7 +8,7 @@ import pytest
 
 from curation.audit import baselines as B
 from curation.pipelines import bench, bench_config, bench_report
-from curation.errors import ConfigError
+from curation.errors import ConfigError, CurationError
 from curation.data.manifest import read_manifest
 from curation.fileio import read_json
 
@@ -147,7 +147,12 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert det["hard_ret_at_ours_n"].between(0, 1).all()
     md = report.read_text()
     assert md == (tmp_path / "out" / "BENCHMARKS.md").read_text()
-    assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict on the default configuration" in md
+    assert "dfer-curate bench --quick" in md and "torch" in md and "## Verdict per configuration" in md
+    assert "### `default`\n\n- F1: ours" in md and "- Curated retraining, test UAR: ours" in md
+    # the report again from the saved tables (no training): the same text
+    assert bench_report.rerender(tmp_path / "out") == md
+    with pytest.raises(CurationError, match="lacks detection.csv"):
+        bench_report.rerender(tmp_path)
     assert res["model"]["chance"].tolist() == [0.25]  # 4 classes
     log = read_json(tmp_path / "out" / "default" / "audit" / "checkpoints" / "train_log.json")["log"]
     assert res["model"]["heldout_acc"].iloc[0] == max(e["heldout_acc"] for e in log)
@@ -199,3 +204,11 @@ def test_model_quality_markdown(tmp_path):
     text = out.read_text()
     assert "trains `--frozen` on the run's cached embeddings" in text and "seed 1)" in text
     assert "| train_config |" not in text
+
+
+def test_bench_report_only_names_what_is_missing(tmp_path, capsys):
+    from curation import cli
+
+    assert cli.main(["bench", "--report-only", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "lacks detection.csv, downstream.csv, cost.csv, bench.json" in err and "dfer-curate bench --out" in err

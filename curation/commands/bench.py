@@ -22,6 +22,8 @@ def add_arguments(parser):
     parser.add_argument("--fresh", action="store_true",
                         help="run every step again (default: resume the data and finished steps found in --out "
                              "when their settings match)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write BENCHMARKS.md again from the tables an earlier bench left in --out (no training)")
     parser.add_argument("--md", default=None, metavar="PATH",
                         help="also write BENCHMARKS.md to PATH (e.g. reports/BENCHMARKS.md); it is always "
                              "written into --out")
@@ -29,9 +31,17 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
+    from curation.fileio import write_text
     from curation.pipelines import bench
     from curation.pipelines.bench_config import profile
-    from curation.pipelines.bench_report import criteria
+    from curation.pipelines.bench_report import criteria, rerender
+
+    if args.report_only:
+        md = rerender(args.out)
+        for path in [Path(args.out) / "BENCHMARKS.md", *([Path(args.md)] if args.md else [])]:
+            write_text(path, md)
+            print(f"wrote {path}")
+        return
 
     cfg = profile("quick" if args.quick else "full", pixels=args.pixels, configs=args.configs, seed=args.seed,
                   n=args.n, epochs=args.epochs, folds=args.folds)

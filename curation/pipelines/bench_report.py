@@ -89,6 +89,29 @@ def _path_words(cfg: dict) -> str:
     return f"Audit path: the whole network trained on pixels (`bench --pixels`), {epochs}. "
 
 
+def rerender(out) -> str:
+    """BENCHMARKS.md again from the tables and bench.json a bench wrote into ``out`` (after a
+    change to this report; the measurements are not touched)."""
+    from pathlib import Path
+
+    from curation.errors import RunError
+    from curation.fileio import read_json
+
+    out = Path(out)
+    missing = [f for f in ("detection.csv", "downstream.csv", "cost.csv", "bench.json") if not (out / f).exists()]
+    if missing:
+        raise RunError(f"{out} lacks {', '.join(missing)}: run `dfer-curate bench --out {out}` first")
+    tables = {k: _read_table(out / f"{k}.csv") for k in ("detection", "downstream", "cost", "model")}
+    return render_markdown(tables, read_json(out / "bench.json"))
+
+
+def _read_table(path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):  # a table the bench left empty (e.g. no downstream)
+        return pd.DataFrame()
+
+
 def render_markdown(tables: dict, info: dict) -> str:
     cfg, mach = info["config"], info["machine"]
     det = tables["detection"].copy()
@@ -116,10 +139,9 @@ def render_markdown(tables: dict, info: dict) -> str:
         + "Configurations (overrides of `SynthConfig`): "
         + "; ".join(f"`{n}` {SYNTH_CONFIGS[n] or '(defaults)'}" for n in cfg["configs"]) + ".",
         "",
-        "## Verdict on the default configuration",
+        "## Verdict per configuration",
         "",
-        *criteria(tables),
-        "",
+        *[line for name in cfg["configs"] for line in (f"### `{name}`", "", *criteria(tables, name), "")],
         "How well the audit model learned (best held-out accuracy over its epochs; given-label "
         "accuracy on train at the last epoch). Every detection number below rests on it.",
         "",
