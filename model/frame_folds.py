@@ -96,7 +96,7 @@ def salient_frames(store: data.FrameStore, per_video: int, gap: int = 2) -> tupl
 class FrameInputs:
     """Trainer inputs (``frame_inputs``) of picked frames, built one batch at a time from their
     uint8 pixels and their videos' neutral faces: float32 channels of every picked frame at once
-    took 14.5 GB for 40,000 videos at 32 px (reports/SCALE.md). Indexes like an array of shape
+    peaked at 14.2 GiB for 40,000 videos at 32 px (reports/SCALE.md). Indexes like an array of shape
     (frames, channels, H, W)."""
 
     def __init__(self, frames_u8: np.ndarray, neutral: np.ndarray, video_rows: np.ndarray):
