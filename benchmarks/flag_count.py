@@ -35,7 +35,7 @@ def rates_compared(audit: Path) -> list[dict]:
     scores = pd.read_parquet(audit / "scores.parquet")
     train = scores[scores["split"] == "train"].reset_index(drop=True)
     labels = x_in.labels
-    agr = A._agreement(x_in.clip_probs, labels)
+    agr = A.clip_agreement(x_in.clip_probs, labels)
     c = x_oof.pred_probs.shape[1]
     joint = estimate_joint(labels, x_oof.pred_probs)
     rates = {"in-sample clip probabilities": A.estimate_noise_rates(agr.mean_probs, labels, num_classes=c),

@@ -44,19 +44,13 @@ def make_variant_run(audit: Path, variant: str, out: Path, *, cleanlab_method: s
 
 
 def retrain(run: Path, *, seed: int, threads: int) -> dict:
-    """The default path on ``run``'s labels, robust training off; test UAR/WAR."""
-    from model.config import TrainConfig
-    from model.embed import embed
-    from model.evaluate import evaluate
-    from model.given_encoder import GivenEncoderConfig, train_given_encoder
-    from model.train import train
+    """The default path on ``run``'s labels, robust training off (the bench's downstream step
+    at its defaults); test UAR/WAR."""
+    from curation.pipelines.bench import step_downstream
+    from curation.pipelines.bench_config import BenchConfig
 
     t0 = time.time()
-    enc = GivenEncoderConfig(seed=seed, threads=threads)
-    train_given_encoder(run, enc, progress=False)
-    embed(run, progress=False, device="cpu", force=True)
-    train(run, TrainConfig(seed=seed, threads=threads, size=enc.size, frozen=True, robust=False), progress=False)
-    ev = evaluate(run, "test")
+    ev = step_downstream(str(run), BenchConfig(seed=seed, encoder={"threads": threads}, train={"threads": threads}))
     return {"uar": ev["uar"], "war": ev["war"], "n_test": ev["n"], "seconds": time.time() - t0}
 
 

@@ -41,6 +41,7 @@ def _sibling(base: Path, name: str) -> Path:
     """A run dir with the same manifest and frame cache (no re-decoding), and the same encoder
     and embeddings when the base has them (what `train --frozen` reads)."""
     from curation.data.manifest import read_manifest, write_manifest
+    from curation.runs import FROZEN_INPUTS
 
     run = base.parent / f"{base.name}__{name}"
     if run.exists():
@@ -51,7 +52,7 @@ def _sibling(base: Path, name: str) -> Path:
         (run / "cache").mkdir()
         for f in (base / "cache").iterdir():
             os.link(f, run / "cache" / f.name)
-    for name in ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz"):
+    for name in FROZEN_INPUTS:
         if (base / name).exists():
             os.link(base / name, run / name)
     return run

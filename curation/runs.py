@@ -23,6 +23,9 @@ from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
 log = logging.getLogger(__name__)
 
 TRAIN_LOG = "train_log.json"  # in checkpoints/ (and in each fold's checkpoint folder)
+# what `train --frozen` reads besides the manifest: the encoder and the embeddings it made;
+# runs over the same videos share them by linking these files
+FROZEN_INPUTS = ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz")
 
 
 class RunDir:

@@ -34,7 +34,7 @@ from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
 from curation.pipelines.bench_config import DOWNSTREAM, BenchConfig, command_line, synth_config
 from curation.pipelines.bench_report import render_markdown
-from curation.runs import RunDir
+from curation.runs import FROZEN_INPUTS, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ def _share_cache(src: Path, dst: Path) -> None:
 def _share_embeddings(src: Path, dst: Path) -> None:
     """Hard-link the encoder and its cached embeddings of ``src`` into ``dst`` (same videos),
     replacing older links, so fold heads read exactly what the audit network read."""
-    for name in ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz"):
+    for name in FROZEN_INPUTS:
         if (src / name).exists():
             (dst / name).unlink(missing_ok=True)
             _link(src / name, dst / name)
