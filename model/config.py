@@ -16,6 +16,7 @@ def opt(default, help: str, **meta):
     return field(default=default, metadata={"help": help, **meta})
 
 
+FLAG_RATES = ("out-of-fold", "in-sample")
 ENCODERS = ("small_cnn", "resnet18", "tv_resnet18", "tv_resnet50")
 
 
@@ -61,6 +62,9 @@ class TrainConfig:
     window: int = 10  # epochs of training dynamics smoothed for triage and scoring
     hard_weight: float = 2.0  # loss weight of hard videos in robust training
     noisy_mode: str = "relabel"  # 'relabel' (train toward consensus) or 'exclude'
+    flag_rates: str = opt("out-of-fold", "how many videos triage flags per class: out-of-fold (confident joint of "
+                          "K-fold linear heads on the embeddings; --frozen runs) or in-sample (the network's own "
+                          "probabilities at the plateau)", choices=FLAG_RATES)
     key_mix: float = 0.5  # key re-sampling: share of clips placed by saliency (rest uniform)
     # run
     seed: int = opt(0, "random seed")
@@ -77,6 +81,7 @@ class TrainConfig:
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.encoder in ENCODERS, f"encoder must be one of {list(ENCODERS)}, not {self.encoder!r}"),
+            (self.flag_rates in FLAG_RATES, f"flag_rates must be one of {list(FLAG_RATES)}, not {self.flag_rates!r}"),
             (self.noisy_mode in ("relabel", "exclude"), f"noisy_mode must be relabel or exclude, not {self.noisy_mode!r}"),
             (0.0 < self.holdout < 0.9, "holdout must be in (0, 0.9)"),
             (0.0 <= self.key_mix <= 1.0, "key_mix must be in [0, 1]"),

@@ -7,6 +7,7 @@ the label it judges. No torch here: the embeddings are numpy arrays.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -36,10 +37,11 @@ class OofConfig:
         return asdict(self)
 
 
-def clip_layout(store: data.FrameStore, cfg: OofConfig) -> np.ndarray:
-    """(N, M) start frame of every scored clip: segment centres, then the salient windows."""
+def clip_layout(store: data.FrameStore, cfg: OofConfig, rows=None) -> np.ndarray:
+    """(N, M) start frame of every scored clip (of ``rows`` only, when given): segment
+    centres, then the salient windows."""
     out = []
-    for i in range(len(store.video_ids)):
+    for i in (range(len(store.video_ids)) if rows is None else rows):
         length = int(store.lengths[i])
         _, span = data.clip_span(length, cfg.frames, cfg.stride)
         sal = store.saliency[store.offsets[i]: store.offsets[i] + length]
@@ -65,6 +67,53 @@ def out_of_fold_clip_probs(embeddings: data.FrameStore, manifest, cfg: OofConfig
     if bar:
         bar.close()
     return probs, starts, fold
+
+
+def fold_head_rates(embeddings: data.FrameStore, labels, rows, *, num_classes: int, config: OofConfig | None = None,
+                    chunk: int = 2000) -> np.ndarray | None:
+    """(C,) noise rate per given class from cleanlab's confident joint of out-of-fold
+    probabilities: K linear heads on ``rows``' video features (the mean of their scored
+    clips' features), each predicting the videos its folds left out. In-sample
+    probabilities of a network that fitted the labels drive the rates toward zero and the
+    flag count with them (docs/ARCHITECTURE.md, "Method"). Videos are gathered ``chunk`` at
+    a time, so memory stays flat at any dataset size. None when there are fewer than two
+    videos per fold or a single class."""
+    cfg = config or OofConfig()
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(rows) != len(labels):
+        raise ValueError(f"rows ({len(rows)}) and labels ({len(labels)}) must align")
+    if len(np.unique(labels)) < 2 or len(labels) < 2 * cfg.crossfit.folds:
+        return None  # too few videos to hold any out
+    from sklearn.exceptions import ConvergenceWarning
+
+    feats = []
+    for lo in range(0, len(rows), chunk):
+        part = rows[lo: lo + chunk]
+        starts = clip_layout(embeddings, cfg, part)
+        offsets = np.asarray(embeddings.offsets)[part]
+        feats.append(crossfit.clip_features(embeddings.frames, offsets, starts, frames=cfg.frames,
+                                            stride=cfg.stride).mean(1))
+    x = np.concatenate(feats)[:, None, :]  # (n, 1, 2D): one "clip" per video
+    fold = crossfit.fold_assignment(labels, folds=cfg.crossfit.folds, seed=cfg.crossfit.seed)
+    with warnings.catch_warnings():  # 300 or 1000 lbfgs steps gave the same rates on the bench's sets
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        probs = crossfit.out_of_fold_probs(x, labels, fold, num_classes=num_classes, config=cfg.crossfit)[:, 0]
+    return agr.confident_noise_rates(probs, labels, num_classes=num_classes)
+
+
+def training_rates(store: data.FrameStore, labels, rows, cfg, *, num_classes: int) -> np.ndarray | None:
+    """The noise rates triage flags by, fixed before training (None: the trainer estimates
+    them in-sample at the plateau). A ``--frozen`` run (TrainConfig ``cfg``) with
+    ``flag_rates="out-of-fold"`` takes them from K-fold heads on the training videos'
+    embeddings, so training-time triage and `score` (which reads them from the evidence)
+    flag the same count."""
+    if not (cfg.frozen and cfg.flag_rates == "out-of-fold"):
+        return None
+    rates = fold_head_rates(store, labels, rows, num_classes=num_classes)
+    if rates is None:
+        log.warning("%d training videos are too few for K-fold noise rates; estimating them in-sample", len(rows))
+    return rates
 
 
 def scores_table(manifest, clip_probs: np.ndarray, cfg: OofConfig) -> pd.DataFrame:

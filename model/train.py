@@ -33,7 +33,7 @@ from curation.data.manifest import read_manifest
 from curation.audit.metrics import weak_model_warning
 from curation.runs import TRAIN_LOG, RunDir
 from curation.schema import DYNAMICS_COLUMNS, VERDICTS, conform
-from model import data, embed, encoders
+from model import data, embed, encoders, oof
 from model.config import TrainConfig
 from model.inference import CHECKPOINT_FORMAT, batch_starts, load_checkpoint, load_weights, predict, resolve_device
 from model.network import build_network
@@ -152,7 +152,7 @@ class TrainState:
     losses: np.ndarray | None = None  # (E, n_train) float32
     verdicts: np.ndarray | None = None  # (E, n_train) int8 verdict at each epoch
     triage_from: int = -1  # first epoch after the held-out plateau: triage acts from here (-1 = not yet)
-    noise_rates: np.ndarray | None = None  # (C,) noise rates estimated at the plateau, then frozen
+    noise_rates: np.ndarray | None = None  # (C,) out-of-fold (oof.training_rates), else estimated at the plateau
     active: np.ndarray | None = None  # (n_train,) int8 verdicts used for training now
     consensus: np.ndarray | None = None  # (n_train,) int64 consensus class now
     log: list = field(default_factory=list)  # per-epoch metrics dicts
@@ -230,6 +230,7 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
         losses=np.zeros((0, n_tr), np.float32), verdicts=np.zeros((0, n_tr), np.int8),
         active=np.zeros(n_tr, np.int8), consensus=plan.labels[tr].copy(),
     )
+    state.noise_rates = oof.training_rates(store, plan.labels[plan.train_rows], plan.train_rows, cfg, num_classes=C)
     ckpt_dir = Path(ckpt_dir)
     if resume and (ckpt_dir / "last.pt").exists():
         ck = load_checkpoint(ckpt_dir / "last.pt", classes=plan.classes, config=cfg)

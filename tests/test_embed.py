@@ -88,6 +88,15 @@ def test_train_frozen_and_score_on_embeddings(embedded_run, monkeypatch):
     assert out["epochs"] == 2
     ck = torch.load(embedded_run.checkpoints / "last.pt", weights_only=False)
     assert not any(k.startswith("encoder.") for k in ck["model"])  # only streams and heads
+    # triage flagged by the K-fold heads' rates, fixed before training; score reads the same
+    from curation.data.manifest import read_manifest
+    from model import oof
+
+    plan = T.make_plan(read_manifest(embedded_run.path), cfg)
+    want = oof.training_rates(E.store_for_training(embedded_run.path, read_manifest(embedded_run.path), cfg),
+                              plan.labels[plan.train_rows], plan.train_rows, cfg, num_classes=len(plan.classes))
+    with np.load(embedded_run.dynamics_probs) as z:
+        np.testing.assert_array_equal(z["noise_rates"], want)
     scores = S.score(embedded_run.path, progress=False)
     assert len(scores) == 16 and scores["noise_score"].between(0, 1).all()
     from model.evaluate import evaluate

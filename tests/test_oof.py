@@ -77,3 +77,36 @@ def test_score_command_out_of_fold_needs_two_folds_and_embeddings(run, capsys):
     assert "use 2 or more folds" in capsys.readouterr().err
     assert cli.main(["score", str(run.path), "--out-of-fold", "3"]) == 2
     assert "dfer-curate pretrain" in capsys.readouterr().err  # no encoder, hence no embeddings
+
+
+def test_fold_head_rates_find_the_planted_share_per_class(tmp_path):
+    big = make_fake_run(tmp_path / "big", n=240, frames=12, size=16)
+    emb = planted_embeddings(big)
+    m = big.read_manifest()
+    rows = np.flatnonzero(m.df["split"].to_numpy() == "train")
+    labels = np.asarray(m.label_index(m.df["label"]))[rows]
+    cfg = oof.OofConfig(uniform_clips=3, key_clips=1, frames=2, stride=2)
+    rates = oof.fold_head_rates(emb, labels, rows, num_classes=len(FAKE_CLASSES), config=cfg)
+    wrong = (m.df["label"] != m.df["true_label"]).to_numpy()[rows]
+    true = np.array([wrong[labels == c].mean() for c in range(len(FAKE_CLASSES))])
+    assert true.mean() > 0.1
+    np.testing.assert_allclose(rates, true, atol=0.08)
+    # gathered in chunks or at once: the same features, the same rates
+    np.testing.assert_array_equal(rates, oof.fold_head_rates(emb, labels, rows, num_classes=len(FAKE_CLASSES),
+                                                             config=cfg, chunk=7))
+    # too few videos to hold a fold out: no estimate (the trainer then estimates in-sample)
+    assert oof.fold_head_rates(emb, labels[:6], rows[:6], num_classes=len(FAKE_CLASSES), config=cfg) is None
+
+
+def test_training_rates_only_for_frozen_out_of_fold_runs(run):
+    from model.config import TrainConfig
+
+    emb = planted_embeddings(run)
+    m = run.read_manifest()
+    rows = np.flatnonzero(m.df["split"].to_numpy() == "train")
+    labels = np.asarray(m.label_index(m.df["label"]))[rows]
+    k = len(FAKE_CLASSES)
+    assert oof.training_rates(emb, labels, rows, TrainConfig(), num_classes=k) is None  # pixels: in-sample
+    assert oof.training_rates(emb, labels, rows, TrainConfig(frozen=True, flag_rates="in-sample"), num_classes=k) is None
+    rates = oof.training_rates(emb, labels, rows, TrainConfig(frozen=True), num_classes=k)
+    assert rates.shape == (k,) and (rates >= 0).all() and rates.max() > 0
