@@ -70,6 +70,11 @@ def test_cli_options_reach_the_config():
     assert train_cmd.build_config(parser.parse_args(["runs/x"])) == TrainConfig()
     with pytest.raises(ConfigError, match="shift must be"):
         train_cmd.build_config(parser.parse_args(["runs/x", "--shift", "9"]))
+    assert train_cmd.build_config(parser.parse_args(["runs/x", "--flag-rates", "in-sample"])).flag_rates == "in-sample"
+    with pytest.raises(SystemExit):  # argparse names the two choices
+        parser.parse_args(["runs/x", "--flag-rates", "guess"])
+    with pytest.raises(ConfigError, match="flag_rates must be one of"):
+        dataclasses.replace(TrainConfig(), flag_rates="guess").validate()
 
 
 def test_frozen_training_takes_the_size_of_the_encoder_that_made_the_embeddings(tmp_path):

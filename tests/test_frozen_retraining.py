@@ -49,8 +49,24 @@ def test_table_states_the_gain_and_the_target(tmp_path):
     md = tmp_path / "R.md"
     frozen_retraining.write_markdown(md, rows, Path("runs/a"), Args, 60, "--audit runs/a")
     text = md.read_text()
-    assert "| ours | 100 | 0 | 15 | 8 (of 20 given) | 0.745 | 0.700 | +4.5 points |" in text
+    assert "| ours | 0 | 100 | 0 | 15 | 8 (of 20 given) | 0.745 | 0.700 | +4.5 points |" in text
     assert "+4.5 points above noisy, 1.5 below the oracle: met." in text
     rows[1]["uar"] = 0.72
     frozen_retraining.write_markdown(md, rows, Path("runs/a"), Args, 60, "--audit runs/a")
     assert "+2.0 points above noisy, 4.0 below the oracle: **not met**." in md.read_text()
+
+
+def test_several_seeds_give_each_label_set_its_range_and_judge_the_means(tmp_path):
+    class Args:
+        threads, cleanlab = 1, "cl_prune_by_class"
+
+    row = dict(train_videos=100, removed=0, relabelled=0, wrong_labels=20, wrong_before=20, war=0.7)
+    uar = {("noisy", 0): 0.70, ("ours", 0): 0.76, ("oracle", 0): 0.78,
+           ("noisy", 1): 0.74, ("ours", 1): 0.72, ("oracle", 1): 0.78}
+    rows = [dict(row, variant=v, seed=s, uar=u) for (v, s), u in uar.items()]
+    md = tmp_path / "R.md"
+    frozen_retraining.write_markdown(md, rows, Path("runs/a"), Args, 60, "--audit runs/a --seeds 0,1")
+    text = md.read_text()
+    assert "| ours | 1 | 100 | 0 | 0 | 20 (of 20 given) | 0.720 | 0.700 | -2.0 points |" in text  # against seed 1's noisy
+    assert "| ours | 0.740 | 0.720 | 0.760 |" in text and "| noisy | 0.720 | 0.700 | 0.740 |" in text
+    assert "Measured (means over the seeds): +2.0 points above noisy, 4.0 below the oracle: **not met**." in text

@@ -11,7 +11,7 @@ HELP = "train the video model (cross-clip agreement, key-expression re-sampling,
 EXAMPLE = "dfer-curate train runs/demo --epochs 12 --seed 0"
 
 OPTIONS = ("epochs", "seed", "device", "robust", "resample", "long_term", "clips", "frames", "size", "batch_size",
-           "encoder", "encoder_weights", "init", "frozen", "shift", "pad_short", "threads")
+           "encoder", "encoder_weights", "init", "frozen", "flag_rates", "shift", "pad_short", "threads")
 
 
 def add_arguments(parser):
