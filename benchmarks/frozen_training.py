@@ -40,7 +40,8 @@ def epoch_seconds(run_dir, cfg, *, frozen: bool, epochs: int) -> float:
 
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
-    c = dataclasses.replace(cfg, frozen=frozen, epochs=epochs, robust=False)
+    # the out-of-fold noise rates are computed once per training, not per epoch: left out here
+    c = dataclasses.replace(cfg, frozen=frozen, epochs=epochs, robust=False, flag_rates="in-sample")
     plan = T.make_plan(manifest, c)
     with tempfile.TemporaryDirectory() as tmp:
         if frozen:

@@ -114,9 +114,8 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     is_train = df["split"].to_numpy() == "train"
     video_probs = torch.softmax(torch.from_numpy(np.asarray(video_logits, np.float32)), -1).numpy()
     ev_rows = np.zeros(0, np.int64)
-    rates = None
+    train_rates = evidence.noise_rates if evidence is not None else None
     if evidence is not None:
-        rates = evidence.noise_rates
         pos = {v: i for i, v in enumerate(df["video_id"].astype(str))}
         ev_rows = np.array([pos[v] for v in evidence.video_ids], np.int64)
     tcfg_rows = np.setdiff1d(np.arange(n), ev_rows)
@@ -137,17 +136,23 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
             ev_video = (1 - share) * ev_video + share * np.asarray(evidence.video_probs, np.float64)
         groups.append((ev_rows, np.concatenate([clip_probs[ev_rows], evidence.clip_probs], axis=1), ev_video,
                        evidence.aum))
-    # the rest: train videos without dynamics (held out), then val/test videos
+    # the rest: train videos without dynamics (held out), then each other split
     rest_train = tcfg_rows[is_train[tcfg_rows]]
-    rest_other = tcfg_rows[~is_train[tcfg_rows]]
-    for g in (rest_train, rest_other):
-        if len(g):
-            groups.append((g, clip_probs[g], video_probs[g], None))
+    if len(rest_train):
+        groups.append((rest_train, clip_probs[rest_train], video_probs[rest_train], None))
+    split = df["split"].to_numpy()
+    unseen = [tcfg_rows[(split[tcfg_rows] == s) & ~is_train[tcfg_rows]] for s in pd.unique(split[~is_train])]
+    groups += [(g, clip_probs[g], video_probs[g], None) for g in unseen if len(g)]
     for g_rows, g_probs, g_video, g_aum in groups:
-        # noise rates come from the first (training) group, shared by the rest
-        res = agr.audit(g_probs, labels[g_rows], noise_rates=rates, config=tri, vote_weight=sc.vote_weight,
-                        video_probs=g_video, video_weight=sc.video_weight, aum=g_aum, aum_weight=sc.aum_weight)
-        rates = res["noise_rates"]
+        # training videos share the training rates (the evidence's, else the first estimate); a
+        # split the network never trained on is calibrated on its own held-out probabilities, so
+        # a clean test split is not flagged at the training split's noise rate
+        own = None if is_train[g_rows[0]] else unseen_rates(g_video, labels[g_rows], len(classes))
+        res = agr.audit(g_probs, labels[g_rows], noise_rates=own if own is not None else train_rates, config=tri,
+                        vote_weight=sc.vote_weight, video_probs=g_video, video_weight=sc.video_weight, aum=g_aum,
+                        aum_weight=sc.aum_weight)
+        if train_rates is None and is_train[g_rows[0]]:
+            train_rates = res["noise_rates"]
         a = res["agreement"]
         for k in ("label_prob", "agree_label", "agree_mode", "margin", "pred_conf"):
             cols[k][g_rows] = getattr(a, k)
@@ -169,6 +174,16 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     write_npy(run.clip_probs, clip_probs.astype(np.float32))
     write_npy(run.video_logits, video_logits.astype(np.float32))
     return out
+
+
+def unseen_rates(video_probs, labels, num_classes: int) -> np.ndarray | None:
+    """(C,) noise rates of a split the network never trained on, from cleanlab's confident
+    joint of its held-out video probabilities; None when the split is too small to estimate
+    (fewer than 2 classes or 10 videos: it then takes the training rates)."""
+    labels = np.asarray(labels)
+    if len(labels) < 10 or len(np.unique(labels)) < 2:
+        return None
+    return agr.confident_noise_rates(video_probs, labels, num_classes=num_classes)
 
 
 def write_clip_layout(run: RunDir, manifest, store, starts: np.ndarray) -> None:

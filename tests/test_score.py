@@ -164,3 +164,42 @@ def test_train_folds_scores_out_of_fold(tmp_path):
     assert (run.checkpoints / "fold0" / "best.pt").exists() and (run.checkpoints / "fold1" / "best.pt").exists()
     assert run.load_config()["train"]["folds"] == 2
     assert np.load(run.clip_probs).shape[0] == 24
+
+
+def test_a_split_never_trained_on_is_flagged_at_its_own_noise_rate(tmp_path):
+    """Training rates of 40 % must not flag 40 % of a clean test split; planted wrong labels in
+    the test split are flagged even when the training rates are 0."""
+    from tests.fakerun import make_fake_run
+
+    run = make_fake_run(tmp_path / "run", n=80, frames=12, size=16)
+    m = read_manifest(run.path)
+    n, c = len(m.df), 4
+    labels = np.array(m.label_index(m.df["label"]))
+    test = np.flatnonzero(m.df["split"] == "test")
+    tr = np.flatnonzero(m.df["split"] == "train")
+    assert len(test) >= 10
+    rng = np.random.default_rng(0)
+
+    def held_out_probs(wrong_rows):
+        """The network's held-out view: confident on the label, or on another class for wrong rows."""
+        target = labels.copy()
+        target[wrong_rows] = (labels[wrong_rows] + 1) % c
+        logits = rng.normal(0, 0.3, (n, c))
+        logits[np.arange(n), target] += 3.0
+        logits[wrong_rows, target[wrong_rows]] += 1.0  # sure of the other class
+        return logits, np.repeat(np.exp(logits)[:, None] / np.exp(logits).sum(1)[:, None, None], 3, axis=1)
+
+    ids = m.df["video_id"].to_numpy()[tr].tolist()
+    ev = np.full((len(tr), 3, c), 1 / c)
+    ev[np.arange(len(tr)), :, labels[tr]] = 0.7
+    ev /= ev.sum(-1, keepdims=True)
+    logits, clips = held_out_probs(np.zeros(0, np.int64))
+    clean = write_scores(run, m, clips, logits, ScoreConfig(), evidence=Evidence(ids, ev, noise_rates=np.full(c, 0.4)))
+    assert not clean.iloc[test]["verdict"].isin(["noisy", "hard-or-noisy"]).any()
+
+    wrong = test[:4]
+    logits, clips = held_out_probs(wrong)
+    noisy = write_scores(run, m, clips, logits, ScoreConfig(), evidence=Evidence(ids, ev, noise_rates=np.zeros(c)))
+    flagged = noisy["verdict"].isin(["noisy", "hard-or-noisy"]).to_numpy()
+    assert flagged[wrong].all() and not flagged[np.setdiff1d(test, wrong)].any()
+    assert not flagged[tr].any()  # training videos still flag at the training rates (0 here)
