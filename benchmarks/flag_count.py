@@ -1,10 +1,11 @@
 """How many videos should the audit flag? Re-run our triage on the outputs a bench left on disk
-(each configuration's audit run: clip probabilities, noise scores, the fold heads' out-of-fold
-probabilities), changing only the per-class noise rates that set the flag count: our estimate
-from the final model's in-sample clip probabilities (`score` estimates from its training
-evidence instead, a close relative: 90 flags against 91 on the bench's default set) against
-cleanlab's confident joint (``cleanlab.count.estimate_joint``) of the out-of-fold
-probabilities. No training.
+(each configuration's audit run: clip probabilities, noise scores, the fold networks'
+out-of-fold probabilities), changing only the per-class noise rates that set the flag count:
+an estimate from the final model's in-sample clip probabilities (what pixel runs and
+`train --flag-rates in-sample` do, near enough) against cleanlab's confident joint of the
+fold networks' out-of-fold probabilities. `train --frozen` now takes its rates from linear
+fold heads on the embeddings (model.oof.training_rates), a cheaper relative of the second.
+No training.
 
     .venv/bin/python benchmarks/flag_count.py --bench runs/bench
 """
@@ -29,17 +30,14 @@ from curation.data.manifest import read_manifest  # noqa: E402
 def rates_compared(audit: Path) -> list[dict]:
     """One row per way of estimating the rates: their mean, and our flags' quality on the
     train split (``noisy`` verdicts; ``or_undecided`` also counts ``hard-or-noisy``)."""
-    from cleanlab.count import estimate_joint
-
     x_in, x_oof = B.load_inputs(audit, probs="insample"), B.load_inputs(audit, probs="oof")
     scores = pd.read_parquet(audit / "scores.parquet")
     train = scores[scores["split"] == "train"].reset_index(drop=True)
     labels = x_in.labels
     agr = A.clip_agreement(x_in.clip_probs, labels)
     c = x_oof.pred_probs.shape[1]
-    joint = estimate_joint(labels, x_oof.pred_probs)
     rates = {"in-sample clip probabilities": A.estimate_noise_rates(agr.mean_probs, labels, num_classes=c),
-             "confident joint, out-of-fold": 1 - np.diag(joint) / np.maximum(joint.sum(1), 1e-12)}
+             "confident joint, out-of-fold": A.confident_noise_rates(x_oof.pred_probs, labels, num_classes=c)}
     truth = read_manifest(audit).df
     score = train["noise_score"].to_numpy(float)
     rows = []
