@@ -5,6 +5,10 @@ re-sampling, no second stream, no robust training, single clip) for comparison.
     .venv/bin/python benchmarks/model_quality.py                      # synth defaults (2,000 videos)
     .venv/bin/python benchmarks/model_quality.py --run runs/s          # an existing synth run
     .venv/bin/python benchmarks/model_quality.py --ablations plain,no_robust --epochs 12
+    .venv/bin/python benchmarks/model_quality.py --run runs/fz --seeds 0,1,2 --set frozen=true   # runs/fz_seed1, _seed2
+
+One training is one draw: a variant's lead of a point or two on one seed can be the seed's
+(reports/RETRAINING_SEEDS.md); ``--seeds`` reports the mean over seeds and each seed's row.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -90,11 +96,13 @@ def run_one(run: Path, cfg, *, single_clip: bool = False) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", help="existing synth run dir (default: synth defaults into runs/bench_model)")
+    p.add_argument("--run", help="existing synth run dir (default: synth defaults into runs/bench_model); "
+                                 "with --seeds, seed S > first reads RUN_seedS")
     p.add_argument("--n", type=int, default=None, help="videos to synthesize when --run is absent")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", help="comma-separated seeds, one set each (needs --run); the tables give their mean")
     p.add_argument("--ablations", default="plain", help=f"comma list from {sorted(ABLATIONS)} ('' for none)")
     p.add_argument("--no-full", action="store_true", help="skip the full method (run only the ablations; to run them in parallel)")
     p.add_argument("--set", action="append", default=[], help="TrainConfig override NAME=VALUE (repeatable)")
@@ -104,15 +112,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING)
     from model.config import TrainConfig
 
+    names = [a for a in args.ablations.split(",") if a]
+    unknown = [a for a in names if a not in ABLATIONS]
+    if unknown:
+        p.error(f"unknown ablation {unknown[0]!r}; choose from {sorted(ABLATIONS)}")
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    if len(seeds) > 1 and not args.run:
+        p.error("--seeds needs --run (seed S > first reads RUN_seedS)")
     t_start = time.time()
-    if args.run:
-        base = Path(args.run)
-    else:
-        from curation.data.synth import SynthConfig, generate  # the synth helper's library
-
-        base = Path("runs/bench_model")
-        kwargs = {} if args.n is None else {"n": args.n}
-        generate(base, SynthConfig(seed=args.seed, **kwargs), progress=False)
     overrides = {}
     for kv in args.set:
         k, v = kv.split("=", 1)
@@ -122,23 +129,21 @@ def main(argv=None) -> int:
         overrides["epochs"] = args.epochs
     if args.size:
         overrides["size"] = args.size
-    overrides["seed"] = args.seed
-    results = {}
-    t0 = time.time()
-    cfg = TrainConfig(**overrides)
-    results["train_config"] = dataclasses.asdict(cfg)
-    if not args.no_full:
-        results["full"] = run_one(base, cfg, single_clip=True)
-        results["full"]["wall_s"] = round(time.time() - t0, 1)
-        results["full"]["peak_mb"] = round(_peak_mb(), 0)
-        _print("full", results["full"])
-    for name in [a for a in args.ablations.split(",") if a]:
-        if name not in ABLATIONS:
-            p.error(f"unknown ablation {name!r}; choose from {sorted(ABLATIONS)}")
-        t0 = time.time()
-        results[name] = run_one(_sibling(base, name), dataclasses.replace(cfg, **ABLATIONS[name]))
-        results[name]["wall_s"] = round(time.time() - t0, 1)
-        _print(name, results[name])
+    per_seed = {}
+    for i, seed in enumerate(seeds):
+        if args.run:
+            base = Path(args.run) if i == 0 else Path(f"{args.run}_seed{seed}")
+        else:
+            from curation.data.synth import SynthConfig, generate  # the synth helper's library
+
+            base = Path("runs/bench_model")
+            kwargs = {} if args.n is None else {"n": args.n}
+            generate(base, SynthConfig(seed=seed, **kwargs), progress=False)
+        cfg = TrainConfig(**{**overrides, "seed": seed})
+        per_seed[seed] = {"train_config": dataclasses.asdict(cfg), **variants_of(base, cfg, names, full=not args.no_full)}
+    results = per_seed[seeds[0]] if len(seeds) == 1 else {
+        "train_config": per_seed[seeds[0]]["train_config"], "seeds": seeds, "per_seed": per_seed,
+        **mean_over_seeds([per_seed[s] for s in seeds])}
     results["total_s"] = round(time.time() - t_start, 1)
     results["peak_mb"] = round(_peak_mb(), 0)
     print(f"\ntotal wall {results['total_s']} s, peak memory {results['peak_mb']} MB")
@@ -147,6 +152,39 @@ def main(argv=None) -> int:
     if args.md:
         write_markdown(results, Path(args.md), " ".join(["benchmarks/model_quality.py", *(argv or sys.argv[1:])]))
     return 0
+
+
+def variants_of(base: Path, cfg, names: list[str], *, full: bool) -> dict:
+    """The full method on ``base`` and each ablation on a sibling run, all with ``cfg``'s seed."""
+    out = {}
+    if full:
+        t0 = time.time()
+        out["full"] = run_one(base, cfg, single_clip=True)
+        out["full"]["wall_s"] = round(time.time() - t0, 1)
+        out["full"]["peak_mb"] = round(_peak_mb(), 0)
+        _print(f"full, seed {cfg.seed}", out["full"])
+    for name in names:
+        t0 = time.time()
+        out[name] = run_one(_sibling(base, name), dataclasses.replace(cfg, **ABLATIONS[name]))
+        out[name]["wall_s"] = round(time.time() - t0, 1)
+        _print(f"{name}, seed {cfg.seed}", out[name])
+    return out
+
+
+MEAN_KEYS = ("train_s", "score_s", "epochs", "best_epoch", "precision", "recall", "f1", "auroc", "noisy_vs_hard_auroc",
+             "hard_retention", "relabel_accuracy", "test_uar", "test_war")
+
+
+def mean_over_seeds(runs: list[dict]) -> dict:
+    """Each variant's numbers averaged over the seeds' runs (the single-clip scoring of `full` too)."""
+    out = {}
+    for name in [k for k in runs[0] if k != "train_config"]:
+        rows = [r[name] for r in runs]
+        out[name] = {k: float(np.mean([r[k] for r in rows])) for k in MEAN_KEYS}
+        singles = [r.get("single_clip") for r in rows]
+        if all(singles):
+            out[name]["single_clip"] = {k: float(np.mean([s[k] for s in singles])) for k in singles[0]}
+    return out
 
 
 WHAT = {"full": "the method as shipped", "plain": "no robust training, no re-sampling, no long-term stream",
@@ -163,20 +201,31 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
     rows = ["| variant | what is switched off | train + score s | epochs (best) | precision | recall | F1 | AUROC | "
             "noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR | test WAR |", "|" + "---|" * 13]
     for name, r in results.items():
-        if not isinstance(r, dict) or name == "train_config":
+        if not isinstance(r, dict) or name in ("train_config", "per_seed"):
             continue
-        rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']} ({r['best_epoch']}) "
+        rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']:.0f} ({r['best_epoch']:.0f}) "
                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auroc']:.3f} | "
                     f"{r.get('noisy_vs_hard_auroc', float('nan')):.3f} | {r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {r['test_uar']:.3f} | {r['test_war']:.3f} |")
     full = results.get("full", {})
     single = full.get("single_clip")
+    seeds = results.get("seeds")
+    if seeds:
+        rows[:0] = [f"Mean over seeds {', '.join(map(str, seeds))} (one synthetic set, encoder and network per seed; "
+                    "each seed's numbers below):", ""]
+        rows += ["", "| variant | seed | F1 | AUROC | noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR |",
+                 "|" + "---|" * 8]
+        for name in [k for k in results if isinstance(results[k], dict) and k not in ("train_config", "per_seed")]:
+            for seed in seeds:
+                r = results["per_seed"][seed][name]
+                rows.append(f"| {name} | {seed} | {r['f1']:.3f} | {r['auroc']:.3f} | {r['noisy_vs_hard_auroc']:.3f} | "
+                            f"{r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {r['test_uar']:.3f} |")
     lines = [
         "# Model quality on the default synthetic set", "",
         "Written by `benchmarks/model_quality.py --md`; do not edit by hand. Reproduce with:", "",
         "```bash", f".venv/bin/python {command}", "```", "",
         "`--run` names a set made by `dfer-curate synth --out RUN` with its defaults (2,000 videos, 20 % noise, "
         f"20 % hard, seed {results.get('train_config', {}).get('seed', 0)}); without `--run` the script renders that "
-        "set itself.", "",
+        "set itself." + (" With `--seeds`, seed S after the first reads `RUN_seedS`." if seeds else ""), "",
         *(["Every variant trains `--frozen` on the run's cached embeddings (the default path: `pretrain "
            "--given-labels`, `embed`, then `train --frozen`; the encoder is the run's own, shared by all variants). "
            "Make them first with `dfer-curate pretrain RUN --given-labels --seed S` and `dfer-curate embed RUN`, or "
@@ -191,7 +240,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
         *rows, "",
     ]
     if single:
-        lines += [f"Scoring the `full` model with one centred clip per video (no agreement, no dynamics): F1 "
+        lines += [f"Scoring the `full` model{' (mean over the seeds)' if seeds else ''} with one centred clip per video (no agreement, no dynamics): F1 "
                   f"{single['f1']:.3f}, AUROC {single['auroc']:.3f}, noisy-vs-hard AUROC "
                   f"{single.get('noisy_vs_hard_auroc', float('nan')):.3f}, hard retention {single['hard_retention']:.3f}.", ""]
     path.write_text("\n".join(lines))

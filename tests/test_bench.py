@@ -206,6 +206,37 @@ def test_model_quality_markdown(tmp_path):
     assert "| train_config |" not in text
 
 
+def test_model_quality_markdown_over_seeds(tmp_path):
+    """--seeds: the main table holds each variant's mean over the seeds, a second table each seed's row."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import model_quality
+
+    def row(f1, hr, epochs):
+        return {"train_s": 20.0, "score_s": 4.0, "epochs": epochs, "best_epoch": epochs - 6, "precision": 0.8,
+                "recall": 0.7, "f1": f1, "auroc": 0.95, "noisy_vs_hard_auroc": 0.9, "hard_retention": hr,
+                "relabel_accuracy": 0.9, "test_uar": 0.85, "test_war": 0.86,
+                "single_clip": {"f1": f1 - 0.1, "auroc": 0.9, "noisy_vs_hard_auroc": 0.8, "hard_retention": 0.8}}
+
+    per_seed = {0: {"train_config": {"seed": 0, "frozen": True}, "full": row(0.80, 0.85, 20), "no_robust": row(0.78, 0.90, 22)},
+                1: {"train_config": {"seed": 1, "frozen": True}, "full": row(0.84, 0.87, 23), "no_robust": row(0.80, 0.86, 24)}}
+    means = model_quality.mean_over_seeds([per_seed[0], per_seed[1]])
+    assert means["full"]["f1"] == pytest.approx(0.82) and means["no_robust"]["hard_retention"] == pytest.approx(0.88)
+    assert means["full"]["single_clip"]["f1"] == pytest.approx(0.72) and "single_clip" in means["no_robust"]
+    results = {"train_config": per_seed[0]["train_config"], "seeds": [0, 1], "per_seed": per_seed, **means,
+               "total_s": 120.0, "peak_mb": 500.0}
+    out = tmp_path / "MQ.md"
+    model_quality.write_markdown(results, out, "benchmarks/model_quality.py --seeds 0,1")
+    text = out.read_text()
+    assert "Mean over seeds 0, 1" in text and "reads `RUN_seedS`" in text
+    assert "| full | the method as shipped | 24 | 22 (16) | 0.800 | 0.700 | 0.820 |" in text  # epochs 21.5 rounds to 22
+    assert "| no_robust | 1 | 0.800 | 0.950 | 0.900 | 0.860 |" in text and "| full | 0 | 0.800 |" in text
+    assert "(mean over the seeds) with one centred clip per video (no agreement, no dynamics): F1 0.720" in text
+    assert "| per_seed |" not in text and "| train_config |" not in text
+
+
 def test_bench_report_only_names_what_is_missing(tmp_path, capsys):
     from curation import cli
 
