@@ -69,3 +69,48 @@ def test_given_splits_and_loss_choose_what_it_learns(run, capsys):
         from model.given_encoder import train_given_encoder
 
         train_given_encoder(run.path, GivenEncoderConfig(size=16, steps=2, splits=("val",)), progress=False)
+
+
+def test_exclude_flagged_leaves_out_what_the_last_score_flagged(run, capsys):
+    """--exclude-flagged (a second pass): the encoder learns every train/val video except those
+    whose verdict is noisy or hard-or-noisy, counts them, and learns different weights."""
+    import pandas as pd
+
+    from curation.fileio import write_parquet
+    from model.given_encoder import train_given_encoder
+
+    scores = pd.read_parquet(run.scores)
+    train = (scores["split"] == "train").to_numpy()
+    scores["verdict"] = "clean"
+    scores.loc[np.flatnonzero(train)[:4], "verdict"] = "noisy"
+    scores.loc[np.flatnonzero(train)[4:7], "verdict"] = "hard-or-noisy"
+    scores.loc[np.flatnonzero(train)[7:9], "verdict"] = "hard"  # kept: hard means correctly labelled
+    scores.loc[np.flatnonzero(~train)[:2], "verdict"] = "noisy"  # test: never learned either way
+    write_parquet(run.scores, scores)
+    cfg = GivenEncoderConfig(size=16, steps=5)
+    every = train_given_encoder(run.path, cfg, progress=False)
+    assert every["excluded_flagged"] == 0 and every["videos"] == 30
+    argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "5", "--exclude-flagged"]
+    assert cli.main(argv) == 0
+    assert "of 23 videos, leaving out the 7 the last score flagged" in capsys.readouterr().out
+    meta = json.loads((run.path / "encoder.json").read_text())
+    assert meta["videos"] == 23 and meta["excluded_flagged"] == 7 and meta["frames"] == 23 * 8
+    assert meta["sha256"] != every["sha256"]
+
+
+def test_exclude_flagged_needs_valid_scores(run, capsys):
+    import pandas as pd
+
+    from curation.fileio import write_parquet
+
+    argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "2", "--exclude-flagged"]
+    scores = pd.read_parquet(run.scores)
+    write_parquet(run.scores, scores.iloc[:-3])
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "3 manifest video(s) have no score" in err and f"dfer-curate score {run.path}" in err
+    run.scores.unlink()
+    assert cli.main(argv) == 2
+    assert "dfer-curate score" in capsys.readouterr().err
+    assert cli.main(["pretrain", str(run.path), "--exclude-flagged"]) == 2
+    assert "add --given-labels" in capsys.readouterr().err

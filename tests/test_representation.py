@@ -85,3 +85,42 @@ def test_frozen_sections_replace_only_themselves_and_average_the_seeds(tmp_path)
     assert "| ours | 10 | 0.500 | 0.945 | 0.850 |" in text  # each method averaged over the seeds
     assert "| cl_both | 12 | 0.400 | 0.900 | 0.850 |" in text
     assert "| train | 10 | 0.010 | 0.500 | 0.945 |" in text and "| test | 4 | 0.500 | 0.250 | – |" in text
+    assert "second pass" not in text
+
+
+def test_second_pass_section_sets_both_passes_side_by_side(tmp_path):
+    """--second-pass: a section of its own; the first and second pass's means, each against the best
+    other method's noisy-vs-hard AUROC on its own network."""
+    import pandas as pd
+
+    from model.given_encoder import GivenEncoderConfig
+
+    def numbers(auroc, f1, ours_nvh, cl_nvh):
+        table = pd.DataFrame({"method": ["ours", "cl_both", "aum"], "n_flagged": [10, 12, 14], "f1": [f1, 0.4, 0.3],
+                              "auroc": [auroc, 0.9, 0.9], "noisy_vs_hard_auroc": [ours_nvh, cl_nvh, cl_nvh - 0.1]})
+        return dict(auroc=auroc, f1=f1, precision=0.5, recall=0.5, hard_retention=0.9, noisy_vs_hard_auroc=ours_nvh,
+                    test_uar=0.7, table=table, by_split=pd.DataFrame({"split": ["train"], "n": [10],
+                                                                      "clean_easy_flagged": [0.01],
+                                                                      "hard_precision": [0.5], "auroc": [auroc]}))
+
+    def seed_result(seed, first, second):
+        return dict(seed=seed, config=GivenEncoderConfig(), pretrain_s=10, pretrain_frames=100, embed_s=2, embed_fps=50,
+                    pixel_epoch_s=10, frozen_epoch_s=1, frozen_train_s=5, frozen_epochs=3, heldout=0.5,
+                    second_pass_s=240, first_pass=numbers(*first), **numbers(*second))
+
+    class Args:
+        threads = 1
+        encoder = "given_labels"
+        given_splits = given_loss = steps = None
+        second_pass = True
+
+    md = tmp_path / "R.md"
+    per_seed = [seed_result(0, (0.95, 0.80, 0.88, 0.86), (0.97, 0.86, 0.92, 0.90)),
+                seed_result(1, (0.95, 0.82, 0.90, 0.88), (0.97, 0.88, 0.94, 0.92))]
+    frozen_training.write_section(md, Args, per_seed, 60, "--run y --seeds 0,1 --second-pass")
+    text = md.read_text()
+    assert "<!-- frozen_training given_labels second_pass=True: begin -->" in text
+    assert "(default synthetic set; second pass)" in text and "| 4.0 min |" in text
+    assert "| first (encoder learned every train and val label) | 0.950 | 0.810 |" in text
+    assert "| second (encoder without the first pass's flags) | 0.970 | 0.870 |" in text
+    assert "| 0.890 | 0.700 | 0.870 |" in text and "| 0.930 | 0.700 | 0.910 |" in text  # ours nvh, UAR, best other

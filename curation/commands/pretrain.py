@@ -25,6 +25,10 @@ def add_arguments(parser):
     parser.add_argument("--loss", choices=("gce", "ce"), default=None,
                         help="with --given-labels: gce (generalized cross-entropy, bounds what a wrong label pulls) "
                              "or ce (default gce)")
+    parser.add_argument("--exclude-flagged", action="store_true",
+                        help="with --given-labels: a second pass; leave out the videos the run's last `score` flagged "
+                             "(noisy or hard-or-noisy), so embed, train --frozen and score judge them with an encoder "
+                             "that never learned their labels")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -39,10 +43,11 @@ def run(args):
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if args.given_labels:
         return _run_given_labels(args, over)
-    if args.given_splits or args.loss:
+    if args.given_splits or args.loss or args.exclude_flagged:
         from curation.errors import ConfigError
 
-        raise ConfigError("--given-splits and --loss choose how --given-labels trains: add --given-labels or drop them")
+        raise ConfigError("--given-splits, --loss and --exclude-flagged choose how --given-labels trains: "
+                          "add --given-labels or drop them")
     cfg = dataclasses.replace(PretrainConfig(), **over).validate()
     out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)
     print(f"pretrained on {out['frames']:,} frames of {out['videos']:,} videos in {out['seconds']:.0f} s "
@@ -64,10 +69,12 @@ def _run_given_labels(args, over):
         over["splits"] = tuple(s.strip() for s in args.given_splits.split(",") if s.strip())
     if args.loss:
         over["loss"] = args.loss
+    over["exclude_flagged"] = args.exclude_flagged
     cfg = dataclasses.replace(GivenEncoderConfig(), **over).validate()
     out = train_given_encoder(args.run, cfg, progress=True)
-    print(f"trained the encoder on the given labels of {out['frames']:,} frames of {out['videos']:,} videos in "
-          f"{out['seconds']:.0f} s; encoder {out['encoder']} ({out['sha256']})")
+    left_out = f", leaving out the {out['excluded_flagged']:,} the last score flagged" if cfg.exclude_flagged else ""
+    print(f"trained the encoder on the given labels of {out['frames']:,} frames of {out['videos']:,} videos{left_out} "
+          f"in {out['seconds']:.0f} s; encoder {out['encoder']} ({out['sha256']})")
     print(f"next: dfer-curate embed {args.run}, then dfer-curate train {args.run} --frozen   "
           f"(or fine-tune it: dfer-curate train {args.run} --size {cfg.size} --init {out['encoder']})")
     return 0
