@@ -41,7 +41,7 @@ class GivenEncoderConfig:
     splits: tuple[str, ...] = ("train", "val")
     # a second pass: leave out the videos the run's last `score` flagged (noisy or hard-or-noisy),
     # whose wrong labels the first encoder learned (seed 0 of the default set: F1 0.809 -> 0.868,
-    # noisy-vs-hard AUROC 0.878 -> 0.918; reports/SECOND_PASS.md)
+    # noisy-vs-hard AUROC 0.878 -> 0.918; reports/REPRESENTATION.md, "second pass")
     exclude_flagged: bool = False
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = torch's choice)

@@ -106,6 +106,10 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
 
     ref = unseen_sets.reference("frozen")
     assert 0 < ref["auroc"] <= 1 and 0 < ref["hard_retention"] <= 1 and "REPRESENTATION.md" in ref["source"]
+    second = unseen_sets.reference("second_pass")  # its own section of REPRESENTATION.md
+    assert second["auroc"] != ref["auroc"] and "second-pass section" in second["source"]
+    assert unseen_sets.STAGES["second_pass"][4:] == (("pretrain", "--given-labels", "--exclude-flagged"), ("embed",),
+                                                      ("train", "--frozen"), ("score",), ("baselines",))
     pixels = unseen_sets.reference("pixels")
     assert pixels["auroc"] == 0.897 and "MODEL_QUALITY_PIXELS.md" in pixels["source"]  # its committed `full` row
     row = dict(method="ours", n_flagged=10, precision=0.5, recall=0.4, f1=0.44, auroc=ref["auroc"] - 0.01, ap=0.5,
