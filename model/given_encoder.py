@@ -40,8 +40,9 @@ class GivenEncoderConfig:
     # with a test UAR of 0.953 that has seen the test labels; REPRESENTATION.md)
     splits: tuple[str, ...] = ("train", "val")
     # a second pass: leave out the videos the run's last `score` flagged (noisy or hard-or-noisy),
-    # whose wrong labels the first encoder learned (seed 0 of the default set: F1 0.809 -> 0.868,
-    # noisy-vs-hard AUROC 0.878 -> 0.918; reports/REPRESENTATION.md, "second pass")
+    # whose wrong labels the first encoder learned. Default set, seeds 0-2: F1 0.824 -> 0.840
+    # (reports/REPRESENTATION.md, "second pass"); but on both unseen sets hard retention fell
+    # (reports/UNSEEN_SECOND_PASS.md), so it is off by default
     exclude_flagged: bool = False
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = torch's choice)

@@ -115,19 +115,3 @@ def test_exclude_flagged_needs_valid_scores(run, capsys):
     assert cli.main(["pretrain", str(run.path), "--exclude-flagged"]) == 2
     assert "add --given-labels" in capsys.readouterr().err
 
-
-def test_score_offers_a_second_pass_only_after_a_first(run):
-    """`score` names the second pass when the encoder learned every given label, not after a
-    second pass nor with a self-supervised encoder."""
-    from curation.commands.score import _first_pass
-
-    assert not _first_pass(run)  # no encoder.json
-    assert cli.main(["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "2"]) == 0
-    assert _first_pass(run)
-    assert cli.main(["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "2", "--exclude-flagged"]) == 0
-    assert json.loads((run.path / "encoder.json").read_text())["excluded_flagged"] > 0  # the fake scores flag some
-    assert not _first_pass(run)
-    (run.path / "encoder.json").write_text(json.dumps({"objective": "self_supervised"}))
-    assert not _first_pass(run)
-    (run.path / "encoder.json").write_text("{not json")
-    assert not _first_pass(run)

@@ -26,9 +26,10 @@ def add_arguments(parser):
                         help="with --given-labels: gce (generalized cross-entropy, bounds what a wrong label pulls) "
                              "or ce (default gce)")
     parser.add_argument("--exclude-flagged", action="store_true",
-                        help="with --given-labels: a second pass; leave out the videos the run's last `score` flagged "
-                             "(noisy or hard-or-noisy), so embed, train --frozen and score judge them with an encoder "
-                             "that never learned their labels")
+                        help="with --given-labels: a second pass (experimental); leave out the videos the run's last "
+                             "`score` flagged (noisy or hard-or-noisy), so embed, train --frozen and score judge them "
+                             "with an encoder that never learned their labels. It raised F1 on our synthetic faces but "
+                             "lost hard videos on two other sets (README, 'A second pass')")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

@@ -54,23 +54,8 @@ def run(args):
     run = RunDir(args.run)
     print(f"wrote {run.scores} ({len(df)} videos), {run.clip_probs}")
     print(f"next: dfer-curate baselines {args.run}   or   dfer-curate review {args.run}")
-    if _first_pass(run):
-        print(f"or a second pass, judged by an encoder that never learned the flagged labels: dfer-curate pretrain "
-              f"{args.run} --given-labels --exclude-flagged, then embed, train --frozen and score again")
     return 0
 
-
-def _first_pass(run) -> bool:
-    """Was the run's encoder trained on every given label (`pretrain --given-labels`, no
-    `--exclude-flagged`)?"""
-    import json
-
-    path = run.path / "encoder.json"
-    try:
-        info = json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, ValueError):
-        return False
-    return info.get("objective") == "given_labels" and not info.get("excluded_flagged")
 
 
 def _run_out_of_fold(args, sc):
