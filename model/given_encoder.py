@@ -93,7 +93,8 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
     bar.close()
     info = {"corpus": str(run.path), "videos": int(len(rows)), "frames": int(len(idx)), "steps": cfg.steps,
             "objective": "given_labels", "loss": cfg.loss, "splits": list(cfg.splits), "seed": cfg.seed,
-            "excluded_flagged": int(len(left_out))}
+            # only in a second pass, so a first pass's encoder (and its hash) stays what it was
+            **({"excluded_flagged": int(len(left_out))} if cfg.exclude_flagged else {})}
     note = {"seconds": round(time.time() - t0, 1)}
     digest = save_encoder(run.path / "encoder.pt", net[0], cfg.encoder_fields(), extra=info, note=note)
     run.save_config("pretrain", asdict(cfg))

@@ -89,7 +89,7 @@ def test_exclude_flagged_leaves_out_what_the_last_score_flagged(run, capsys):
     write_parquet(run.scores, scores)
     cfg = GivenEncoderConfig(size=16, steps=5)
     every = train_given_encoder(run.path, cfg, progress=False)
-    assert every["excluded_flagged"] == 0 and every["videos"] == 30
+    assert "excluded_flagged" not in every and every["videos"] == 30
     argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "5", "--exclude-flagged"]
     assert cli.main(argv) == 0
     assert "of 23 videos, leaving out the 7 the last score flagged" in capsys.readouterr().out

@@ -57,7 +57,6 @@ def run(args):
     return 0
 
 
-
 def _run_out_of_fold(args, sc):
     import dataclasses
 
