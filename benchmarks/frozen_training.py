@@ -135,7 +135,7 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
     scores = score(run, progress=False)
     r["frozen_train_s"] = time.time() - t0
 
-    def measure() -> dict:
+    def measure(out: dict, scores) -> dict:
         det = summary(run, scores)["detection"]
         run_baselines(run)
         return {"frozen_epochs": out["epochs"], "auroc": det["auroc"], "f1": det["f1"], "precision": det["precision"],
@@ -144,21 +144,18 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
                 "test_uar": evaluate(run, "test")["uar"], "table": side_by_side(run),
                 "by_split": verdicts_by_split(scores, truth)}
 
-    r.update(measure())
+    first = measure(out, scores)
+    r.update(first)
     if getattr(args, "second_pass", False):
-        r["first_pass"] = {k: v for k, v in r.items() if k in PASS_KEYS}
+        r["first_pass"] = first
         t0 = time.time()
         fit_encoder(run, dataclasses.replace(ecfg, exclude_flagged=True), progress=False)
         embed(run, progress=False, device="cpu", force=True)
         out = train(run, dataclasses.replace(cfg, frozen=True), progress=False)
         scores = score(run, progress=False)
         r["second_pass_s"] = time.time() - t0
-        r.update(measure())
+        r.update(measure(out, scores))
     return r
-
-
-PASS_KEYS = ("auroc", "f1", "precision", "recall", "hard_retention", "noisy_vs_hard_auroc", "test_uar", "table",
-             "by_split")
 
 
 def encoder_config(args, seed: int):

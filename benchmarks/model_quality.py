@@ -198,11 +198,11 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
 
     import torch
 
+    variants = [k for k, r in results.items() if isinstance(r, dict) and k not in ("train_config", "per_seed")]
     rows = ["| variant | what is switched off | train + score s | epochs (best) | precision | recall | F1 | AUROC | "
             "noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR | test WAR |", "|" + "---|" * 13]
-    for name, r in results.items():
-        if not isinstance(r, dict) or name in ("train_config", "per_seed"):
-            continue
+    for name in variants:
+        r = results[name]
         rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']:.0f} ({r['best_epoch']:.0f}) "
                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auroc']:.3f} | "
                     f"{r.get('noisy_vs_hard_auroc', float('nan')):.3f} | {r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {r['test_uar']:.3f} | {r['test_war']:.3f} |")
@@ -214,7 +214,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
                     "each seed's numbers below):", ""]
         rows += ["", "| variant | seed | F1 | AUROC | noisy-vs-hard AUROC | hard retention | relabel acc. | test UAR |",
                  "|" + "---|" * 8]
-        for name in [k for k in results if isinstance(results[k], dict) and k not in ("train_config", "per_seed")]:
+        for name in variants:
             for seed in seeds:
                 r = results["per_seed"][seed][name]
                 rows.append(f"| {name} | {seed} | {r['f1']:.3f} | {r['auroc']:.3f} | {r['noisy_vs_hard_auroc']:.3f} | "

@@ -83,6 +83,11 @@ def reference(path: str = "frozen") -> dict:
             + " section of reports/REPRESENTATION.md"}
 
 
+def run_tag(train_args: str | None, path: str) -> str:
+    """The suffix of a set's run directory (run_<set><tag>): other train options, another path."""
+    return ("_diag" if train_args else "") + {"pixels": "_pixels", "second_pass": "_2pass"}.get(path, "")
+
+
 def _cells(head: str, row: str) -> dict:
     return dict(zip([c.strip() for c in head.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
 
@@ -218,7 +223,7 @@ def main(argv=None) -> int:
         results["reference"] = {**reference(path), **results["reference"]}  # figures added since, same file
         for name, res in results["sets"].items() if args.remeasure else ():
             work = Path(args.work)
-            tag = ("_diag" if results.get("train_args") else "") + {"pixels": "_pixels", "second_pass": "_2pass"}.get(path, "")
+            tag = run_tag(results.get("train_args"), path)
             res.update(measure(work / f"run_{name}{tag}", read_truth(work / name)))
             print_set(name, res, results["reference"])
         if args.remeasure and args.json:
@@ -239,8 +244,7 @@ def main(argv=None) -> int:
         for name in names:
             results["sets"][name] = run_set(name, work, n=args.n, seed=args.seed, workers=args.workers,
                                             reuse=args.reuse, train_args=tuple(shlex.split(args.train_args)),
-                                            tag=("_diag" if args.train_args else "") + ("_pixels" if args.pixels else "")
-                                            + ("_2pass" if args.second_pass else ""),
+                                            tag=run_tag(args.train_args, path),
                                             path=path)
             print_set(name, results["sets"][name], results["reference"])
             results["total_s"] = round(time.time() - t0, 1)

@@ -15,6 +15,8 @@ SPLITS = ("train", "val", "test")
 # shorter videos, which train only with --pad-short.
 DEFAULT_CLIP_FRAMES = 4
 VERDICTS = ("clean", "hard", "hard-or-noisy", "noisy")
+# the verdicts that send a video to an annotator as possibly mislabelled
+FLAGGED_VERDICTS = ("hard-or-noisy", "noisy")
 HARD_KINDS = ("subtle", "brief", "blend", "occluded", "distractor")
 
 # The DFEW class order (its files are 1-indexed in this order).

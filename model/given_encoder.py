@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from curation.errors import ConfigError
-from curation.schema import SPLITS
+from curation.schema import FLAGGED_VERDICTS, SPLITS
 from model import data
 from model.frame_folds import FrameInputs, check_frame_training, default_shift, fit_frame_classifier, salient_frames
 from model.pretrain import PretrainConfig
@@ -101,13 +101,10 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
     return {**info, **note, "encoder": str(run.path / "encoder.pt"), "sha256": digest}
 
 
-FLAGGED = ("noisy", "hard-or-noisy")
-
-
 def flagged_rows(run, manifest, rows: np.ndarray) -> np.ndarray:
     """Manifest rows among ``rows`` whose verdict in RUN/scores.parquet is noisy or
     hard-or-noisy (RunError naming `dfer-curate score` when there are no valid scores)."""
     scores = run.read_scores(manifest)
     verdict = scores.set_index(scores["video_id"].astype(str))["verdict"]
     verdict = verdict.reindex(manifest.df["video_id"].astype(str)).to_numpy()
-    return rows[np.isin(verdict[rows], FLAGGED)]
+    return rows[np.isin(verdict[rows], FLAGGED_VERDICTS)]

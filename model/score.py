@@ -141,7 +141,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
     if len(rest_train):
         groups.append((rest_train, clip_probs[rest_train], video_probs[rest_train], None))
     split = df["split"].to_numpy()
-    unseen = [tcfg_rows[(split[tcfg_rows] == s) & ~is_train[tcfg_rows]] for s in pd.unique(split[~is_train])]
+    unseen = [tcfg_rows[split[tcfg_rows] == s] for s in pd.unique(split[~is_train])]
     groups += [(g, clip_probs[g], video_probs[g], None) for g in unseen if len(g)]
     for g_rows, g_probs, g_video, g_aum in groups:
         # training videos share the training rates (the evidence's, else the first estimate); a

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from curation.schema import FLAGGED_VERDICTS
+
 
 def detection_metrics(is_noisy, flag, score=None, *, is_hard=None) -> dict:
     """Precision/recall/F1 of ``flag`` against ``is_noisy``; AUROC/AP of ``score``;
@@ -67,7 +69,7 @@ def verdicts_by_split(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
     rows = []
     for split, g in d.groupby("split", sort=False):
         noisy, hard = g["is_noisy"].to_numpy(bool), g["is_hard"].to_numpy(bool)
-        flagged = g["verdict"].isin(["noisy", "hard-or-noisy"]).to_numpy()
+        flagged = g["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
         called_hard = (g["verdict"] == "hard").to_numpy()
         easy = ~noisy & ~hard
         both = 0 < noisy.sum() < len(noisy)

@@ -46,6 +46,7 @@ from curation.errors import CurationError, RunError
 from curation.fileio import write_csv, write_json, write_text
 from curation.data.manifest import Manifest, write_manifest
 from curation.runs import RunDir
+from curation.schema import FLAGGED_VERDICTS
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def curate(manifest: pd.DataFrame, scores: pd.DataFrame | None, current: pd.Data
     decided = t["decision_action"].notna().to_numpy()
     verdict = t["verdict"].astype("string")
     noisy = verdict.eq("noisy").fillna(False).to_numpy()
-    maybe_noisy = verdict.isin(["noisy", "hard-or-noisy"]).fillna(False).to_numpy()
+    maybe_noisy = verdict.isin(FLAGGED_VERDICTS).fillna(False).to_numpy()
     flagged = verdict.isin(["noisy", "hard", "hard-or-noisy"]).fillna(False).to_numpy()
     final = t["given_label"].copy()
     source = pd.Series("given", index=t.index, dtype="string")
