@@ -113,12 +113,15 @@ class FrameInputs:
 
 
 def fit_frame_classifier(x_fit, y_fit, classes: int, *, steps: int, seed: int, shift: int = 0, loss: str = "ce",
-                         progress=None):
+                         mixup: float = 0.0, progress=None):
     """The frame encoder + a linear head (``net[0]``, ``net[1]``) trained on ``y_fit`` with
     AdamW and flips (and, with ``shift``, random translations of up to that many pixels,
     edge-padded) for ``steps`` batches of 32; returned in eval mode. ``loss``: cross-entropy
     (``ce``) or generalized cross-entropy (``gce``, q = 0.7, Zhang & Sabuncu 2018), whose
     pull from a confidently wrong label is bounded, so it fits less of the noise.
+    ``mixup``: with alpha > 0, every batch is blended with a shuffled copy of itself by a
+    weight drawn from Beta(alpha, alpha), and so are the losses of both labels (Zhang et al.
+    2018), which slows the memorization of wrong labels.
     ``x_fit``: float32 (N, channels, H, W), or ``FrameInputs`` that builds each batch.
     ``progress(n)`` is told of every batch."""
     from model.network import SmallCNN
@@ -127,11 +130,14 @@ def fit_frame_classifier(x_fit, y_fit, classes: int, *, steps: int, seed: int, s
         raise ConfigError(f"a frame classifier needs at least 2 training frames, got {len(x_fit)}")
     if loss not in LOSSES:
         raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if mixup < 0:
+        raise ConfigError(f"mixup must be 0 (off) or a positive Beta alpha, got {mixup}")
     torch.manual_seed(seed)
     net = torch.nn.Sequential(SmallCNN(int(x_fit.shape[1]), 32, 128), torch.nn.Linear(128, classes))
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=0.05)
     yf = torch.from_numpy(np.asarray(y_fit, np.int64))
     gen = torch.Generator().manual_seed(seed)
+    mix_rng = np.random.default_rng(seed)
     net.train()
     done = 0
     while done < steps:
@@ -147,12 +153,15 @@ def fit_frame_classifier(x_fit, y_fit, classes: int, *, steps: int, seed: int, s
                 pad = F.pad(xb, (shift,) * 4, mode="replicate")
                 d = torch.randint(0, 2 * shift + 1, (len(b), 2), generator=gen)
                 xb = torch.stack([pad[i, :, d[i, 0]: d[i, 0] + h, d[i, 1]: d[i, 1] + w] for i in range(len(b))])
+            yb, lam, partner = yf[b], 1.0, None
+            if mixup > 0:
+                lam = float(mix_rng.beta(mixup, mixup))
+                partner = torch.randperm(len(b), generator=gen)
+                xb = lam * xb + (1 - lam) * xb[partner]
             logits = net(xb)
-            if loss == "gce":
-                p_label = torch.softmax(logits, 1).gather(1, yf[b][:, None]).squeeze(1).clamp_min(1e-6)
-                batch_loss = ((1 - p_label ** 0.7) / 0.7).mean()
-            else:
-                batch_loss = F.cross_entropy(logits, yf[b])
+            batch_loss = lam * label_loss(logits, yb, loss)
+            if partner is not None:
+                batch_loss = batch_loss + (1 - lam) * label_loss(logits, yb[partner], loss)
             opt.zero_grad()
             batch_loss.backward()
             opt.step()
@@ -162,6 +171,14 @@ def fit_frame_classifier(x_fit, y_fit, classes: int, *, steps: int, seed: int, s
             if done >= steps:
                 break
     return net.eval()
+
+
+def label_loss(logits, labels, loss: str):
+    """Mean cross-entropy, or generalized cross-entropy with q = 0.7."""
+    if loss == "gce":
+        p_label = torch.softmax(logits, 1).gather(1, labels[:, None]).squeeze(1).clamp_min(1e-6)
+        return ((1 - p_label ** 0.7) / 0.7).mean()
+    return F.cross_entropy(logits, labels)
 
 
 def cross_fitted_clip_probs(store: data.FrameStore, labels, fold, starts, cfg: FrameFoldsConfig, *, classes: int,

@@ -44,11 +44,18 @@ class GivenEncoderConfig:
     # (reports/REPRESENTATION.md, "second pass"); but on both unseen sets hard retention fell
     # (reports/UNSEEN_SECOND_PASS.md), so it is off by default
     exclude_flagged: bool = False
+    # Beta alpha of mixup while it trains (0 = off): slows the memorization of wrong labels. It
+    # has been tried on single seeds of the default set only, not yet on the unseen sets, so it
+    # is off by default (docs/ARCHITECTURE.md, "Representation")
+    mixup: float = 0.0
     seed: int = 0
     threads: int = 0  # torch CPU threads (0 = torch's choice)
 
     def validate(self) -> "GivenEncoderConfig":
         check_frame_training(self, "given-label encoder config")
+        if self.mixup < 0:
+            raise ConfigError(f"given-label encoder config: mixup must be 0 (off) or a positive Beta alpha, "
+                              f"got {self.mixup}")
         bad = [s for s in self.splits if s not in SPLITS]
         if bad or not self.splits:
             raise ConfigError(f"given-label encoder config: splits must be one or more of {', '.join(SPLITS)}, "
@@ -89,12 +96,14 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
     x = FrameInputs(store.frames[idx], data.neutral_frames(store, np.arange(len(labels))), vid)
     bar = tqdm(total=cfg.steps, desc="given-label encoder", unit="batch", disable=not progress, leave=False)
     net = fit_frame_classifier(x, labels[vid], len(manifest.classes), steps=cfg.steps, seed=cfg.seed,
-                               shift=default_shift(cfg.size), loss=cfg.loss, progress=bar.update)
+                               shift=default_shift(cfg.size), loss=cfg.loss, mixup=cfg.mixup,
+                               progress=bar.update)
     bar.close()
     info = {"corpus": str(run.path), "videos": int(len(rows)), "frames": int(len(idx)), "steps": cfg.steps,
             "objective": "given_labels", "loss": cfg.loss, "splits": list(cfg.splits), "seed": cfg.seed,
             # only in a second pass, so a first pass's encoder (and its hash) stays what it was
-            **({"excluded_flagged": int(len(left_out))} if cfg.exclude_flagged else {})}
+            **({"excluded_flagged": int(len(left_out))} if cfg.exclude_flagged else {}),
+            **({"mixup": cfg.mixup} if cfg.mixup else {})}
     note = {"seconds": round(time.time() - t0, 1)}
     digest = save_encoder(run.path / "encoder.pt", net[0], cfg.encoder_fields(), extra=info, note=note)
     run.save_config("pretrain", asdict(cfg))

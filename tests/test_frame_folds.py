@@ -64,13 +64,13 @@ def test_gce_and_ce_both_learn_planted_classes():
     x = rng.normal(0, 0.3, (120, 2, 16, 16)).astype(np.float32)
     for c in range(3):  # a bright square whose place is the class
         x[y == c, :, 2 + 4 * c: 6 + 4 * c, 2:6] += 2.0
-    for loss in ("ce", "gce"):
-        net = frame_folds.fit_frame_classifier(x[:90], y[:90], 3, steps=120, seed=0, shift=1, loss=loss)
+    for loss, mixup in (("ce", 0.0), ("gce", 0.0), ("gce", 1.0)):
+        net = frame_folds.fit_frame_classifier(x[:90], y[:90], 3, steps=120, seed=0, shift=1, loss=loss, mixup=mixup)
         import torch
 
         with torch.no_grad():
             acc = (net(torch.from_numpy(x[90:])).argmax(1).numpy() == y[90:]).mean()
-        assert acc >= 0.9, loss
+        assert acc >= 0.9, (loss, mixup)
 
 
 def test_bad_settings_are_named():
@@ -78,6 +78,9 @@ def test_bad_settings_are_named():
         frame_folds.FrameFoldsConfig(folds=1).validate()
     with pytest.raises(ConfigError, match="loss must be one of ce, gce"):
         frame_folds.FrameFoldsConfig(loss="mae").validate()
+    with pytest.raises(ConfigError, match="mixup must be 0"):
+        frame_folds.fit_frame_classifier(np.zeros((4, 2, 16, 16), np.float32), [0, 1, 0, 1], 2, steps=1, seed=0,
+                                         mixup=-0.5)
     with pytest.raises(ConfigError, match="at least 2 training frames"):
         frame_folds.fit_frame_classifier(np.zeros((1, 2, 16, 16), np.float32), [0], 2, steps=1, seed=0)
 

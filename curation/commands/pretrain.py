@@ -30,6 +30,10 @@ def add_arguments(parser):
                              "`score` flagged (noisy or hard-or-noisy), so embed, train --frozen and score judge them "
                              "with an encoder that never learned their labels. It raised F1 on our synthetic faces but "
                              "lost hard videos on two other sets (README, 'A second pass')")
+    parser.add_argument("--mixup", type=float, default=None, metavar="ALPHA",
+                        help="with --given-labels: blend frames and their labels' losses by Beta(ALPHA, ALPHA) "
+                             "weights while training (mixup), which slows the memorization of wrong labels "
+                             "(experimental; default 0 = off)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -44,10 +48,10 @@ def run(args):
     over = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if args.given_labels:
         return _run_given_labels(args, over)
-    if args.given_splits or args.loss or args.exclude_flagged:
+    if args.given_splits or args.loss or args.exclude_flagged or args.mixup is not None:
         from curation.errors import ConfigError
 
-        raise ConfigError("--given-splits, --loss and --exclude-flagged choose how --given-labels trains: "
+        raise ConfigError("--given-splits, --loss, --mixup and --exclude-flagged choose how --given-labels trains: "
                           "add --given-labels or drop them")
     cfg = dataclasses.replace(PretrainConfig(), **over).validate()
     out = pretrain(args.run, cfg, source=args.source, progress=True, resume=args.resume)
@@ -70,6 +74,8 @@ def _run_given_labels(args, over):
         over["splits"] = tuple(s.strip() for s in args.given_splits.split(",") if s.strip())
     if args.loss:
         over["loss"] = args.loss
+    if args.mixup is not None:
+        over["mixup"] = args.mixup
     over["exclude_flagged"] = args.exclude_flagged
     cfg = dataclasses.replace(GivenEncoderConfig(), **over).validate()
     out = train_given_encoder(args.run, cfg, progress=True)
