@@ -2,10 +2,10 @@
 
 The default path's encoder (`pretrain --given-labels`) has learned every train label, the wrong
 ones included, and that memory caps the audit (in an oracle run whose encoder never saw the truly
-noisy videos, the same path reached noise AUROC 0.987 on seed 0, against 0.951). Cross-fitting is the textbook answer: split the train
-split into K folds stratified by given label; for fold k, a sub-run in RUN_stackK/fold_k trains
-the given-label encoder, embeds, trains `--frozen` and scores with the defaults while the fold's
-videos are held out as its test split, so every train video is judged by an encoder and a network
+noisy videos, the same path reached noise AUROC 0.987 on seed 0, against 0.951). Cross-fitting is
+the textbook answer: split the train split into K folds stratified by given label; for fold k, a
+sub-run in RUN_stackK/fold_k trains the given-label encoder, embeds, trains `--frozen` and scores
+with the defaults while the fold's videos are held out as its test split, so every train video is judged by an encoder and a network
 that never saw its label (its noise rates come from the fold's own held-out probabilities, as for
 any split the network never trained on). Side by side in one run: the in-sample path on RUN with
 the same defaults, our audit of the cross-fitted scores, and cleanlab's filters on the same
@@ -95,14 +95,15 @@ def methods(in_sample: pd.DataFrame, stack: pd.DataFrame, probs: np.ndarray, cla
     from scipy.stats import rankdata
 
     from curation.audit import baselines as B
+    from curation.audit.metrics import ours_columns
 
-    ins = in_sample.set_index("video_id").loc[stack["video_id"]]
-    labels = np.asarray([list(classes).index(c) for c in stack["label"]])
+    ins = in_sample.set_index("video_id").loc[stack["video_id"]].reset_index()
+    index = {c: i for i, c in enumerate(classes)}
+    labels = stack["label"].map(index).to_numpy()
     out = {"video_id": stack["video_id"].to_numpy()}
     for name, s in (("ours_in_sample", ins), ("ours_cross_fit", stack)):
-        out[f"{name}_score"] = s["noise_score"].to_numpy(float)
-        out[f"{name}_flag"] = (s["verdict"] == "noisy").to_numpy(bool)
-        out[f"{name}_suggested"] = s["suggested_label"].to_numpy(object)
+        ours = ours_columns(s)
+        out.update({f"{name}_{c}": ours[f"ours_{c}"].to_numpy() for c in ("score", "flag", "suggested")})
     # a score only (no flags): the mean of the two paths' percentile ranks
     out["ours_rank_blend_score"] = (rankdata(out["ours_in_sample_score"]) + rankdata(out["ours_cross_fit_score"])) / (
         2 * len(stack))
@@ -113,12 +114,9 @@ def methods(in_sample: pd.DataFrame, stack: pd.DataFrame, probs: np.ndarray, cla
     return pd.DataFrame(out)
 
 
-def accuracy(run: Path, stack: pd.DataFrame, probs: np.ndarray, truth: pd.DataFrame) -> dict:
+def accuracy(run: Path, m, stack: pd.DataFrame, probs: np.ndarray, truth: pd.DataFrame) -> dict:
     """Accuracy against the true labels of the cross-fitted networks on their held-out folds
-    and of the in-sample network on the test split (labels it never saw)."""
-    from curation.data.manifest import read_manifest
-
-    m = read_manifest(run)
+    and of the in-sample network on the test split (labels it never saw); ``m``: RUN's manifest."""
     index = {c: i for i, c in enumerate(m.classes)}
     true = truth.set_index("video_id").loc[stack["video_id"], "true_label"].map(index).to_numpy()
     test = (m.df["split"] == "test").to_numpy()
@@ -137,8 +135,9 @@ def verdict_quality(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
     verdict = scores["verdict"].to_numpy()
     called_hard = verdict == "hard"
     easy = ~noisy & ~hard
+    flagged = np.isin(verdict, FLAGGED_VERDICTS)
     return {"hard_precision": float((hard & ~noisy)[called_hard].mean()) if called_hard.any() else float("nan"),
-            "clean_easy_flagged": float(np.isin(verdict, FLAGGED_VERDICTS)[easy].mean()) if easy.any() else float("nan")}
+            "clean_easy_flagged": float(flagged[easy].mean()) if easy.any() else float("nan")}
 
 
 def main(argv=None) -> int:
@@ -177,7 +176,7 @@ def main(argv=None) -> int:
     det = detection_table(table, truth)
     det["hard_ret_at_ours_n"] = hard_retention_at(table, truth, det["method"],
                                                   int(table["ours_in_sample_flag"].sum()))
-    acc = accuracy(run, stack, probs, truth)
+    acc = accuracy(run, m, stack, probs, truth)
     quality = {"in-sample": verdict_quality(in_sample[in_sample["split"] == "train"], truth),
                "cross-fit": verdict_quality(stack, truth)}
     pd.set_option("display.width", 200)
@@ -202,8 +201,8 @@ def write_markdown(path: Path, args, det: pd.DataFrame, quality: dict, acc: dict
              f".venv/bin/python benchmarks/cross_fit_stack.py --run runs/{Path(args.run).name} --folds {args.folds} "
              f"--seed {args.seed} --threads {args.threads} --md {path.as_posix()}", "```", "",
              f"Machine: {os.cpu_count()} CPUs, {args.threads} torch thread(s), torch {torch.__version__}, Python "
-             f"{platform.python_version()}. Synthetic defaults, seed {args.seed}; the table is over the {n_train} train "
-             "videos (the only split with noise in this set).", "",
+             f"{platform.python_version()}. Synthetic defaults, seed {args.seed}; the table is over the {n_train} "
+             "train videos (the only split with noise in this set).", "",
              f"Cost, same process: the in-sample path {in_sample_s / 60:.1f} min; {args.folds} cross-fitted stacks "
              f"{stack_s / 60:.1f} min ({stack_s / in_sample_s:.1f}x).", "",
              f"Accuracy against the true labels: the cross-fitted networks on their held-out folds "
@@ -214,7 +213,8 @@ def write_markdown(path: Path, args, det: pd.DataFrame, quality: dict, acc: dict
     lines += [f"| {k} | {v['hard_precision']:.3f} | {v['clean_easy_flagged']:.3f} |" for k, v in quality.items()]
     lines += ["", "`ours_in_sample`: the default path (encoder and network learned every train label, scores blended "
               "with training dynamics). `ours_cross_fit`: each train video scored by the sub-run that held its fold "
-              "out. `ours_rank_blend`: the mean of the two paths' percentile ranks (a score only, no flags). `cl_*`: cleanlab's `find_label_issues` on the cross-fitted video probabilities. "
+              "out. `ours_rank_blend`: the mean of the two paths' percentile ranks (a score only, no flags). "
+              "`cl_*`: cleanlab's `find_label_issues` on the cross-fitted video probabilities. "
               "`hard_ret_at_ours_n`: hard retention had each method flagged as many videos as `ours_in_sample`."]
     write_text(path, "\n".join(lines) + "\n")
     print(f"wrote {path}")

@@ -63,13 +63,15 @@ def default_shift(size: int) -> int:
 
 
 def check_frame_training(cfg, what: str) -> None:
-    """A ConfigError naming ``what`` unless ``cfg``'s size, per_video, steps and loss can train
+    """A ConfigError naming ``what`` unless ``cfg``'s size, per_video, steps, loss (and mixup) can train
     a frame classifier (the settings this module's configs and the given-label encoder share)."""
+    mixup = getattr(cfg, "mixup", 0.0)  # only the given-label encoder has it
     checks = [
         (cfg.size >= 16, f"size must be at least 16 pixels, got {cfg.size}"),
         (cfg.per_video >= 1, f"per_video must be at least 1, got {cfg.per_video}"),
         (cfg.steps >= 1, f"steps must be at least 1, got {cfg.steps}"),
         (cfg.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {cfg.loss!r}"),
+        (mixup >= 0, f"mixup must be 0 (off) or a positive Beta alpha, got {mixup}"),
     ]
     for ok, msg in checks:
         if not ok:

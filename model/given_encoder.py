@@ -53,9 +53,6 @@ class GivenEncoderConfig:
 
     def validate(self) -> "GivenEncoderConfig":
         check_frame_training(self, "given-label encoder config")
-        if self.mixup < 0:
-            raise ConfigError(f"given-label encoder config: mixup must be 0 (off) or a positive Beta alpha, "
-                              f"got {self.mixup}")
         bad = [s for s in self.splits if s not in SPLITS]
         if bad or not self.splits:
             raise ConfigError(f"given-label encoder config: splits must be one or more of {', '.join(SPLITS)}, "
