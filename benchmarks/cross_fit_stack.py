@@ -8,8 +8,9 @@ sub-run in RUN_stackK/fold_k trains the given-label encoder, embeds, trains `--f
 with the defaults while the fold's videos are held out as its test split, so every train video
 is judged by an encoder and a network that never saw its label (its noise rates come from the
 fold's own held-out probabilities, as for any split the network never trained on). Side by side
-in one run: the in-sample path on RUN with the same defaults, our audit of the cross-fitted scores, and cleanlab's filters on the same
-cross-fitted video probabilities. Costs are wall times of the same process.
+in one run: the in-sample path on RUN with the same defaults, our audit of the cross-fitted
+scores, and cleanlab's filters on the same cross-fitted video probabilities. Costs are wall times
+of the same process.
 
     .venv/bin/python benchmarks/cross_fit_stack.py --run runs/xfit --folds 3 --md reports/CROSS_FIT_STACK.md
 
