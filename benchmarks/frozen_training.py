@@ -66,6 +66,8 @@ def main(argv=None) -> int:
                    help="which `pretrain` to measure (default self_supervised)")
     p.add_argument("--steps", type=int, default=None, help="encoder training batches (default: its config's)")
     p.add_argument("--given-loss", default=None, help="given_labels: ce or gce (default: GivenEncoderConfig's)")
+    p.add_argument("--given-mixup", type=float, default=None,
+                   help="given_labels: mixup alpha while the encoder learns (default: GivenEncoderConfig's)")
     p.add_argument("--given-splits", default=None,
                    help="given_labels: comma-separated splits whose labels it learns (default: GivenEncoderConfig's)")
     p.add_argument("--noise-splits", default="train",
@@ -166,6 +168,8 @@ def encoder_config(args, seed: int):
         cfg = GivenEncoderConfig(seed=seed, threads=args.threads)
         if args.given_loss:
             cfg = dataclasses.replace(cfg, loss=args.given_loss)
+        if args.given_mixup is not None:
+            cfg = dataclasses.replace(cfg, mixup=args.given_mixup)
         if args.given_splits:
             cfg = dataclasses.replace(cfg, splits=tuple(args.given_splits.split(",")))
         fit = train_given_encoder
@@ -208,12 +212,12 @@ def mean_table(per_seed: list[dict]):
 
 def variant_options(args) -> dict:
     """The options that make this run other than the default one (noisy splits of the set,
-    and the given-label encoder's splits, loss and steps), each as given."""
+    and the given-label encoder's splits, loss, mixup and steps), each as given."""
     out = {}
     if getattr(args, "noise_splits", "train") != "train":
         out["noise_splits"] = args.noise_splits
-    for name in ("given_splits", "given_loss", "steps", "second_pass"):
-        if getattr(args, name, None):
+    for name in ("given_splits", "given_loss", "given_mixup", "steps", "second_pass"):
+        if getattr(args, name, None) is not None and getattr(args, name) is not False:
             out[name] = getattr(args, name)
     return out
 

@@ -83,9 +83,9 @@ def reference(path: str = "frozen") -> dict:
             + " section of reports/REPRESENTATION.md"}
 
 
-def run_tag(train_args: str | None, path: str) -> str:
-    """The suffix of a set's run directory (run_<set><tag>): other train options, another path."""
-    return ("_diag" if train_args else "") + {"pixels": "_pixels", "second_pass": "_2pass"}.get(path, "")
+def run_tag(train_args: str | None, path: str, pretrain_args: str | None = None) -> str:
+    """The suffix of a set's run directory (run_<set><tag>): other train or pretrain options, another path."""
+    return ("_diag" if train_args or pretrain_args else "") + {"pixels": "_pixels", "second_pass": "_2pass"}.get(path, "")
 
 
 def _cells(head: str, row: str) -> dict:
@@ -109,9 +109,11 @@ def cli(args: list[str], log: Path) -> float:
 
 
 def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bool = False,
-            train_args: tuple[str, ...] = (), tag: str = "", path: str = "frozen") -> dict:
+            train_args: tuple[str, ...] = (), pretrain_args: tuple[str, ...] = (), tag: str = "",
+            path: str = "frozen") -> dict:
     """Generate (or, with ``reuse``, keep a set made with the same arguments), ingest, run the
-    stages of ``path``; then the measures. ``train_args`` are extra `train` options (not defaults)."""
+    stages of ``path``; then the measures. ``train_args`` and ``pretrain_args`` are extra `train`
+    and `pretrain` options (not defaults)."""
     out, run = work / name, work / f"run_{name}{tag}"
     log = work / f"{name}{tag}.log"
     log.unlink(missing_ok=True)
@@ -131,7 +133,7 @@ def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bo
     times["ingest"] = cli(["ingest", "--format", "csv", "--root", str(data), "--csv", str(data / LABELS_FILE),
                            "--out", str(run)], log)
     for stage, *options in STAGES[path]:
-        extra = train_args if stage == "train" else ()
+        extra = {"train": train_args, "pretrain": pretrain_args}.get(stage, ())
         key = stage if stage not in times else f"{stage} (second pass)"
         times[key] = cli([stage, str(run), *options, *extra], log)
     res = measure(run, read_truth(out))
@@ -197,6 +199,9 @@ def main(argv=None) -> int:
     p.add_argument("--train-args", default="",
                    help="extra `train` options, for diagnosis only (e.g. '--epochs 60'); runs go to run_<set>_diag, "
                         "and --md, which reports the defaults, is refused")
+    p.add_argument("--pretrain-args", default="",
+                   help="extra `pretrain --given-labels` options, for diagnosis only (e.g. '--mixup 1'); runs go "
+                        "to run_<set>_diag, and --md is refused")
     p.add_argument("--pixels", action="store_true",
                    help="audit with `train` on pixels (the path before the given-label encoder) instead of "
                         "`pretrain --given-labels`, `embed`, `train --frozen`; runs go to run_<set>_pixels")
@@ -215,15 +220,17 @@ def main(argv=None) -> int:
     bad = [s for s in names if s not in SETS]
     if bad:
         p.error(f"unknown set(s) {bad}; choose from {list(SETS)}")
-    if args.train_args and args.md:
-        p.error("--md reports the defaults; drop --train-args (or --md and keep --json)")
+    if (args.train_args or args.pretrain_args) and args.md:
+        p.error("--md reports the defaults; drop --train-args and --pretrain-args (or --md and keep --json)")
+    if args.pretrain_args and args.pixels:
+        p.error("--pretrain-args needs the frozen path; drop --pixels")
     if args.results:
         results = json.loads(Path(args.results).read_text())
         path = results.get("path", "pixels")  # results written before the frozen path were pixel runs
         results["reference"] = {**reference(path), **results["reference"]}  # figures added since, same file
         for name, res in results["sets"].items() if args.remeasure else ():
             work = Path(args.work)
-            tag = run_tag(results.get("train_args"), path)
+            tag = run_tag(results.get("train_args"), path, results.get("pretrain_args"))
             res.update(measure(work / f"run_{name}{tag}", read_truth(work / name)))
             print_set(name, res, results["reference"])
         if args.remeasure and args.json:
@@ -238,13 +245,14 @@ def main(argv=None) -> int:
             p.error("--second-pass is a pass of the frozen path; drop --pixels")
         path = "pixels" if args.pixels else ("second_pass" if args.second_pass else "frozen")
         results = {"reference": reference(path), "sets": {}, "machine": machine(load), "threads": args.threads,
-                   "train_args": args.train_args, "path": path,
+                   "train_args": args.train_args, "pretrain_args": args.pretrain_args, "path": path,
                    "stages": [" ".join(stage) for stage in STAGES[path]],
                    "command": shlex.join(["benchmarks/unseen_sets.py", *(argv if argv is not None else sys.argv[1:])])}
         for name in names:
             results["sets"][name] = run_set(name, work, n=args.n, seed=args.seed, workers=args.workers,
                                             reuse=args.reuse, train_args=tuple(shlex.split(args.train_args)),
-                                            tag=run_tag(args.train_args, path),
+                                            pretrain_args=tuple(shlex.split(args.pretrain_args)),
+                                            tag=run_tag(args.train_args, path, args.pretrain_args),
                                             path=path)
             print_set(name, results["sets"][name], results["reference"])
             results["total_s"] = round(time.time() - t0, 1)

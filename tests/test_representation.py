@@ -124,3 +124,16 @@ def test_second_pass_section_sets_both_passes_side_by_side(tmp_path):
     assert "| first (encoder learned every train and val label) | 0.950 | 0.810 |" in text
     assert "| second (encoder without the first pass's flags) | 0.970 | 0.870 |" in text
     assert "| 0.890 | 0.700 | 0.870 |" in text and "| 0.930 | 0.700 | 0.910 |" in text  # ours nvh, UAR, best other
+
+
+def test_given_mixup_is_a_variant_with_its_own_section_and_reaches_the_encoder_config():
+    """--given-mixup, even 0, names its section (it is not the default run); it sets the encoder's mixup."""
+    import argparse
+
+    base = dict(noise_splits="train", given_splits=None, given_loss=None, steps=None, second_pass=False,
+                encoder="given_labels", threads=1)
+    assert frozen_training.variant_options(argparse.Namespace(**base, given_mixup=None)) == {}
+    assert frozen_training.variant_options(argparse.Namespace(**base, given_mixup=1.0)) == {"given_mixup": 1.0}
+    assert frozen_training.variant_options(argparse.Namespace(**base, given_mixup=0.0)) == {"given_mixup": 0.0}
+    cfg, _ = frozen_training.encoder_config(argparse.Namespace(**base, given_mixup=0.5), seed=3)
+    assert (cfg.mixup, cfg.seed) == (0.5, 3)

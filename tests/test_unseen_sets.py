@@ -131,4 +131,7 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     other = dict(sets={"toons": dict(res, epochs=40)}, train_args="--epochs 60", command="unseen_sets.py --train-args x")
     write_markdown(dict(reference=ref, sets={"toons": res}, total_s=60), out, also=(other,))
     text = out.read_text()
-    assert "## Diagnosis" in text and "| toons | --epochs 60 | 40 |" in text and "| toons | (defaults) | 12 |" in text
+    assert "## Diagnosis" in text and "| toons | train --epochs 60 | 40 |" in text and "| toons | (defaults) | 12 |" in text
+    mixed = dict(other, pretrain_args="--mixup 1")
+    write_markdown(dict(reference=ref, sets={"toons": res}, total_s=60), out, also=(mixed,))
+    assert "| toons | pretrain --mixup 1; train --epochs 60 | 40 |" in out.read_text()

@@ -92,14 +92,14 @@ def write_markdown(results: dict, path: Path, *, also: tuple[dict, ...] = ()) ->
 
 
 def _diagnosis(defaults: dict, others: tuple[dict, ...]) -> list[str]:
-    """Ours with other `train` options on the same sets, beside the defaults (not the requirement)."""
-    lines = ["## Diagnosis: other train options (not the defaults)", "",
-             "Would a larger frame size or more epochs close the gap? The same sets (same seed, same bytes), "
-             "trained with one option changed; everything else as above. These runs do not count for the "
+    """Ours with other `train` or `pretrain` options on the same sets, beside the defaults (not the requirement)."""
+    lines = ["## Diagnosis: other options (not the defaults)", "",
+             "Would another option close the gap? The same sets (same seed, same bytes), "
+             "audited with the options named in the table; everything else as above. These runs do not count for the "
              "requirement.", "",
-             "| set | train options | epochs | test UAR | flagged | F1 | AUROC | noisy-vs-hard AUROC | hard retention |",
+             "| set | options | epochs | test UAR | flagged | F1 | AUROC | noisy-vs-hard AUROC | hard retention |",
              "|---|---|---|---|---|---|---|---|---|"]
-    runs = [(defaults, "(defaults)")] + [(o, o.get("train_args", "?")) for o in others]
+    runs = [(defaults, "(defaults)")] + [(o, _options(o)) for o in others]
     for name in defaults["sets"]:
         for res, opts in runs:
             r = res["sets"].get(name)
@@ -113,6 +113,13 @@ def _diagnosis(defaults: dict, others: tuple[dict, ...]) -> list[str]:
               + f" (at most {minutes:.0f} min each, on the same shared cores); this section is added to the report "
               "by `--also` with their JSON files.", ""]
     return lines
+
+
+def _options(results: dict) -> str:
+    """The other options of a diagnosis run, as its command line gave them."""
+    said = [f"pretrain {results['pretrain_args']}" if results.get("pretrain_args") else "",
+            f"train {results['train_args']}" if results.get("train_args") else ""]
+    return "; ".join(x for x in said if x) or "?"
 
 
 def _set_section(name: str, r: dict, ref: dict) -> list[str]:
