@@ -194,8 +194,12 @@ def write_markdown(path: Path, args, det: pd.DataFrame, quality: dict, acc: dict
 
     from curation.fileio import write_text
 
-    def cell(v):
-        return "–" if pd.isna(v) else f"{v:.3f}" if isinstance(v, float) else str(v)
+    def cell(v, column):
+        if pd.isna(v):
+            return "–"
+        if column == "n_flagged":  # a count; the blend row has none, which makes the column float
+            return f"{v:.0f}"
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
 
     lines = ["# Cross-fitting the whole audit stack", "",
              "Written by `benchmarks/cross_fit_stack.py --md`; do not edit by hand. Reproduce with:", "", "```bash",
@@ -209,7 +213,7 @@ def write_markdown(path: Path, args, det: pd.DataFrame, quality: dict, acc: dict
              f"Accuracy against the true labels: the cross-fitted networks on their held-out folds "
              f"{acc['cross-fit']:.3f}, the in-sample network on the test split {acc['in-sample']:.3f}.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell(r[c]) for c in COLUMNS) + " |" for _, r in det.iterrows()]
+    lines += ["| " + " | ".join(cell(r[c], c) for c in COLUMNS) + " |" for _, r in det.iterrows()]
     lines += ["", "| verdicts of | hard precision | clean, easy videos flagged |", "|---|---|---|"]
     lines += [f"| {k} | {v['hard_precision']:.3f} | {v['clean_easy_flagged']:.3f} |" for k, v in quality.items()]
     lines += ["", "`ours_in_sample`: the default path (encoder and network learned every train label, scores blended "

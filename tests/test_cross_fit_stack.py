@@ -65,6 +65,7 @@ def test_verdict_quality_counts_hard_precision_and_easy_flags():
 def test_markdown_carries_the_command_the_cost_ratio_and_every_method(tmp_path):
     det = pd.DataFrame([{c: (m if c == "method" else 0.5) for c in cross_fit_stack.COLUMNS}
                         for m in ("ours_in_sample", "ours_cross_fit", "cl_both")])
+    det["n_flagged"] = [266.0, 406.0, float("nan")]  # float, as when the blend row has no count
     quality = {"in-sample": {"hard_precision": 0.4, "clean_easy_flagged": 0.02},
                "cross-fit": {"hard_precision": 0.3, "clean_easy_flagged": 0.08}}
     out = tmp_path / "X.md"
@@ -76,6 +77,7 @@ def test_markdown_carries_the_command_the_cost_ratio_and_every_method(tmp_path):
     assert "3 cross-fitted stacks 25.0 min (5.0x)" in text
     assert "held-out folds 0.810, the in-sample network on the test split 0.880" in text
     assert "| ours_cross_fit |" in text and "| cl_both |" in text and "| cross-fit | 0.300 | 0.080 |" in text
+    assert "| ours_in_sample | 266 | 0.500 |" in text and "| cl_both | – | 0.500 |" in text
 
 
 @pytest.mark.slow
