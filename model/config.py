@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from curation.audit.agreement import TriageConfig
+from curation.audit.agreement import POOLINGS, TriageConfig
 from curation.errors import ConfigError
 from curation.schema import DEFAULT_CLIP_FRAMES
 
@@ -116,7 +116,10 @@ class ScoreConfig:
     key_clips: int = opt(4, "extra clips on key-expression positions (none when training had no re-sampling)")
     checkpoint: str = opt("best", "which checkpoint", choices=("best", "last"))
     use_dynamics: bool = opt(True, "ignore the training dynamics (final model only)", flag="--no-dynamics")
-    vote_weight: float = 0.5  # noise_score: weight of the clip vote against the probability margin
+    clip_pooling: str = opt("certainty", "how the clips make the noise score: certainty (probabilities averaged "
+                                         "with each clip weighted by its certainty) or mean (plain mean, blended "
+                                         "with the clip vote)", choices=POOLINGS)
+    vote_weight: float = 0.5  # clip_pooling mean: weight of the clip vote against the probability margin
     video_weight: float = opt(0.5, "share of the noise score from the video head's margin (rest: clip agreement)")
     aum_weight: float = opt(0.33, "share of the training videos' noise score from their area under the margin "
                                   "in training (0 = off)")
@@ -129,6 +132,8 @@ class ScoreConfig:
         if (self.uniform_clips < 1 or self.key_clips < 0 or not 0.0 <= self.video_weight <= 1.0
                 or not 0.0 <= self.aum_weight <= 1.0):
             raise ConfigError("--clips must be >= 1, --key-clips >= 0, and --video-weight and --aum-weight in [0, 1]")
+        if self.clip_pooling not in POOLINGS:
+            raise ConfigError(f"--clip-pooling must be one of {list(POOLINGS)}, not {self.clip_pooling!r}")
         return self
 
     def to_dict(self) -> dict:

@@ -150,7 +150,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
         own = None if is_train[g_rows[0]] else unseen_rates(g_video, labels[g_rows], len(classes))
         res = agr.audit(g_probs, labels[g_rows], noise_rates=own if own is not None else train_rates, config=tri,
                         vote_weight=sc.vote_weight, video_probs=g_video, video_weight=sc.video_weight, aum=g_aum,
-                        aum_weight=sc.aum_weight)
+                        aum_weight=sc.aum_weight, pooling=sc.clip_pooling)
         if train_rates is None and is_train[g_rows[0]]:
             train_rates = res["noise_rates"]
         a = res["agreement"]

@@ -142,6 +142,30 @@ def test_aum_score_and_blend(planted):
         A.aum_score(np.array([0.0, np.nan, 1.0]), 3)
 
 
+def test_certainty_pooling_lets_the_clip_that_saw_the_expression_speak():
+    """A brief expression: one peaked clip on the label among spread-out clips leaning to
+    another class. The plain mean (and the vote) call it against the label; weighting the
+    clips by their certainty keeps it below a video whose clips confidently show another class."""
+    spread = np.array([0.1, 0.55, 0.15, 0.2])  # no clear expression, leaning to class 1
+    peaked = _clips([0], p=0.97)[0]  # the expression, on the label
+    brief = np.stack([spread, spread, spread, peaked])
+    wrong = _clips([1, 1, 1, 1], p=0.6)  # every clip moderately sure of another class
+    probs, labels = np.stack([brief, wrong]), np.array([0, 0])
+    w = A.clip_certainty(probs)
+    assert w.shape == (2, 4) and w[0, 3] > 5 * w[0, 0] and np.all((w > 0) & (w <= 1 + 1e-6))
+    plain = A.audit(probs, labels, noise_rates=np.zeros(4), vote_weight=0.0)["noise_score"]
+    pooled = A.certainty_pooled_score(probs, labels)
+    assert plain[0] > 0.5 and pooled[0] < 0.5 < pooled[1]  # the mean leans against the label; pooling does not
+    np.testing.assert_allclose(A.audit(probs, labels, noise_rates=np.zeros(4), pooling="certainty")["noise_score"],
+                               pooled)
+    # identical clips: certainty pooling is the plain margin
+    same = np.stack([_clips([1, 1, 1, 1])])
+    np.testing.assert_allclose(A.certainty_pooled_score(same, np.array([0])),
+                               A.video_margin_score(same[:, 0], np.array([0])))
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        A.audit(probs, labels, pooling="max")
+
+
 def test_label_support_keeps_a_brief_expression_and_flags_a_wrong_label():
     brief = _clips([1, 1, 1, 0])  # the label (0) shows in one clip only
     wrong = _clips([1, 1, 1, 1])  # no clip supports the label

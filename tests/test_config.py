@@ -36,8 +36,8 @@ def test_score_config_nests_the_triage_config_and_reads_both_layouts():
     sc = ScoreConfig(triage=TriageConfig(min_agree=0.6, min_margin=0.2, max_rate=0.3))
     flat = sc.to_dict()
     assert (flat["min_agree"], flat["min_margin"], flat["max_rate"]) == (0.6, 0.2, 0.3) and "triage" not in flat
-    assert list(flat)[:8] == ["uniform_clips", "key_clips", "checkpoint", "use_dynamics", "vote_weight",
-                              "video_weight", "aum_weight", "min_agree"]
+    assert list(flat)[:9] == ["uniform_clips", "key_clips", "checkpoint", "use_dynamics", "clip_pooling",
+                              "vote_weight", "video_weight", "aum_weight", "min_agree"]
     assert ScoreConfig.from_dict(flat) == sc
     assert ScoreConfig.from_dict(dataclasses.asdict(sc)) == sc  # nested layout
     with pytest.raises(ConfigError, match=r"unknown field\(s\) \['colour'\]"):
@@ -60,6 +60,13 @@ def test_score_options_come_from_the_config():
         dataclasses.replace(sc, uniform_clips=0).validate()
     with pytest.raises(SystemExit):
         parser.parse_args(["runs/x", "--checkpoint", "middle"])
+    assert ScoreConfig().clip_pooling == "certainty"
+    assert config_from_args(ScoreConfig, parser.parse_args(["runs/x", "--clip-pooling", "mean"]),
+                            score_cmd.OPTIONS).clip_pooling == "mean"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["runs/x", "--clip-pooling", "max"])
+    with pytest.raises(ConfigError, match="--clip-pooling must be one of"):
+        dataclasses.replace(sc, clip_pooling="max").validate()
 
 
 def test_cli_options_reach_the_config():

@@ -121,13 +121,13 @@ def test_mixup_is_recorded_changes_the_encoder_and_is_checked(run, capsys):
     from model.given_encoder import train_given_encoder
 
     argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "5"]
-    assert cli.main(argv) == 0
+    assert cli.main([*argv, "--mixup", "0"]) == 0
     plain = json.loads((run.path / "encoder.json").read_text())
-    assert "mixup" not in plain  # off: the encoder file (and its hash) stay as before
-    assert cli.main([*argv, "--mixup", "1"]) == 0
+    assert plain["mixup"] == 0.0
+    assert cli.main(argv) == 0  # the default: mixup with alpha 1
     mixed = json.loads((run.path / "encoder.json").read_text())
     assert mixed["mixup"] == 1.0 and mixed["sha256"] != plain["sha256"]
-    a = train_given_encoder(run.path, GivenEncoderConfig(size=16, steps=5, mixup=1.0), progress=False)["sha256"]
+    a = train_given_encoder(run.path, GivenEncoderConfig(size=16, steps=5), progress=False)["sha256"]
     assert a == mixed["sha256"]  # same seed, same blend weights
     capsys.readouterr()
     assert cli.main([*argv, "--mixup", "-1"]) == 2

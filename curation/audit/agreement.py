@@ -115,6 +115,33 @@ def aum_score(aum, n: int) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(aum))
 
 
+POOLINGS = ("certainty", "mean")
+
+
+def clip_certainty(clip_probs) -> np.ndarray:
+    """(N, M) in (0, 1]: one minus the normalised entropy of each clip's prediction.
+
+    A clip taken before the onset, after the offset or behind an occluder shows no clear
+    expression; its prediction is spread out and says little about the label, while a clip
+    that shows the expression is peaked. Weighting by certainty lets the clips that saw the
+    face speak, without a prior on where in the video the expression is."""
+    p = np.clip(np.asarray(clip_probs, dtype=np.float64), 1e-12, 1.0)
+    entropy = -(p * np.log(p)).sum(axis=2) / np.log(p.shape[2])
+    return np.clip(1.0 - entropy, 0.0, 1.0) + 1e-6
+
+
+def certainty_pooled_score(clip_probs, labels) -> np.ndarray:
+    """(N,) in [0, 1], higher = label more likely wrong: the margin against the label of the
+    clips' probabilities averaged with ``clip_certainty`` weights. On the same networks
+    (synthetic seeds 0-2 and a cartoon set) it ranked noisy above hard-but-correct videos
+    0.005-0.013 AUROC better than the plain mean blended with the clip vote
+    (docs/ARCHITECTURE.md, "Clip pooling")."""
+    clip_probs, labels = _check(clip_probs, labels)
+    w = clip_certainty(clip_probs)
+    pooled = (clip_probs * (w / w.sum(axis=1, keepdims=True))[:, :, None]).sum(axis=1)
+    return video_margin_score(pooled, labels)
+
+
 def video_margin_score(video_probs, labels) -> np.ndarray:
     """(N,) in [0, 1]: (1 + best other class prob - label prob) / 2 of the video head.
 
@@ -235,11 +262,13 @@ def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageCo
 
 def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: TriageConfig | None = None,
           vote_weight: float = 0.5, video_probs=None, video_weight: float = 0.5, aum=None,
-          aum_weight: float = 0.33) -> dict:
+          aum_weight: float = 0.33, pooling: str = "mean") -> dict:
     """Everything the scores table needs, from clip probabilities and labels.
 
     ``noise_rates`` (C,) if known; otherwise estimated from ``rate_probs`` (N, C) (defaults
-    to the clips' mean probabilities). ``video_probs`` (N, C), the video head's probabilities,
+    to the clips' mean probabilities). ``pooling`` (POOLINGS) makes the clips' part of the
+    noise score: ``mean``, ``noise_score`` with ``vote_weight``; ``certainty``,
+    ``certainty_pooled_score`` (no vote). ``video_probs`` (N, C), the video head's probabilities,
     enter the noise score with ``video_weight``; ``aum`` (N,), the area under the margin of
     training, then takes ``aum_weight`` of the result. Returns a dict of (N,) arrays: the
     Agreement fields plus noise_score, hardness, verdict, suggested."""
@@ -248,7 +277,10 @@ def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: Tria
     c = clip_probs.shape[2]
     if noise_rates is None:
         noise_rates = estimate_noise_rates(agr.mean_probs if rate_probs is None else rate_probs, labels, num_classes=c)
-    score = noise_score(agr, vote_weight=vote_weight)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
+    score = (certainty_pooled_score(clip_probs, labels) if pooling == "certainty"
+             else noise_score(agr, vote_weight=vote_weight))
     if video_probs is not None:
         if not 0.0 <= video_weight <= 1.0:
             raise ValueError(f"video_weight must be in [0, 1], got {video_weight}")

@@ -33,7 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--mixup", type=float, default=None, metavar="ALPHA",
                         help="with --given-labels: blend frames and their labels' losses by Beta(ALPHA, ALPHA) "
                              "weights while training (mixup), which slows the memorization of wrong labels "
-                             "(experimental; default 0 = off)")
+                             "(default 1; 0 = off)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/pretrain/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default auto)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

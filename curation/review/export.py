@@ -56,7 +56,7 @@ FORMATS = ("parquet", "csv", "dfer-clip", "mae-dfer")
 DEFAULT_POLICY = "keep-given"
 
 _SCORE_COLS = ["video_id", "verdict", "noise_score", "hardness", "suggested_label", "consensus_label"]
-_THRESHOLD_KEY = re.compile(r"^(min_|max_|hard_agree|rate_scale|vote_weight|video_weight|aum_weight)|thresh")
+_THRESHOLD_KEY = re.compile(r"^(min_|max_|hard_agree|rate_scale|clip_pooling|vote_weight|video_weight|aum_weight)|thresh")
 
 
 class ExportError(CurationError):
