@@ -132,10 +132,10 @@ def clip_certainty(clip_probs) -> np.ndarray:
 
 def certainty_pooled_score(clip_probs, labels) -> np.ndarray:
     """(N,) in [0, 1], higher = label more likely wrong: the margin against the label of the
-    clips' probabilities averaged with ``clip_certainty`` weights. On the same networks
-    (synthetic seeds 0-2 and a cartoon set) it ranked noisy above hard-but-correct videos
-    0.005-0.013 AUROC better than the plain mean blended with the clip vote
-    (docs/ARCHITECTURE.md, "Clip pooling")."""
+    clips' probabilities averaged with ``clip_certainty`` weights. Blended as the score blends
+    it, it ranked noisy above hard-but-correct videos 0.005-0.013 AUROC better than the plain
+    mean blended with the clip vote, on each of five trained networks (docs/ARCHITECTURE.md,
+    "Clip pooling")."""
     clip_probs, labels = _check(clip_probs, labels)
     w = clip_certainty(clip_probs)
     pooled = (clip_probs * (w / w.sum(axis=1, keepdims=True))[:, :, None]).sum(axis=1)
