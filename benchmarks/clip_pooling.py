@@ -134,7 +134,10 @@ def write_markdown(path: Path, table: pd.DataFrame, default: str, *, command: st
              "clips' probabilities averaged with each clip weighted by one minus its normalised entropy, so clips "
              f"that saw no clear expression say little. Default: `{default}`. Train split only; `lead`: our "
              "noisy-vs-hard AUROC minus the best baseline's on the same network (cleanlab's scores, AUM, "
-             "loss-GMM, cartography, one centred clip, the neighbour vote).", "",
+             "loss-GMM, cartography, one centred clip, the neighbour vote). The runs come from "
+             "`benchmarks/frozen_training.py --encoder given_labels --seeds 0,1,2` (synthetic seeds; "
+             "`benchmarks/model_quality.py` retrains their network in place) and `benchmarks/unseen_sets.py` (the "
+             "sets the generator did not make), each with the defaults.", "",
              markdown_table(shown, 3), ""]
     write_text(path, "\n".join(lines))
     print(f"wrote {path}")

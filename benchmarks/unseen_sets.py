@@ -200,7 +200,7 @@ def main(argv=None) -> int:
                    help="extra `train` options, for diagnosis only (e.g. '--epochs 60'); runs go to run_<set>_diag, "
                         "and --md, which reports the defaults, is refused")
     p.add_argument("--pretrain-args", default="",
-                   help="extra `pretrain --given-labels` options, for diagnosis only (e.g. '--mixup 1'); runs go "
+                   help="extra `pretrain --given-labels` options, for diagnosis only (e.g. '--mixup 0'); runs go "
                         "to run_<set>_diag, and --md is refused")
     p.add_argument("--pixels", action="store_true",
                    help="audit with `train` on pixels (the path before the given-label encoder) instead of "

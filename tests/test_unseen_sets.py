@@ -107,7 +107,9 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     ref = unseen_sets.reference("frozen")
     assert 0 < ref["auroc"] <= 1 and 0 < ref["hard_retention"] <= 1 and "REPRESENTATION.md" in ref["source"]
     second = unseen_sets.reference("second_pass")  # its own section of REPRESENTATION.md
-    assert second["auroc"] != ref["auroc"] and "second-pass section" in second["source"]
+    # another section's figures (any of them may coincide with the default's; not all)
+    fields = ("auroc", "f1", "hard_retention", "noisy_vs_hard_auroc", "test_uar")
+    assert [second[k] for k in fields] != [ref[k] for k in fields] and "second-pass section" in second["source"]
     assert unseen_sets.STAGES["second_pass"][4:] == (("pretrain", "--given-labels", "--exclude-flagged"), ("embed",),
                                                       ("train", "--frozen"), ("score",), ("baselines",))
     pixels = unseen_sets.reference("pixels")
