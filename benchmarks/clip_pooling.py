@@ -41,35 +41,30 @@ def truth_frame(run: Path, truth_set: str | None) -> pd.DataFrame:
         if "is_noisy" not in df.columns:
             raise SystemExit(f"{run} has no truth in its manifest; name its set as {run}:SET_FOLDER")
         return df
-    from unseen import read_truth
+    from unseen import read_truth, truth_by_path
 
-    truth = pd.DataFrame(read_truth(Path(truth_set))).drop(columns=["video_id", "label", "split"])
-    out = df[["video_id", "path"]].merge(truth, on="path", how="left", validate="one_to_one")
-    if out["is_noisy"].isna().any():
-        raise SystemExit(f"{int(out['is_noisy'].isna().sum())} videos of {run} have no row in {truth_set}/truth.csv")
-    return out
+    return truth_by_path(df, read_truth(Path(truth_set)), run)
 
 
 def measure_run(run: Path, truth: pd.DataFrame, poolings: list[str]) -> list[dict]:
     """One row per pooling: our detection on the train split and the best baseline's
     noisy-vs-hard AUROC on the same network."""
     from curation.audit.baselines import run_baselines
-    from curation.audit.metrics import detection_table, ours_columns
+    from curation.audit.compare import with_baselines
+    from curation.audit.metrics import detection_table
     from curation.runs import RunDir
     from model.config import ScoreConfig
     from model.score import score
 
+    baselines = RunDir(run).baselines
+    if not baselines.exists():  # baselines read the clips and the video head, not the pooling
+        run_baselines(run)
+    base = pd.read_parquet(baselines)
+    names = ["ours", *(c[: -len("_score")] for c in base.columns if c.endswith("_score"))]
     rows = []
     for pooling in poolings:
         scores = score(run, ScoreConfig(clip_pooling=pooling), progress=False)
-        r = RunDir(run)
-        if not r.baselines.exists():  # baselines read the clips and the video head, not the pooling
-            run_baselines(run)
-        base = pd.read_parquet(r.baselines)
-        train = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
-        table = pd.concat([ours_columns(train), base.drop(columns="video_id")], axis=1)
-        names = ["ours", *(c[: -len("_score")] for c in base.columns if c.endswith("_score"))]
-        det = detection_table(table, truth, names=names).set_index("method")
+        det = detection_table(with_baselines(scores, base), truth, names=names).set_index("method")
         others = det.drop(index="ours")["noisy_vs_hard_auroc"]
         rows.append({"run": run.name, "pooling": pooling, **det.loc["ours", list(COLUMNS)].to_dict(),
                      "best baseline": f"{others.idxmax()} {others.max():.3f}",

@@ -217,8 +217,9 @@ def variant_options(args) -> dict:
     if getattr(args, "noise_splits", "train") != "train":
         out["noise_splits"] = args.noise_splits
     for name in ("given_splits", "given_loss", "given_mixup", "steps", "second_pass"):
-        if getattr(args, name, None) is not None and getattr(args, name) is not False:
-            out[name] = getattr(args, name)
+        value = getattr(args, name, None)
+        if value is not None and value is not False:  # an explicit 0 (e.g. mixup off) is a variant too
+            out[name] = value
     return out
 
 

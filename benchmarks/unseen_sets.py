@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from curation.audit.metrics import detection_table, ours_columns, uar_war  # noqa: E402
-from unseen import SETS, generate, read_truth  # noqa: E402
+from curation.audit.compare import with_baselines  # noqa: E402
+from curation.audit.metrics import detection_table, uar_war  # noqa: E402
+from unseen import SETS, generate, read_truth, truth_by_path  # noqa: E402
 from unseen.common import DATA_DIR, LABELS_FILE  # noqa: E402
 from unseen.report import passes, write_markdown  # noqa: E402
 
@@ -148,12 +149,9 @@ def measure(run: Path, truth_rows: list[dict]) -> dict:
     manifest = pd.read_parquet(run / "manifest.parquet")
     scores = pd.read_parquet(run / "scores.parquet")
     base = pd.read_parquet(run / "baselines.parquet")
-    truth = pd.DataFrame(truth_rows).drop(columns=["video_id", "label", "split"])
-    truth = manifest[["video_id", "path", "split"]].merge(truth, on="path", how="left", validate="one_to_one")
-    if truth["true_label"].isna().any():
-        raise SystemExit(f"{int(truth['true_label'].isna().sum())} videos of {run} have no truth row")
+    truth = truth_by_path(manifest, truth_rows, run)
     train = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
-    table = pd.concat([ours_columns(train), base.drop(columns="video_id")], axis=1)
+    table = with_baselines(scores, base)
     names = ["ours", *(c[: -len("_score")] for c in base.columns if c.endswith("_score"))]
     det = detection_table(table, truth, names=names)
     t = truth.set_index("video_id").loc[train["video_id"]]

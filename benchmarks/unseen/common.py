@@ -150,6 +150,19 @@ def _render_one(job) -> None:
     write_mp4(path, render(row), fps=fps)
 
 
+def truth_by_path(videos, truth_rows: list[dict], run):
+    """The truth of each of a run's videos (``videos``: its manifest's video_id, path, split),
+    matched by path, since ingest gives the videos ids of its own; a SystemExit naming ``run``
+    when a video has no truth row."""
+    import pandas as pd
+
+    truth = pd.DataFrame(truth_rows).drop(columns=["video_id", "label", "split"])
+    out = videos[["video_id", "path", "split"]].merge(truth, on="path", how="left", validate="one_to_one")
+    if out["true_label"].isna().any():
+        raise SystemExit(f"{int(out['true_label'].isna().sum())} videos of {run} have no truth row")
+    return out
+
+
 def read_truth(out) -> list[dict]:
     """``OUT/truth.csv`` as dicts with booleans parsed."""
     with open(Path(out) / TRUTH_FILE, newline="") as fh:

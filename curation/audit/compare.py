@@ -12,17 +12,22 @@ from curation.data.manifest import read_manifest
 from curation.runs import RunDir
 
 
+def with_baselines(scores: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """Our columns (``metrics.ours_columns``) of the train videos in ``scores``, in the row order
+    of ``base`` (baselines.parquet), beside the baselines' columns: what ``detection_table`` reads."""
+    train = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
+    return pd.concat([ours_columns(train), base.drop(columns="video_id")], axis=1)
+
+
 def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
     """Per method on the train split: inputs, n flagged and, when the manifest has ground
     truth, the columns of ``metrics.detection_table``. Our method (scores.parquet:
     noise_score, verdict == noisy, suggested_label) is the first row."""
     run = RunDir(run_dir)
     base = pd.read_parquet(run.require("baselines", "baselines"))
-    scores = pd.read_parquet(run.require("scores", "score"))
-    scores = scores[scores["split"] == "train"].set_index("video_id").loc[base["video_id"]].reset_index()
+    table = with_baselines(pd.read_parquet(run.require("scores", "score")), base)
     conf = run.load_config().get("baselines", {})
     probs_kind = conf.get("probs_kind", "in-sample")
-    table = pd.concat([ours_columns(scores), base.drop(columns="video_id")], axis=1)
     names = ["ours", *(m for m in B.METHODS if f"{m}_score" in base.columns)]
     if methods is not None:
         names = [m for m in names if m in methods]
