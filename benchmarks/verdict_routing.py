@@ -1,0 +1,123 @@
+"""Where the verdicts send each kind of video, on audited runs whose manifest holds the truth
+(the bench's `runs/bench/<config>/audit`, or any `frozen_training.py` run). No training: it
+reads scores.parquet and the manifest.
+
+    .venv/bin/python benchmarks/verdict_routing.py --runs runs/bench/default/audit \\
+        runs/bench/noise40/audit --md reports/VERDICT_ROUTING.md
+
+It answers three questions the bench's tables do not: how many truly noisy videos each verdict
+holds (train split); what the flags' F1 and hard retention would be had `hard-or-noisy`,
+which annotators see, counted as a flag; and how precise the `hard` verdict would be with a
+stricter cut on the share of clips that agree with the label (every split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from curation.schema import FLAGGED_VERDICTS, VERDICTS  # noqa: E402
+
+HARD_CUTS = (0.75, 0.625, 0.5, 0.375)  # 0.75 is TriageConfig.hard_agree's default
+
+
+def truth_kind(df: pd.DataFrame) -> np.ndarray:
+    """noisy / hard (and correctly labelled) / easy, per row."""
+    noisy, hard = df["is_noisy"].to_numpy(bool), df["is_hard"].to_numpy(bool)
+    return np.where(noisy, "noisy", np.where(hard, "hard", "easy"))
+
+
+def routing_table(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Train split: one row per verdict, how many easy, hard and noisy videos it holds."""
+    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    d = d[d["split"] == "train"]
+    t = pd.crosstab(pd.Categorical(d["verdict"], VERDICTS), pd.Categorical(truth_kind(d), ["easy", "hard", "noisy"]),
+                    dropna=False)
+    t.index.name, t.columns.name = "verdict", None
+    return t.reset_index()
+
+
+def flag_rows(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Train split: the flags' quality counting `noisy` only (what the bench counts) and
+    counting every verdict sent to an annotator as possibly mislabelled."""
+    from curation.audit.metrics import detection_metrics
+
+    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    d = d[d["split"] == "train"]
+    rows = []
+    for name, verdicts in (("noisy", ("noisy",)), (" + ".join(FLAGGED_VERDICTS), FLAGGED_VERDICTS)):
+        m = detection_metrics(d["is_noisy"].to_numpy(bool), d["verdict"].isin(verdicts).to_numpy(),
+                              is_hard=d["is_hard"].to_numpy(bool))
+        rows.append({"flag": name, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1", "hard_retention")}})
+    return pd.DataFrame(rows)
+
+
+def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> pd.DataFrame:
+    """Every split: the unflagged videos a `hard_agree` cut would call hard, the share of them
+    truly hard and correctly labelled, and the share of those it finds."""
+    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    truly = d["is_hard"].to_numpy(bool) & ~d["is_noisy"].to_numpy(bool)
+    kept = ~d["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
+    rows = []
+    for cut in cuts:
+        called = kept & (d["agree_label"].to_numpy(float) < cut)
+        rows.append({"hard_agree": cut, "called_hard": int(called.sum()),
+                     "precision": float(truly[called].mean()) if called.any() else float("nan"),
+                     "recall": float(called[truly & kept].mean()) if (truly & kept).any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def _md(df: pd.DataFrame) -> str:
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def report(runs: list[Path], command: str) -> str:
+    from curation.data.manifest import read_manifest
+    from curation.runs import RunDir
+
+    parts = ["# Where the verdicts send each video", "",
+             "Written by `benchmarks/verdict_routing.py`; do not edit by hand. Reproduce with:", "",
+             f"```bash\n.venv/bin/python benchmarks/verdict_routing.py {command}\n```", "",
+             "Truth: `noisy` = given label wrong; `hard` = hard and correctly labelled; `easy` = the rest. "
+             "The bench counts only the verdict `noisy` as a flag; `hard-or-noisy` goes to an annotator too.", ""]
+    for run in runs:
+        truth = read_manifest(run).df
+        if "is_noisy" not in truth.columns:
+            raise SystemExit(f"{run} has no truth in its manifest (is_noisy, is_hard): run it on a synthetic set")
+        scores = RunDir(run).read_scores()
+        parts += [f"## `{run}`", "", "Verdicts of the train split against the truth:", "",
+                  _md(routing_table(scores, truth)), "", "Flags on the train split:", "",
+                  _md(flag_rows(scores, truth)), "",
+                  "The `hard` verdict at stricter cuts (unflagged videos of every split whose share of clips "
+                  "on the label is below the cut):", "", _md(hard_cut_rows(scores, truth)), ""]
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", nargs="+", required=True, help="audited runs whose manifest holds the truth")
+    p.add_argument("--md", required=True, help="write the report here")
+    args = p.parse_args(argv)
+    from curation.fileio import write_text
+
+    text = report([Path(r) for r in args.runs], shlex.join(argv if argv is not None else sys.argv[1:]))
+    write_text(Path(args.md), text)
+    print(f"wrote {args.md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""benchmarks/verdict_routing.py: verdicts against the truth, the flags counted two ways and
+the hard verdict at stricter cuts, on small hand-made tables whose answers are known."""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import verdict_routing  # noqa: E402
+
+# six train videos and two test videos: (verdict, agree_label, is_noisy, is_hard, split)
+ROWS = [("noisy", 0.0, True, False, "train"), ("noisy", 0.1, False, False, "train"),
+        ("hard-or-noisy", 0.4, True, False, "train"), ("hard-or-noisy", 0.5, False, True, "train"),
+        ("hard", 0.5, False, True, "train"), ("clean", 1.0, True, False, "train"),
+        ("hard", 0.25, False, True, "test"), ("hard", 0.6, False, False, "test")]
+
+
+def _tables():
+    ids = [f"v{i}" for i in range(len(ROWS))]
+    scores = pd.DataFrame({"video_id": ids, "verdict": [r[0] for r in ROWS], "agree_label": [r[1] for r in ROWS],
+                           "split": [r[4] for r in ROWS]})
+    truth = pd.DataFrame({"video_id": ids, "is_noisy": [r[2] for r in ROWS], "is_hard": [r[3] for r in ROWS]})
+    return scores, truth
+
+
+def test_routing_counts_each_kind_per_verdict_on_train_only():
+    t = verdict_routing.routing_table(*_tables()).set_index("verdict")
+    assert t.loc["noisy"].tolist() == [1, 0, 1]
+    assert t.loc["hard-or-noisy"].tolist() == [0, 1, 1]
+    assert t.loc["hard"].tolist() == [0, 1, 0]  # the two test videos are left out
+    assert t.loc["clean"].tolist() == [0, 0, 1]
+
+
+def test_counting_hard_or_noisy_as_a_flag_trades_hard_retention_for_recall():
+    rows = verdict_routing.flag_rows(*_tables()).set_index("flag")
+    only = rows.loc["noisy"]
+    assert only["n_flagged"] == 2 and only["precision"] == pytest.approx(0.5)
+    assert only["recall"] == pytest.approx(1 / 3) and only["hard_retention"] == pytest.approx(1.0)
+    both = rows.loc["hard-or-noisy + noisy"]
+    assert both["n_flagged"] == 4 and both["recall"] == pytest.approx(2 / 3)
+    assert both["hard_retention"] == pytest.approx(0.5)
+
+
+def test_a_stricter_hard_cut_calls_fewer_videos_hard_across_splits():
+    rows = verdict_routing.hard_cut_rows(*_tables(), cuts=(0.75, 0.5, 0.3)).set_index("hard_agree")
+    # unflagged: v4 (0.5, hard), v5 (1.0, noisy), v6 (0.25, hard, test), v7 (0.6, easy, test)
+    assert rows.loc[0.75, "called_hard"] == 3 and rows.loc[0.75, "precision"] == pytest.approx(2 / 3)
+    assert rows.loc[0.5, "called_hard"] == 1 and rows.loc[0.5, "precision"] == pytest.approx(1.0)
+    assert rows.loc[0.5, "recall"] == pytest.approx(0.5)
+    assert rows.loc[0.3, "called_hard"] == 1
+
+
+def test_a_run_without_truth_is_refused_by_name(tmp_path):
+    from curation.data.manifest import Manifest, write_manifest
+
+    df = pd.DataFrame({"video_id": ["v0"], "path": ["a.mp4"], "label": ["x"], "split": ["train"],
+                       "num_frames": [16], "fps": [25.0]})
+    write_manifest(tmp_path, Manifest(df, ["x", "y"], tmp_path))
+    with pytest.raises(SystemExit, match="has no truth in its manifest"):
+        verdict_routing.main(["--runs", str(tmp_path), "--md", str(tmp_path / "R.md")])
+
+
+def test_main_writes_one_section_per_run_with_the_train_counts(fake_run, tmp_path):
+    from curation.data.manifest import read_manifest
+
+    md = tmp_path / "R.md"
+    assert verdict_routing.main(["--runs", str(fake_run.path), "--md", str(md)]) == 0
+    text = md.read_text()
+    assert f"benchmarks/verdict_routing.py --runs {fake_run.path} --md {md}" in text
+    assert f"## `{fake_run.path}`" in text and "| hard-or-noisy + noisy |" in text
+    scores, truth = fake_run.read_scores(), read_manifest(fake_run.path).df
+    train = scores.merge(truth, on="video_id", suffixes=("", "_m"))
+    train = train[train["split"] == "train"]
+    noisy_called_noisy = int(((train["verdict"] == "noisy") & train["is_noisy"]).sum())
+    row = next(line for line in text.splitlines() if line.startswith("| noisy |") and line.count("|") == 5)
+    assert row.split("|")[4].strip() == str(noisy_called_noisy)
