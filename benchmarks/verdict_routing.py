@@ -85,6 +85,7 @@ def _md(df: pd.DataFrame) -> str:
 
 
 def report(runs: list[Path], command: str) -> str:
+    """The markdown: one section per run, refusing by name a run whose manifest has no truth."""
     from curation.data.manifest import read_manifest
     from curation.runs import RunDir
 
