@@ -35,10 +35,15 @@ def truth_kind(df: pd.DataFrame) -> np.ndarray:
     return np.where(noisy, "noisy", np.where(hard, "hard", "easy"))
 
 
+def with_truth(scores: pd.DataFrame, truth: pd.DataFrame, *, train_only: bool = False) -> pd.DataFrame:
+    """``scores`` with each video's is_noisy and is_hard (``truth``: the manifest)."""
+    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    return d[d["split"] == "train"] if train_only else d
+
+
 def routing_table(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """Train split: one row per verdict, how many easy, hard and noisy videos it holds."""
-    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
-    d = d[d["split"] == "train"]
+    d = with_truth(scores, truth, train_only=True)
     t = pd.crosstab(pd.Categorical(d["verdict"], VERDICTS), pd.Categorical(truth_kind(d), ["easy", "hard", "noisy"]),
                     dropna=False)
     t.index.name, t.columns.name = "verdict", None
@@ -50,8 +55,7 @@ def flag_rows(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     counting every verdict sent to an annotator as possibly mislabelled."""
     from curation.audit.metrics import detection_metrics
 
-    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
-    d = d[d["split"] == "train"]
+    d = with_truth(scores, truth, train_only=True)
     rows = []
     for name, verdicts in (("noisy", ("noisy",)), (" + ".join(FLAGGED_VERDICTS), FLAGGED_VERDICTS)):
         m = detection_metrics(d["is_noisy"].to_numpy(bool), d["verdict"].isin(verdicts).to_numpy(),
@@ -63,7 +67,7 @@ def flag_rows(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> pd.DataFrame:
     """Every split: the unflagged videos a `hard_agree` cut would call hard, the share of them
     truly hard and correctly labelled, and the share of those it finds."""
-    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    d = with_truth(scores, truth)
     truly = d["is_hard"].to_numpy(bool) & ~d["is_noisy"].to_numpy(bool)
     kept = ~d["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
     rows = []
@@ -75,18 +79,10 @@ def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> 
     return pd.DataFrame(rows)
 
 
-def _md(df: pd.DataFrame) -> str:
-    def cell(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def report(runs: list[Path], command: str) -> str:
     """The markdown: one section per run, refusing by name a run whose manifest has no truth."""
     from curation.data.manifest import read_manifest
+    from curation.pipelines.bench_report import markdown_table
     from curation.runs import RunDir
 
     parts = ["# Where the verdicts send each video", "",
@@ -100,10 +96,10 @@ def report(runs: list[Path], command: str) -> str:
             raise SystemExit(f"{run} has no truth in its manifest (is_noisy, is_hard): run it on a synthetic set")
         scores = RunDir(run).read_scores()
         parts += [f"## `{run}`", "", "Verdicts of the train split against the truth:", "",
-                  _md(routing_table(scores, truth)), "", "Flags on the train split:", "",
-                  _md(flag_rows(scores, truth)), "",
+                  markdown_table(routing_table(scores, truth), 3), "", "Flags on the train split:", "",
+                  markdown_table(flag_rows(scores, truth), 3), "",
                   "The `hard` verdict at stricter cuts (unflagged videos of every split whose share of clips "
-                  "on the label is below the cut):", "", _md(hard_cut_rows(scores, truth)), ""]
+                  "on the label is below the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), ""]
     return "\n".join(parts)
 
 
