@@ -62,7 +62,9 @@ SCORES_COLUMNS = {
 # "dynamics" (training videos, from epochs before memorization), "in-sample" (a training
 # video the final model fitted), "unseen" (val/test videos the model never trained on).
 SCORE_SOURCES = ("out-of-fold", "dynamics", "in-sample", "unseen")
-SCORES_OPTIONAL = {"score_source": "string"}
+# suggested_lead: how far the suggested class leads the given label in the pooled
+# probabilities that route a flag (curation.audit.agreement.TriageConfig.route)
+SCORES_OPTIONAL = {"score_source": "string", "suggested_lead": "float64"}
 DYNAMICS_COLUMNS = {
     "epoch": "int64",
     "video_id": "string",

@@ -120,7 +120,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
         ev_rows = np.array([pos[v] for v in evidence.video_ids], np.int64)
     tcfg_rows = np.setdiff1d(np.arange(n), ev_rows)
     cols = {k: np.zeros(n) for k in ("label_prob", "agree_label", "agree_mode", "margin", "noise_score", "hardness",
-                                     "pred_conf")}
+                                     "pred_conf", "suggested_lead")}
     pred = np.zeros(n, np.int64)
     consensus = np.zeros(n, np.int64)
     suggested = np.zeros(n, np.int64)
@@ -158,6 +158,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
             cols[k][g_rows] = getattr(a, k)
         cols["noise_score"][g_rows] = res["noise_score"]
         cols["hardness"][g_rows] = res["hardness"]
+        cols["suggested_lead"][g_rows] = res["suggested_lead"]
         pred[g_rows] = a.pred
         consensus[g_rows] = a.consensus
         suggested[g_rows] = res["suggested"]
@@ -168,6 +169,7 @@ def write_scores(run: RunDir, manifest, clip_probs: np.ndarray, video_logits: np
         "agree_label": cols["agree_label"], "agree_mode": cols["agree_mode"], "consensus_label": classes[consensus],
         "margin": cols["margin"], "noise_score": cols["noise_score"], "hardness": cols["hardness"],
         "verdict": verdict.astype(str), "suggested_label": classes[suggested], "score_source": source.astype(str),
+        "suggested_lead": cols["suggested_lead"],
     })
     out = conform(out, SCORES_COLUMNS, table="scores", optional=SCORES_OPTIONAL)
     write_parquet(run.scores, out)

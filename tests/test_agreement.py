@@ -55,6 +55,44 @@ def test_split_candidate_goes_to_an_annotator_not_to_hard():
     assert res["verdict"].tolist() == ["hard-or-noisy", "clean"]
 
 
+def _confident_few_hesitant_many():
+    """Label 0: two clear clips show class 2, three hesitant clips lean to the label."""
+    hesitant = np.full((3, 4), 0.2)
+    hesitant[:, 0] = 0.4
+    return np.concatenate([_clips([2, 2], p=0.9), hesitant])
+
+
+def test_clear_clips_outweigh_hesitant_votes_when_routing():
+    probs = np.stack([_confident_few_hesitant_many(), _clips([0, 0, 0, 0, 0])])
+    labels, rates = np.array([0, 0]), np.array([0.5, 0, 0, 0])
+    pooled = A.audit(probs, labels, noise_rates=rates)
+    assert pooled["verdict"].tolist() == ["noisy", "clean"]
+    assert pooled["suggested"][0] == 2
+    # mean of class 2 (0.48) minus the label's (0.253)
+    assert pooled["suggested_lead"][0] == pytest.approx((1.8 + 0.6) / 5 - (1.2 + 0.2 / 3) / 5)
+    # the majority of clips votes for the label, so the vote route leaves it to an annotator
+    votes = A.audit(probs, labels, noise_rates=rates, config=A.TriageConfig(route="votes"))
+    assert votes["verdict"].tolist() == ["hard-or-noisy", "clean"]
+
+
+def test_video_head_settles_a_tied_flag():
+    probs = np.stack([_clips([0, 2, 2, 0]), _clips([0, 0, 0, 0])])
+    video = np.array([[0.1, 0.0, 0.9, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    labels, rates = np.array([0, 0]), np.array([0.5, 0, 0, 0])
+    assert A.audit(probs, labels, noise_rates=rates)["verdict"][0] == "hard-or-noisy"
+    res = A.audit(probs, labels, noise_rates=rates, video_probs=video)
+    assert res["verdict"].tolist() == ["noisy", "clean"] and res["suggested"][0] == 2
+    # a video head that backs the label lowers the score below the flag; the split clips make it hard
+    back = A.audit(probs, labels, noise_rates=rates, video_probs=video[::-1].copy())
+    assert back["verdict"][0] == "hard" and back["noise_score"][0] < 0.5
+
+
+def test_unknown_route_raises():
+    probs, labels = np.stack([_clips([0, 0])]), np.array([0])
+    with pytest.raises(ValueError, match="route must be one of"):
+        A.audit(probs, labels, noise_rates=np.zeros(4), config=A.TriageConfig(route="majority"))
+
+
 def test_split_video_that_is_not_flagged_is_hard():
     probs = np.stack([_clips([0, 2, 2, 0]), _clips([0, 0, 0, 0])])
     res = A.audit(probs, np.array([0, 0]), noise_rates=np.zeros(4))

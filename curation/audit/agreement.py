@@ -8,9 +8,9 @@ ensemble, which is what makes the scores survive memorization).
 Conventions: ``noise_score`` in [0, 1], higher = given label more likely wrong;
 ``hardness`` in [0, 1], higher = clips disagree among themselves / the video is ambiguous.
 Verdicts (schema.VERDICTS): ``clean``; ``hard`` (correctly labelled but ambiguous: kept and
-reinforced); ``noisy`` (flagged, and the clips agree on another class: relabel); and
-``hard-or-noisy`` (flagged, but the clips split between the label and others: an annotator
-decides). A flagged video is never silently called hard.
+reinforced); ``noisy`` (flagged, and the clips, pooled as the noise score pools them, name
+another class: relabel); and ``hard-or-noisy`` (flagged, but no other class leads the label
+clearly: an annotator decides). A flagged video is never silently called hard.
 """
 
 from __future__ import annotations
@@ -130,6 +130,30 @@ def clip_certainty(clip_probs) -> np.ndarray:
     return np.clip(1.0 - entropy, 0.0, 1.0) + 1e-6
 
 
+def pooled_probs(clip_probs, pooling: str = "mean") -> np.ndarray:
+    """(N, C) the clips' probabilities pooled as the noise score pools them: the plain mean,
+    or weighted by ``clip_certainty`` (``pooling``, POOLINGS)."""
+    clip_probs = np.asarray(clip_probs, dtype=np.float64)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
+    if pooling == "mean":
+        return clip_probs.mean(axis=1)
+    w = clip_certainty(clip_probs)
+    return (clip_probs * (w / w.sum(axis=1, keepdims=True))[:, :, None]).sum(axis=1)
+
+
+def best_other(probs, labels) -> tuple[np.ndarray, np.ndarray]:
+    """((N,) the most probable class other than the label, (N,) its lead over the label in
+    probability, in [-1, 1]) of pooled probabilities ``probs`` (N, C)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.arange(len(labels))
+    other = probs.copy()
+    other[rows, labels] = -np.inf
+    best = other.argmax(axis=1)
+    return best, probs[rows, best] - probs[rows, labels]
+
+
 def certainty_pooled_score(clip_probs, labels) -> np.ndarray:
     """(N,) in [0, 1], higher = label more likely wrong: the margin against the label of the
     clips' probabilities averaged with ``clip_certainty`` weights. Blended as the score blends
@@ -137,9 +161,7 @@ def certainty_pooled_score(clip_probs, labels) -> np.ndarray:
     mean blended with the clip vote, on each of five trained networks (docs/ARCHITECTURE.md,
     "Clip pooling")."""
     clip_probs, labels = _check(clip_probs, labels)
-    w = clip_certainty(clip_probs)
-    pooled = (clip_probs * (w / w.sum(axis=1, keepdims=True))[:, :, None]).sum(axis=1)
-    return video_margin_score(pooled, labels)
+    return video_margin_score(pooled_probs(clip_probs, "certainty"), labels)
 
 
 def video_margin_score(video_probs, labels) -> np.ndarray:
@@ -208,27 +230,42 @@ def estimate_noise_rates(probs, labels, *, num_classes: int | None = None) -> np
     return rates
 
 
+ROUTES = ("pooled", "votes")
+
+
 @dataclass(frozen=True)
 class TriageConfig:
-    """Cuts of the triage; the cut is calibrated to the estimated noise rate per class."""
+    """Cuts of the triage; the cut is calibrated to the estimated noise rate per class.
 
-    min_agree: float = 0.5  # clips must agree this much on a class other than the label to call noisy
-    min_margin: float = 0.1  # mean prob of that class minus the label's must exceed this
+    ``route`` decides which flagged videos are ``noisy`` rather than ``hard-or-noisy``:
+    ``pooled``, another class leads the label by more than ``min_margin`` in the probabilities
+    the noise score is made of (clips pooled, blended with the video head); ``votes``, a
+    majority of clips (``min_agree``) votes for another class and its mean probability leads
+    the label by more than ``min_margin``. A vote counts a hesitant clip as much as a clear one,
+    so ``votes`` sent many mislabelled videos whose clearest clips name another class to
+    ``hard-or-noisy`` (docs/ARCHITECTURE.md, "Verdicts")."""
+
+    min_agree: float = 0.5  # route "votes": share of clips voting for one class other than the label
+    min_margin: float = 0.1  # that class's probability minus the label's must exceed this
+    route: str = "pooled"  # ROUTES
     hard_agree: float = 0.75  # below this share of clips on the label a kept video is "hard"
     rate_scale: float = 1.0  # multiply the estimated noise rates (1 = as estimated)
     max_rate: float = 0.5  # never flag more than this share of any given class
     min_score: float = 0.5  # never flag a video whose noise_score is below this
 
 
-def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageConfig | None = None) -> np.ndarray:
+def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageConfig | None = None,
+           route_probs=None) -> np.ndarray:
     """(N,) verdict strings (schema.VERDICTS).
 
     Within each given class the top-ranked videos by ``score`` up to that class's estimated
-    noise rate are flagged; a flagged video is *noisy* when its clips agree on another class
-    (agree_mode >= min_agree, consensus != label, margin > min_margin), else *hard-or-noisy*.
-    Unflagged videos whose clips split between the label and other classes are *hard*; the
-    rest clean."""
+    noise rate are flagged; a flagged video is *noisy* when the evidence names another class
+    (TriageConfig.route; ``route_probs`` (N, C) are the pooled probabilities, by default the
+    clips' mean), else *hard-or-noisy*. Unflagged videos whose clips split between the label
+    and other classes are *hard*; the rest clean."""
     cfg = config or TriageConfig()
+    if cfg.route not in ROUTES:
+        raise ValueError(f"route must be one of {list(ROUTES)}, got {cfg.route!r}")
     labels = np.asarray(labels, dtype=np.int64)
     score = np.asarray(score, dtype=np.float64)
     rates = np.asarray(noise_rates, dtype=np.float64)
@@ -248,11 +285,12 @@ def triage(agreement: Agreement, labels, score, *, noise_rates, config: TriageCo
         top = idx[np.argsort(-score[idx], kind="stable")[:k]]
         candidate[top] = True
     candidate &= score >= cfg.min_score
-    agrees_elsewhere = (
-        (agreement.consensus != labels)
-        & (agreement.agree_mode >= cfg.min_agree)
-        & (agreement.margin > cfg.min_margin)
-    )
+    if cfg.route == "votes":
+        agrees_elsewhere = ((agreement.consensus != labels) & (agreement.agree_mode >= cfg.min_agree)
+                            & (agreement.margin > cfg.min_margin))
+    else:
+        _, lead = best_other(agreement.mean_probs if route_probs is None else route_probs, labels)
+        agrees_elsewhere = lead > cfg.min_margin
     verdict = np.full(n, "clean", dtype=object)
     verdict[~candidate & (agreement.agree_label < cfg.hard_agree)] = "hard"
     verdict[candidate] = "hard-or-noisy"
@@ -271,34 +309,41 @@ def audit(clip_probs, labels, *, noise_rates=None, rate_probs=None, config: Tria
     ``certainty_pooled_score`` (no vote). ``video_probs`` (N, C), the video head's probabilities,
     enter the noise score with ``video_weight``; ``aum`` (N,), the area under the margin of
     training, then takes ``aum_weight`` of the result. Returns a dict of (N,) arrays: the
-    Agreement fields plus noise_score, hardness, verdict, suggested."""
+    Agreement fields plus noise_score, hardness, verdict, suggested, suggested_lead."""
     clip_probs, labels = _check(clip_probs, labels)
     agr = _agreement(clip_probs, labels)
     c = clip_probs.shape[2]
     if noise_rates is None:
         noise_rates = estimate_noise_rates(agr.mean_probs if rate_probs is None else rate_probs, labels, num_classes=c)
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
-    score = (certainty_pooled_score(clip_probs, labels) if pooling == "certainty"
+    pooled = pooled_probs(clip_probs, pooling)
+    score = (video_margin_score(pooled, labels) if pooling == "certainty"
              else noise_score(agr, vote_weight=vote_weight))
     if video_probs is not None:
         if not 0.0 <= video_weight <= 1.0:
             raise ValueError(f"video_weight must be in [0, 1], got {video_weight}")
         score = (1 - video_weight) * score + video_weight * video_margin_score(video_probs, labels)
+        pooled = (1 - video_weight) * pooled + video_weight * np.asarray(video_probs, dtype=np.float64)
     if aum is not None:
         if not 0.0 <= aum_weight <= 1.0:
             raise ValueError(f"aum_weight must be in [0, 1], got {aum_weight}")
         score = (1 - aum_weight) * score + aum_weight * aum_score(aum, len(labels))
-    return _audit_result(agr, labels, score, np.asarray(noise_rates, dtype=np.float64), clip_probs.shape[1], config)
+    return _audit_result(agr, labels, score, np.asarray(noise_rates, dtype=np.float64), clip_probs.shape[1], config,
+                         route_probs=pooled)
 
 
-def _audit_result(agr: Agreement, labels, score, rates, num_clips: int, config) -> dict:
+def _audit_result(agr: Agreement, labels, score, rates, num_clips: int, config, *, route_probs) -> dict:
+    """``route_probs`` (N, C): the pooled probabilities that route flags and name the
+    suggestion (TriageConfig.route ``pooled``); ``suggested_lead`` is the suggestion's lead
+    over the label in them."""
+    cfg = config or TriageConfig()
+    best, lead = best_other(route_probs, labels)
     return {
         "agreement": agr,
         "noise_score": score,
         "hardness": hardness(agr, num_clips),
-        "verdict": triage(agr, labels, score, noise_rates=rates, config=config),
-        "suggested": suggested_label(agr, labels),
+        "verdict": triage(agr, labels, score, noise_rates=rates, config=cfg, route_probs=route_probs),
+        "suggested": best if cfg.route == "pooled" else suggested_label(agr, labels),
+        "suggested_lead": lead,
         "noise_rates": rates,
     }
 
@@ -375,7 +420,7 @@ def audit_out_of_fold(clip_probs, labels, *, config: TriageConfig | None = None,
     agr = _agreement(clip_probs, labels)
     rates = confident_noise_rates(agr.mean_probs, labels, num_classes=clip_probs.shape[2])
     score = label_support_score(clip_probs, labels, best_clip_weight=best_clip_weight, neutral=neutral)
-    return _audit_result(agr, labels, score, rates, clip_probs.shape[1], config)
+    return _audit_result(agr, labels, score, rates, clip_probs.shape[1], config, route_probs=agr.mean_probs)
 
 
 def scores_frame(videos: pd.DataFrame, classes, result: dict) -> pd.DataFrame:
@@ -390,4 +435,5 @@ def scores_frame(videos: pd.DataFrame, classes, result: dict) -> pd.DataFrame:
         "label_prob": a.label_prob, "agree_label": a.agree_label, "agree_mode": a.agree_mode,
         "consensus_label": classes[a.consensus], "margin": a.margin, "noise_score": result["noise_score"],
         "hardness": result["hardness"], "verdict": result["verdict"], "suggested_label": classes[result["suggested"]],
+        "suggested_lead": result["suggested_lead"],
     })
