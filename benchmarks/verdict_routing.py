@@ -5,10 +5,13 @@ reads scores.parquet and the manifest.
     .venv/bin/python benchmarks/verdict_routing.py --runs runs/bench/default/audit \\
         runs/bench/noise40/audit --md reports/VERDICT_ROUTING.md
 
-It answers three questions the bench's tables do not: how many truly noisy videos each verdict
+It answers four questions the bench's tables do not: how many truly noisy videos each verdict
 holds (train split); what the flags' F1 and hard retention would be had `hard-or-noisy`,
-which annotators see, counted as a flag; and how precise the `hard` verdict would be with a
-stricter cut on the share of clips that agree with the label (every split).
+which annotators see, counted as a flag; how precise the `hard` verdict would be with a
+stricter cut on the share of clips that agree with the label (every split); and what the
+same network's outputs give when the flags are routed by clip votes or by the pooled
+probabilities (TriageConfig.route), re-scored from the run's saved clip probabilities,
+video logits and training dynamics.
 """
 
 from __future__ import annotations
@@ -79,6 +82,42 @@ def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> 
     return pd.DataFrame(rows)
 
 
+def route_rows(run_dir: Path, truth: pd.DataFrame) -> pd.DataFrame:
+    """Train split: the noisy flags of the run's own saved outputs triaged with each route,
+    every other setting as the run's `score` used (config.json); nothing in the run changes."""
+    import tempfile
+    from dataclasses import replace
+
+    from curation.audit.agreement import ROUTES
+    from curation.audit.metrics import detection_metrics
+    from curation.runs import RunDir
+    from model.config import ScoreConfig
+    from model.score import load_evidence, write_scores
+
+    run = RunDir(run_dir)
+    manifest = run.read_manifest()
+    sc = ScoreConfig.from_dict(run.load_config().get("score", {}))
+    clip_probs = np.load(run.require("clip_probs", "score"))
+    video_logits = np.load(run.require("video_logits", "score"))
+    evidence = load_evidence(run)  # the dynamics of the training that made the run's scores
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for route in ROUTES:
+            cfg = replace(sc, triage=replace(sc.triage, route=route))
+            scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
+            d = with_truth(scores, truth, train_only=True)
+            m = detection_metrics(d["is_noisy"].to_numpy(bool), (d["verdict"] == "noisy").to_numpy(),
+                                  is_hard=d["is_hard"].to_numpy(bool))
+            true = truth.set_index("video_id").loc[d["video_id"], "true_label"].to_numpy()
+            hit = (d["verdict"] == "noisy").to_numpy() & d["is_noisy"].to_numpy(bool)
+            rows.append({"route": route, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
+                                                               "hard_retention")},
+                         "hard_or_noisy": int((d["verdict"] == "hard-or-noisy").sum()),
+                         "relabel_acc": float(np.mean(d["suggested_label"].to_numpy()[hit] == true[hit]))
+                         if hit.any() else float("nan")})
+    return pd.DataFrame(rows)
+
+
 def report(runs: list[Path], command: str) -> str:
     """The markdown: one section per run, refusing by name a run whose manifest has no truth."""
     from curation.data.manifest import read_manifest
@@ -99,7 +138,11 @@ def report(runs: list[Path], command: str) -> str:
                   markdown_table(routing_table(scores, truth), 3), "", "Flags on the train split:", "",
                   markdown_table(flag_rows(scores, truth), 3), "",
                   "The `hard` verdict at stricter cuts (unflagged videos of every split whose share of clips "
-                  "on the label is below the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), ""]
+                  "on the label is below the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
+                  "The same network's outputs, flags routed by clip votes or by the pooled probabilities "
+                  "(`noisy` verdicts of the train split; the run's other score settings):", "",
+                  markdown_table(route_rows(run, truth), 3) if RunDir(run).video_logits.exists()
+                  else "(left out: the run has no video_logits.npy, which only `dfer-curate score` writes)", ""]
     return "\n".join(parts)
 
 

@@ -56,18 +56,7 @@ def score(run_dir, config: ScoreConfig | None = None, *, progress: bool = True) 
     clip_probs, video_logits = predict(net, store, rows, tcfg, device, n_uniform=n_u, n_key=n_k,
                                        batch_size=sc.batch_size, progress=progress, starts_out=starts)
     write_clip_layout(run, manifest, store, np.stack(starts) if starts else np.zeros((0, n_u + n_k), np.int64))
-    evidence = None
-    ev_path = run.dynamics_probs
-    if sc.use_dynamics and not sc.single_clip and ev_path.exists():
-        with np.load(ev_path, allow_pickle=False) as z:
-            ev_ids = [str(v) for v in z["video_ids"]]
-            if set(ev_ids) == set(ck["train_ids"]):
-                evidence = Evidence(ev_ids, z["clip_probs"].astype(np.float32),
-                                    z["noise_rates"] if "noise_rates" in z.files else None,
-                                    z["video_probs"] if "video_probs" in z.files else None,
-                                    training_aum(run.dynamics, ev_ids, int(z["epoch"])))
-            else:
-                log.warning("%s belongs to another training run; scoring without dynamics", ev_path)
+    evidence = load_evidence(run, ck["train_ids"]) if sc.use_dynamics and not sc.single_clip else None
     run.save_config("score", sc.to_dict())
     return write_scores(run, manifest, clip_probs, video_logits, sc, evidence=evidence)
 
@@ -82,6 +71,23 @@ class Evidence:
     noise_rates: np.ndarray | None = None
     video_probs: np.ndarray | None = None  # (n, C); runs trained before it was saved lack it
     aum: np.ndarray | None = None  # (n,) area under the margin up to the evidence epoch (training_aum)
+
+
+def load_evidence(run: RunDir, train_ids=None) -> "Evidence | None":
+    """The training dynamics `train` saved for exactly the videos ``train_ids`` (None: for the
+    videos the file names); None (with a warning when the file belongs to another training
+    run) otherwise."""
+    if not run.dynamics_probs.exists():
+        return None
+    with np.load(run.dynamics_probs, allow_pickle=False) as z:
+        ev_ids = [str(v) for v in z["video_ids"]]
+        if train_ids is not None and set(ev_ids) != set(train_ids):
+            log.warning("%s belongs to another training run; scoring without dynamics", run.dynamics_probs)
+            return None
+        return Evidence(ev_ids, z["clip_probs"].astype(np.float32),
+                        z["noise_rates"] if "noise_rates" in z.files else None,
+                        z["video_probs"] if "video_probs" in z.files else None,
+                        training_aum(run.dynamics, ev_ids, int(z["epoch"])))
 
 
 def training_aum(dynamics_path: Path, video_ids: list[str], upto_epoch: int) -> np.ndarray | None:

@@ -77,6 +77,7 @@ def _scores(clip_probs, labels, *, noise_rates, video_probs=None):
         "agree_label": a.agree_label, "agree_mode": a.agree_mode, "consensus_label": np.array(CLASSES)[a.consensus],
         "margin": a.margin, "noise_score": res["noise_score"], "hardness": res["hardness"],
         "verdict": res["verdict"], "suggested_label": np.array(CLASSES)[res["suggested"]],
+        "suggested_lead": res["suggested_lead"],
     })
 
 
@@ -94,7 +95,9 @@ def audited():
     probs = np.stack([_video(v, 12) for v, _ in vids])
     rates = np.full(len(CLASSES), 0.4)
     head = probs.mean(1)
-    head[1] = _video({"Surprise": 1}, 1, peak=0.9)[0]  # the video head doubts the hard video's label
+    # the video head doubts the hard video's label: enough to flag it, not enough to name Surprise
+    head[1] = np.full(len(CLASSES), 0.03)
+    head[1][[CLASSES.index("Surprise"), CLASSES.index("Angry")]] = (0.75, 0.1)
     return probs, _scores(probs, [g for _, g in vids], noise_rates=rates, video_probs=head)
 
 
@@ -107,14 +110,21 @@ def test_sentence_quotes_the_counts_the_verdict_came_from(audited):
     assert scores["verdict"].tolist()[:3] == ["noisy", "hard-or-noisy", "hard"]
     noisy = video_evidence(scores.iloc[0], probs[0], CLASSES)
     assert noisy.consistent and noisy.primary.text == "Relabel to Fear"
-    assert noisy.sentence.startswith("9 of 12 clips agree on Fear, not the given Surprise")
+    assert f"Fear leads Surprise by {scores.iloc[0]['suggested_lead']:.2f}" in noisy.sentence
     assert _numbers(noisy.sentence) == [round(scores.iloc[0]["agree_mode"] * 12), 12]
+    assert noisy.sentence.startswith("9 of 12 clips vote Fear and 2 of 12 clips the given Surprise")
+    # a run scored before the pooled route (no suggested_lead) is explained by its votes
+    by_votes = video_evidence(scores.iloc[0].drop("suggested_lead"), probs[0], CLASSES)
+    assert by_votes.sentence.startswith("9 of 12 clips agree on Fear, not the given Surprise")
     # flagged by its score while its clips agree with the label: no default, the annotator decides
     unsure = video_evidence(scores.iloc[1], probs[1], CLASSES)
     assert unsure.primary is None and {a.kind for a in unsure.actions} == {"accept", "keep"}
+    lead = scores.iloc[1]["suggested_lead"]
+    assert 0 < lead <= agr.TriageConfig().min_margin
     assert unsure.sentence.startswith(f"Its wrong-label score ({scores.iloc[1]['noise_score']:.2f}) ranks it "
-                                      "among the Angry videos most likely mislabelled, yet 10 of 12 clips agree")
-    assert unsure.sentence.endswith("you decide.")
+                                      "among the Angry videos most likely mislabelled")
+    assert f"Surprise leads the given Angry by only {lead:.2f}" in unsure.sentence
+    assert "10 of 12 clips vote Angry" in unsure.sentence and unsure.sentence.endswith("you decide.")
     split = video_evidence(scores.iloc[2], probs[2], CLASSES)
     assert split.primary.text == "Keep Sad (hard)" and split.runner_up == scores.iloc[2]["suggested_label"]
     assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 75%")
@@ -135,7 +145,7 @@ def test_training_clips_count_only_when_they_entered_the_verdict(audited):
                    ["Surprise"] * 4, noise_rates=np.full(len(CLASSES), 0.4))
     ev = video_evidence(rows.iloc[0], probs[0], CLASSES, training=TrainingClips(train, (5, 6)))
     assert ev.consistent and ev.n_clips == 20 and ev.n_training_clips == 8 and ev.training_epochs == (5, 6)
-    assert ev.sentence.startswith("17 of 20 clips agree on Fear")
+    assert ev.sentence.startswith("17 of 20 clips vote Fear")
     assert "12 scored clips and 8 from training epochs 5-6" in ev.sentence
     # without the training clips the recount cannot reproduce the row: said, not hidden
     blind = video_evidence(rows.iloc[0], probs[0], CLASSES)
@@ -183,3 +193,8 @@ def test_opinions_explain_a_majority_that_is_not_the_most_probable_class():
     text = opinions(row, "Angry")
     assert text.startswith("Most clips vote Angry, but averaged over the clips Fear is more probable")
     assert opinions({**row, "pred_label": "Angry"}, "Angry") is None
+    # a noisy verdict whose pooled evidence names another class than the clips' majority says so
+    noisy = {"label": "Sad", "pred_label": "Sad", "consensus_label": "Sad", "suggested_label": "Fear",
+             "verdict": "noisy"}
+    assert opinions(noisy, "Sad").startswith("The suggestion Fear is not the clips' majority (Sad): weighing")
+    assert "runner-up" in opinions({**noisy, "verdict": "hard"}, "Sad")

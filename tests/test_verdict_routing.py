@@ -77,3 +77,31 @@ def test_main_writes_one_section_per_run_with_the_train_counts(fake_run, tmp_pat
     noisy_called_noisy = int(((train["verdict"] == "noisy") & train["is_noisy"]).sum())
     row = next(line for line in text.splitlines() if line.startswith("| noisy |") and line.count("|") == 5)
     assert row.split("|")[4].strip() == str(noisy_called_noisy)
+
+
+@pytest.mark.slow
+def test_route_rows_retriage_the_saved_outputs_and_reproduce_the_run(tmp_path):
+    from curation.data.manifest import read_manifest
+    from model.config import ScoreConfig
+    from model.score import score
+    from model.train import train
+    from tests.fakerun import make_fake_run
+    from tests.test_train import TINY
+
+    run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
+    for name in ("scores.parquet", "dynamics.parquet", "clip_probs.npy"):
+        (run.path / name).unlink()
+    train(run.path, TINY, progress=False)
+    score(run.path, ScoreConfig(uniform_clips=3, key_clips=2), progress=False)
+    before = run.scores.read_bytes()
+    truth = read_manifest(run.path).df
+    rows = verdict_routing.route_rows(run.path, truth).set_index("route")
+    assert list(rows.index) == ["pooled", "votes"]
+    # the run's own route (the default) gives exactly the flags scores.parquet holds
+    own = verdict_routing.flag_rows(run.read_scores(), truth).iloc[0]
+    assert own["flag"] == "noisy"
+    assert rows.loc["pooled", "n_flagged"] == own["n_flagged"] and rows.loc["pooled", "f1"] == own["f1"]
+    # each route splits the same candidates between noisy and hard-or-noisy
+    cand = rows["n_flagged"] + rows["hard_or_noisy"]
+    assert cand["pooled"] == cand["votes"]
+    assert run.scores.read_bytes() == before  # nothing in the run is rewritten

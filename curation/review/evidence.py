@@ -229,8 +229,13 @@ def opinions(row: Mapping, consensus: str) -> str | None:
     if pred is not None and pred != consensus:
         parts.append(f"most clips vote {consensus}, but averaged over the clips {pred} is more probable "
                      "(a few confident clips outweigh more hesitant ones)")
-    if suggested is not None and consensus == given and suggested != given:
-        parts.append(f"the suggestion {suggested} is only the runner-up, since the clips' majority is the given label")
+    if suggested is not None and suggested not in (given, consensus):
+        if consensus == given and str(row.get("verdict")) != "noisy":
+            parts.append(f"the suggestion {suggested} is only the runner-up, since the clips' majority is the given "
+                         "label")
+        else:
+            parts.append(f"the suggestion {suggested} is not the clips' majority ({consensus}): weighing the clearest "
+                         "clips most, with the whole-video prediction, it leads")
     if not parts:
         return None
     text = "; ".join(parts)
@@ -277,6 +282,19 @@ def _sentence(verdict: str, f: _Facts, tri: TriageConfig) -> str:
         pc = pg + float(f.row.get("margin", 0.0))
     on_label = f.count(g, "agree_label")
     on_mode = f.count(c, "agree_mode")
+    lead = f.row.get("suggested_lead")
+    pooled = tri.route == "pooled" and lead is not None and not pd.isna(lead)
+    s = str(f.row.get("suggested_label", c))
+    if pooled and verdict == "noisy":
+        on_s = f.count(s, "agree_mode") if s == c else f"{f.votes.get(s, 0)} of {f.n} clips"
+        return (f"{on_s} vote {s} and {on_label} the given {g}{f.source}; weighing the clearest clips most, "
+                f"with the whole-video prediction, {s} leads {g} by {float(lead):.2f}, more than the "
+                f"{tri.min_margin:.2f} a relabel needs.")
+    if pooled and verdict == "hard-or-noisy":
+        return (f"Its wrong-label score ({score:.2f}) ranks it among the {g} videos most likely mislabelled, "
+                f"but weighing the clearest clips most, with the whole-video prediction, the best other class "
+                f"{s} leads the given {g} by only {float(lead):.2f} (a relabel needs more than "
+                f"{tri.min_margin:.2f}); {on_label} vote {g}{f.source}, the others {f.others([g])}: you decide.")
     if verdict == "noisy":
         return (f"{on_mode} agree on {c}, not the given {g}{f.source}; on average {c} is {pc:.0%} "
                 f"likely and {g} {pg:.0%}.")

@@ -33,8 +33,12 @@ FIELDS: dict[str, tuple[str, str]] = {
                                           "clips (can differ from the clips' majority class when votes "
                                           "are split)"),
     "pred_conf": ("Its probability", "the averaged probability of the most probable class"),
-    "suggested_label": ("Suggested label", "the clips' majority class; when that is the given label, the "
-                                           "next most probable class (information only)"),
+    "suggested_label": ("Suggested label", "the most probable class other than the given label, with the "
+                                           "clearest clips weighing most and the video head blended in "
+                                           "(information only unless the verdict is noisy)"),
+    "suggested_lead": ("Suggestion's lead", "the suggested label's probability minus the given label's, "
+                                            "pooled as for the suggestion; a flagged video whose lead passes "
+                                            "the triage margin is called noisy"),
     "score_source": ("Scored by", "which model produced the video's scores"),
     # the review table's own columns (curation.review.queue.review_table)
     "decision": ("Decision", "the standing decision in the decision log (accept, relabel, keep, exclude)"),
