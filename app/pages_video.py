@@ -241,7 +241,7 @@ try:
 except (CurationError, OSError) as exc:
     st.caption(f"No key frames: {exc}")
 metric_cols = st.columns(4)
-for k, name in enumerate([f for f in [*SCORE_FIELDS, "score_source"] if f in row.index]):
+for k, name in enumerate([f for f in [*SCORE_FIELDS, "suggested_lead", "score_source"] if f in row.index]):
     value = row[name]
     shown = f"{value:.2f}" if isinstance(value, (float, np.floating)) else str(value)
     metric_cols[k % 4].metric(plain_name(name), shown, help=field_help(name))

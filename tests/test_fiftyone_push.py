@@ -178,21 +178,26 @@ def test_frame_clip_index_covers_segments():
     assert frame_clip_index(3, 4).tolist() == [0, 1, 2]
 
 
-def test_score_source_is_a_field_only_when_the_scores_have_it(pushed, fake_run):
+def test_optional_score_columns_are_fields_only_when_the_scores_have_them(pushed, fake_run):
     fo = _fo()
-    assert not fo.load_dataset("t-pushed").has_sample_field("score_source")  # the fake run's scores lack it
+    before = fo.load_dataset("t-pushed")  # the fake run's scores lack both
+    assert not before.has_sample_field("score_source") and not before.has_sample_field("suggested_lead")
     s = pd.read_parquet(fake_run.scores)
     s["score_source"] = np.where(s["split"] == "train", "out-of-fold", "unseen")
+    s["suggested_lead"] = np.linspace(-0.5, 0.5, len(s))
     write_parquet(fake_run.scores, s)
     push(fake_run.path, PushConfig(dataset="t-source"), progress=False)
     ds = fo.load_dataset("t-source")
     assert dict(zip(*ds.values(["video_id", "score_source"]))) == dict(zip(s["video_id"], s["score_source"]))
-    assert "score_source" in {g.name: g for g in ds.app_config.sidebar_groups}["audit"].paths
-    # re-scored without the column: the old values do not linger
-    write_parquet(fake_run.scores, s.drop(columns="score_source"))
+    lead = dict(zip(*ds.values(["video_id", "suggested_lead"])))
+    assert lead == pytest.approx(dict(zip(s["video_id"], s["suggested_lead"])))
+    audit = {g.name: g for g in ds.app_config.sidebar_groups}["audit"].paths
+    assert audit.index("suggested_label") < audit.index("suggested_lead") < audit.index("score_source")
+    # re-scored without the columns: the old values do not linger
+    write_parquet(fake_run.scores, s.drop(columns=["score_source", "suggested_lead"]))
     push(fake_run.path, PushConfig(dataset="t-source"), progress=False)
     ds.reload()
-    assert not ds.has_sample_field("score_source")
+    assert not ds.has_sample_field("score_source") and not ds.has_sample_field("suggested_lead")
     fo.delete_dataset("t-source")
 
 

@@ -15,7 +15,7 @@ clearly: an annotator decides). A flagged video is never silently called hard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -247,7 +247,9 @@ class TriageConfig:
 
     min_agree: float = 0.5  # route "votes": share of clips voting for one class other than the label
     min_margin: float = 0.1  # that class's probability minus the label's must exceed this
-    route: str = "pooled"  # ROUTES
+    route: str = field(default="pooled", metadata={
+        "choices": ROUTES, "help": "how a flagged video is called noisy: pooled (another class leads the label in "
+                                   "the pooled probabilities) or votes (a majority of clips votes for it)"})
     hard_agree: float = 0.75  # below this share of clips on the label a kept video is "hard"
     rate_scale: float = 1.0  # multiply the estimated noise rates (1 = as estimated)
     max_rate: float = 0.5  # never flag more than this share of any given class

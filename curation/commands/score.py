@@ -8,10 +8,10 @@ HELP = "score every video: clip agreement, noise score, hardness, verdict, sugge
 EXAMPLE = "dfer-curate score runs/demo --clips 8 --key-clips 4"
 
 OPTIONS = ("checkpoint", "uniform_clips", "key_clips", "single_clip", "use_dynamics", "triage.rate_scale",
-           "clip_pooling", "video_weight", "aum_weight", "triage.min_agree", "device")
+           "clip_pooling", "video_weight", "aum_weight", "triage.route", "triage.min_agree", "device")
 _HELP = {
     "triage.rate_scale": "scale the estimated per-class noise rates (flag more >1, fewer <1)",
-    "triage.min_agree": "clip agreement on another class needed to call a video noisy",
+    "triage.min_agree": "with --route votes: clip agreement on another class needed to call a video noisy",
 }
 
 

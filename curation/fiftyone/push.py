@@ -15,9 +15,9 @@ Fields (sample level): ``video_id``, ``split``, ``source_path``, ``ground_truth`
 label), ``prediction`` (mean over clips, with confidence and logits = log mean clip
 probabilities), ``consensus`` (most common clip prediction, confidence = agree_mode),
 ``clip_labels``/``clip_confidences`` (what each clip said), the score columns, ``verdict``,
-``suggested_label``, ``score_source`` (which model scored the video, one of
-curation.schema.SCORE_SOURCES; only when scores.parquet has the column, which older runs
-lack), each baseline's ``<method>_score``/``<method>_flag``, FiftyOne Brain
+``suggested_label``, ``suggested_lead`` and ``score_source`` (which model scored the video,
+one of curation.schema.SCORE_SOURCES; each only when scores.parquet has the column, which
+older runs lack), each baseline's ``<method>_score``/``<method>_flag``, FiftyOne Brain
 ``mistakenness``, synthetic truth (``true_label``, ``is_noisy``, ``is_hard``,
 ``hard_kind``) when present, and the review fields with decisions (``current_label``,
 ``review_action``, ``reviewer``, ``review_time``, ``review_note``). Frame level:
@@ -143,6 +143,8 @@ def _sample_values(fo, plan: PushPlan) -> dict[str, list]:
     for col in ("verdict", "suggested_label", "score_source"):
         if col in t.columns:
             v[col] = [_str(x) for x in t[col]]
+    if "suggested_lead" in t.columns:
+        v["suggested_lead"] = [_num(x) for x in t["suggested_lead"]]
     for mm in plan.baseline_methods:
         v[f"{mm}_score"] = [_num(x) for x in t[f"{mm}_score"]]
         v[f"{mm}_flag"] = [None if pd.isna(x) else bool(x) for x in t[f"{mm}_flag"]]
@@ -186,8 +188,9 @@ def _write(fo, ds, plan: PushPlan, *, progress: bool, chunk: int) -> list[str]:
 
     ids = plan.table["video_id"].tolist()
     values = _sample_values(fo, plan)
-    if "score_source" not in values and ds.has_sample_field("score_source"):
-        ds.delete_sample_field("score_source")  # re-scored by a version that does not say: drop stale values
+    for optional in ("score_source", "suggested_lead"):
+        if optional not in values and ds.has_sample_field(optional):
+            ds.delete_sample_field(optional)  # re-scored by a version that does not say: drop stale values
     if plan.has_decisions:  # declared up front: a column of Nones must not fix a wrong type
         for name in ("review_action", "current_label", "reviewer", "review_note"):
             if not ds.has_sample_field(name):
@@ -267,7 +270,7 @@ def _sidebar(fo, ds, plan: PushPlan) -> None:
     below; FiftyOne's own groups after. The verdict and the label fields are shown by default."""
     ours = {
         "labels": ["ground_truth", "consensus", "prediction", "true_label", "current_label"],
-        "audit": ["verdict", "suggested_label", "score_source", "noise_score", "hardness", "agree_label", "agree_mode",
+        "audit": ["verdict", "suggested_label", "suggested_lead", "score_source", "noise_score", "hardness", "agree_label", "agree_mode",
                   "margin", "label_prob", "pred_conf", "mistakenness"],
         "review": ["review_action", "reviewer", "review_time", "review_note"],
         "clips": ["clip_labels", "clip_confidences"],
