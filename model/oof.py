@@ -122,7 +122,7 @@ def scores_table(manifest, clip_probs: np.ndarray, cfg: OofConfig) -> pd.DataFra
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
     res = agr.audit_out_of_fold(clip_probs, labels, config=cfg.triage)
     out = agr.scores_frame(df, manifest.classes, res)
-    out["score_source"] = "out-of-fold"
+    out.insert(out.columns.get_loc("suggested_label") + 1, "score_source", "out-of-fold")  # schema order
     return out
 
 
