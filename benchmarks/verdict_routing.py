@@ -39,8 +39,10 @@ def truth_kind(df: pd.DataFrame) -> np.ndarray:
 
 
 def with_truth(scores: pd.DataFrame, truth: pd.DataFrame, *, train_only: bool = False) -> pd.DataFrame:
-    """``scores`` with each video's is_noisy and is_hard (``truth``: the manifest)."""
-    d = scores.merge(truth[["video_id", "is_noisy", "is_hard"]], on="video_id", validate="one_to_one")
+    """``scores`` with each video's is_noisy, is_hard and (when ``truth``, the manifest, has it)
+    true_label."""
+    cols = [c for c in ("video_id", "is_noisy", "is_hard", "true_label") if c in truth.columns]
+    d = scores.merge(truth[cols], on="video_id", validate="one_to_one")
     return d[d["split"] == "train"] if train_only else d
 
 
@@ -89,7 +91,7 @@ def route_rows(run_dir: Path, truth: pd.DataFrame) -> pd.DataFrame:
     from dataclasses import replace
 
     from curation.audit.agreement import ROUTES
-    from curation.audit.metrics import detection_metrics
+    from curation.audit.metrics import detection_metrics, relabel_accuracy
     from curation.runs import RunDir
     from model.config import ScoreConfig
     from model.score import load_evidence, write_scores
@@ -106,15 +108,13 @@ def route_rows(run_dir: Path, truth: pd.DataFrame) -> pd.DataFrame:
             cfg = replace(sc, triage=replace(sc.triage, route=route))
             scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
             d = with_truth(scores, truth, train_only=True)
-            m = detection_metrics(d["is_noisy"].to_numpy(bool), (d["verdict"] == "noisy").to_numpy(),
-                                  is_hard=d["is_hard"].to_numpy(bool))
-            true = truth.set_index("video_id").loc[d["video_id"], "true_label"].to_numpy()
-            hit = (d["verdict"] == "noisy").to_numpy() & d["is_noisy"].to_numpy(bool)
+            flag, is_noisy = (d["verdict"] == "noisy").to_numpy(), d["is_noisy"].to_numpy(bool)
+            m = detection_metrics(is_noisy, flag, is_hard=d["is_hard"].to_numpy(bool))
             rows.append({"route": route, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
                                                                "hard_retention")},
                          "hard_or_noisy": int((d["verdict"] == "hard-or-noisy").sum()),
-                         "relabel_acc": float(np.mean(d["suggested_label"].to_numpy()[hit] == true[hit]))
-                         if hit.any() else float("nan")})
+                         "relabel_acc": relabel_accuracy(flag, d["suggested_label"].to_numpy(),
+                                                         d["true_label"].to_numpy(), is_noisy=is_noisy)})
     return pd.DataFrame(rows)
 
 

@@ -121,9 +121,7 @@ def scores_table(manifest, clip_probs: np.ndarray, cfg: OofConfig) -> pd.DataFra
     df = manifest.df
     labels = np.asarray(manifest.label_index(df["label"]), dtype=np.int64)
     res = agr.audit_out_of_fold(clip_probs, labels, config=cfg.triage)
-    out = agr.scores_frame(df, manifest.classes, res)
-    out.insert(out.columns.get_loc("suggested_label") + 1, "score_source", "out-of-fold")  # schema order
-    return out
+    return agr.scores_frame(df, manifest.classes, res, score_source="out-of-fold")
 
 
 def score_out_of_fold(run_dir, embeddings: data.FrameStore, config: OofConfig | None = None, *,

@@ -74,8 +74,6 @@ def _agreement(clip_probs: np.ndarray, labels: np.ndarray) -> Agreement:
     consensus = np.argmax(counts + 1e-6 * mean, axis=1)
     pred = mean.argmax(axis=1)
     label_prob = mean[rows, labels]
-    other = mean.copy()
-    other[rows, labels] = -np.inf
     return Agreement(
         mean_probs=mean,
         pred=pred,
@@ -85,7 +83,7 @@ def _agreement(clip_probs: np.ndarray, labels: np.ndarray) -> Agreement:
         agree_mode=counts[rows, consensus] / m,
         consensus=consensus,
         margin=mean[rows, consensus] - label_prob,
-        label_margin=other.max(axis=1) - label_prob,
+        label_margin=best_other(mean, labels)[1],
     )
 
 
@@ -175,10 +173,7 @@ def video_margin_score(video_probs, labels) -> np.ndarray:
     labels = np.asarray(labels, dtype=np.int64)
     if video_probs.ndim != 2 or video_probs.shape[0] != labels.shape[0]:
         raise ValueError(f"video_probs must be (N, C) aligned with labels; got {video_probs.shape} and {labels.shape}")
-    rows = np.arange(len(labels))
-    other = video_probs.copy()
-    other[rows, labels] = -np.inf
-    return np.clip((1.0 + other.max(axis=1) - video_probs[rows, labels]) / 2.0, 0.0, 1.0)
+    return np.clip((1.0 + best_other(video_probs, labels)[1]) / 2.0, 0.0, 1.0)
 
 
 def hardness(agreement: Agreement, num_clips: int) -> np.ndarray:
@@ -195,10 +190,7 @@ def hardness(agreement: Agreement, num_clips: int) -> np.ndarray:
 def suggested_label(agreement: Agreement, labels) -> np.ndarray:
     """(N,) the consensus, or the best other class when the consensus is the label."""
     labels = np.asarray(labels, dtype=np.int64)
-    other = agreement.mean_probs.copy()
-    other[np.arange(len(labels)), labels] = -np.inf
-    second = other.argmax(axis=1)
-    return np.where(agreement.consensus != labels, agreement.consensus, second)
+    return np.where(agreement.consensus != labels, agreement.consensus, best_other(agreement.mean_probs, labels)[0])
 
 
 def estimate_noise_rates(probs, labels, *, num_classes: int | None = None) -> np.ndarray:
@@ -425,17 +417,18 @@ def audit_out_of_fold(clip_probs, labels, *, config: TriageConfig | None = None,
     return _audit_result(agr, labels, score, rates, clip_probs.shape[1], config, route_probs=agr.mean_probs)
 
 
-def scores_frame(videos: pd.DataFrame, classes, result: dict) -> pd.DataFrame:
-    """The scores table (schema.SCORES_COLUMNS, rows as ``videos``) from an ``audit`` result;
-    ``videos`` holds video_id, split and label; class indices map to names through
-    ``classes``."""
+def scores_frame(videos: pd.DataFrame, classes, result: dict, *, score_source: str | None = None) -> pd.DataFrame:
+    """The scores table (schema.SCORES_COLUMNS, then the optional columns, rows as ``videos``)
+    from an ``audit`` result; ``videos`` holds video_id, split and label; class indices map to
+    names through ``classes``; ``score_source`` (schema.SCORE_SOURCES) fills that column."""
     classes = np.asarray(classes)
     a = result["agreement"]
+    source = {} if score_source is None else {"score_source": score_source}
     return pd.DataFrame({
         "video_id": videos["video_id"].astype(str).to_numpy(), "split": videos["split"].astype(str).to_numpy(),
         "label": videos["label"].astype(str).to_numpy(), "pred_label": classes[a.pred], "pred_conf": a.pred_conf,
         "label_prob": a.label_prob, "agree_label": a.agree_label, "agree_mode": a.agree_mode,
         "consensus_label": classes[a.consensus], "margin": a.margin, "noise_score": result["noise_score"],
         "hardness": result["hardness"], "verdict": result["verdict"], "suggested_label": classes[result["suggested"]],
-        "suggested_lead": result["suggested_lead"],
+        **source, "suggested_lead": result["suggested_lead"],
     })

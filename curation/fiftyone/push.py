@@ -270,8 +270,8 @@ def _sidebar(fo, ds, plan: PushPlan) -> None:
     below; FiftyOne's own groups after. The verdict and the label fields are shown by default."""
     ours = {
         "labels": ["ground_truth", "consensus", "prediction", "true_label", "current_label"],
-        "audit": ["verdict", "suggested_label", "suggested_lead", "score_source", "noise_score", "hardness", "agree_label", "agree_mode",
-                  "margin", "label_prob", "pred_conf", "mistakenness"],
+        "audit": ["verdict", "suggested_label", "suggested_lead", "score_source", "noise_score", "hardness",
+                  "agree_label", "agree_mode", "margin", "label_prob", "pred_conf", "mistakenness"],
         "review": ["review_action", "reviewer", "review_time", "review_note"],
         "clips": ["clip_labels", "clip_confidences"],
         "baselines": [f"{m}_{k}" for m in plan.baseline_methods for k in ("flag", "score")],
