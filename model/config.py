@@ -56,12 +56,12 @@ class TrainConfig:
     patience: int = 6  # epochs without held-out improvement before stopping
     holdout: float = 0.15  # share of train held out when the manifest has no val split
     # method
-    robust: bool = opt(True, "no triage-driven robust training (noisy -> consensus target, hard -> up-weighted)")
+    robust: bool = opt(True, "no triage-driven robust training (noisy -> suggested label, hard -> up-weighted)")
     resample: bool = opt(True, "uniform clips only (no key-expression re-sampling of clip positions)")
     warmup: int = 10  # epochs before triage may start (it also waits for a held-out plateau)
     window: int = 10  # epochs of training dynamics smoothed for triage and scoring
     hard_weight: float = 2.0  # loss weight of hard videos in robust training
-    noisy_mode: str = "relabel"  # 'relabel' (train toward consensus) or 'exclude'
+    noisy_mode: str = "relabel"  # 'relabel' (train toward the suggested label) or 'exclude'
     flag_rates: str = opt("out-of-fold", "how many videos triage flags per class: out-of-fold (confident joint of "
                           "K-fold linear heads on the embeddings; --frozen runs) or in-sample (the network's own "
                           "probabilities at the plateau)", choices=FLAG_RATES)

@@ -154,7 +154,7 @@ class TrainState:
     triage_from: int = -1  # first epoch after the held-out plateau: triage acts from here (-1 = not yet)
     noise_rates: np.ndarray | None = None  # (C,) out-of-fold (oof.training_rates), else estimated at the plateau
     active: np.ndarray | None = None  # (n_train,) int8 verdicts used for training now
-    consensus: np.ndarray | None = None  # (n_train,) int64 consensus class now
+    relabel_to: np.ndarray | None = None  # (n_train,) int64 the triage's suggested class now (noisy videos train toward it)
     log: list = field(default_factory=list)  # per-epoch metrics dicts
     best_score: float = -1.0
     best_epoch: int = -1
@@ -228,7 +228,7 @@ def fit(run: RunDir, manifest, plan: Plan, cfg: TrainConfig, ckpt_dir: Path, *, 
     state = TrainState(
         history=np.zeros((0, n_tr, cfg.clips, C), np.float16), video_logits=np.zeros((0, n_tr, C), np.float32),
         losses=np.zeros((0, n_tr), np.float32), verdicts=np.zeros((0, n_tr), np.int8),
-        active=np.zeros(n_tr, np.int8), consensus=plan.labels[tr].copy(),
+        active=np.zeros(n_tr, np.int8), relabel_to=plan.labels[tr].copy(),
     )
     state.noise_rates = oof.training_rates(store, plan.labels[plan.train_rows], plan.train_rows, cfg, num_classes=C)
     ckpt_dir = Path(ckpt_dir)
@@ -356,7 +356,7 @@ def _train_epoch(loop: Loop, epoch: int) -> None:
         if cfg.noisy_mode == "exclude":
             weights[noisy] = 0.0
         else:
-            targets[noisy] = state.consensus[noisy]
+            targets[noisy] = state.relabel_to[noisy]
     hist = np.zeros((n_tr, cfg.clips, C), np.float32)
     vlog = np.zeros((n_tr, C), np.float32)
     losses = np.zeros(n_tr, np.float32)
@@ -438,7 +438,7 @@ def _end_epoch(loop: Loop, epoch: int) -> None:
                 state.best_score, state.stale = -1.0, 0  # robust epochs compete among themselves
     if cfg.robust and state.triage_from >= 0:
         state.active = verdict
-        state.consensus = res["agreement"].consensus
+        state.relabel_to = res["suggested"]  # the class the verdict routed by, as scoring suggests
     state.epoch = epoch + 1
     counts = {k: int(np.sum(res["verdict"] == k)) for k in VERDICTS}
     state.log.append({

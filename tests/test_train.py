@@ -134,3 +134,36 @@ def test_checkpoint_of_an_older_network_layout_is_a_clear_error(tiny_run):
         load_weights(net, ck, path)
     with pytest.raises(ConfigError, match="another version of the network"):
         score(tiny_run.path, progress=False)
+
+
+
+@pytest.mark.slow
+def test_robust_training_relabels_toward_the_triage_suggestion(tiny_run, monkeypatch):
+    """Noisy videos train toward the class their verdict was routed by, which under the
+    pooled route need not be the clips' majority (the majority may be the label itself)."""
+    real_audit = T.agr.audit
+
+    def every_video_noisy_suggesting_class_1(*args, **kw):
+        res = real_audit(*args, **kw)
+        res["verdict"] = np.full(len(res["verdict"]), "noisy", dtype=object)
+        res["suggested"] = np.ones(len(res["suggested"]), np.int64)
+        return res
+
+    loss_targets = []
+    real_ce = T.F.cross_entropy
+
+    def recording_ce(logits, y, *args, **kw):
+        if "label_smoothing" in kw:  # the training loss: each step the video head's, then the clips'
+            loss_targets.append(y.cpu().numpy().copy())
+        return real_ce(logits, y, *args, **kw)
+
+    monkeypatch.setattr(T.agr, "audit", every_video_noisy_suggesting_class_1)
+    monkeypatch.setattr(T.F, "cross_entropy", recording_ce)
+    cfg = dataclasses.replace(TINY, epochs=4, batch_size=64)  # one batch per epoch
+    out = T.train(tiny_run.path, cfg, progress=False)
+    plan = T.make_plan(read_manifest(tiny_run.path), cfg)
+    labels = plan.labels[plan.train_rows]
+    video_targets = loss_targets[0::2]
+    assert out["triage_from"] == 3 and len(video_targets) == 4
+    assert np.array_equal(np.sort(video_targets[0]), np.sort(labels))  # before triage: the given labels
+    assert len(set(labels.tolist())) > 1 and np.all(video_targets[3] == 1)  # the robust epoch: the suggestion
