@@ -10,8 +10,8 @@ holds (train split); what the flags' F1 and hard retention would be had `hard-or
 which annotators see, counted as a flag; how precise the `hard` verdict would be with a
 stricter cut on the share of clips that agree with the label (every split); and what the
 same network's outputs give when the flags are routed by clip votes or by the pooled
-probabilities (TriageConfig.route), re-scored from the run's saved clip probabilities,
-video logits and training dynamics.
+probabilities (TriageConfig.route) or guarded by a lower `min_score`, re-scored from the
+run's saved clip probabilities, video logits and training dynamics.
 """
 
 from __future__ import annotations
@@ -84,13 +84,22 @@ def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> 
     return pd.DataFrame(rows)
 
 
-def route_rows(run_dir: Path, truth: pd.DataFrame) -> pd.DataFrame:
-    """Train split: the noisy flags of the run's own saved outputs triaged with each route,
-    every other setting as the run's `score` used (config.json); nothing in the run changes."""
+# re-triage settings (TriageConfig field, value): the route, then the noise-score guard that
+# can cap the flags below the calibrated count (noise40: 288 of 336 truly noisy)
+RETRIAGE = (("route", "pooled"), ("route", "votes"), ("min_score", 0.5), ("min_score", 0.4), ("min_score", 0.3),
+            ("min_score", 0.0))
+
+
+def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.DataFrame:
+    """The run's saved outputs triaged as its `score` did (config.json), then again with one
+    TriageConfig field changed per row (settings equal to the run's own are skipped); nothing
+    in the run changes. Flag quality is of the `noisy` verdicts of the train split;
+    ``easy_flagged_*`` is the share of clean, easy videos sent to an annotator (`noisy` or
+    `hard-or-noisy`) in train and in val+test. Robust training is not redone, so a changed
+    default would also move the network a little."""
     import tempfile
     from dataclasses import replace
 
-    from curation.audit.agreement import ROUTES
     from curation.audit.metrics import detection_metrics, relabel_accuracy
     from curation.runs import RunDir
     from model.config import ScoreConfig
@@ -102,20 +111,30 @@ def route_rows(run_dir: Path, truth: pd.DataFrame) -> pd.DataFrame:
     clip_probs = np.load(run.require("clip_probs", "score"))
     video_logits = np.load(run.require("video_logits", "score"))
     evidence = load_evidence(run)  # the dynamics of the training that made the run's scores
+    own = f"as scored (route={sc.triage.route}, min_score={sc.triage.min_score})"
+    changes = [(own, {})] + [(f"{k}={v}", {k: v}) for k, v in settings if getattr(sc.triage, k) != v]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for route in ROUTES:
-            cfg = replace(sc, triage=replace(sc.triage, route=route))
-            scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
-            d = with_truth(scores, truth, train_only=True)
-            flag, is_noisy = (d["verdict"] == "noisy").to_numpy(), d["is_noisy"].to_numpy(bool)
-            m = detection_metrics(is_noisy, flag, is_hard=d["is_hard"].to_numpy(bool))
-            rows.append({"route": route, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
-                                                               "hard_retention")},
-                         "hard_or_noisy": int((d["verdict"] == "hard-or-noisy").sum()),
-                         "relabel_acc": relabel_accuracy(flag, d["suggested_label"].to_numpy(),
-                                                         d["true_label"].to_numpy(), is_noisy=is_noisy)})
+        for name, change in changes:
+            cfg = replace(sc, triage=replace(sc.triage, **change))
+            d = with_truth(write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence), truth)
+            easy, is_train = truth_kind(d) == "easy", (d["split"] == "train").to_numpy()
+            sent = d["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
+            t = d[is_train]
+            flag, is_noisy = (t["verdict"] == "noisy").to_numpy(), t["is_noisy"].to_numpy(bool)
+            m = detection_metrics(is_noisy, flag, is_hard=t["is_hard"].to_numpy(bool))
+            rows.append({"triage": name, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
+                                                              "hard_retention")},
+                         "hard_or_noisy": int((t["verdict"] == "hard-or-noisy").sum()),
+                         "relabel_acc": relabel_accuracy(flag, t["suggested_label"].to_numpy(),
+                                                         t["true_label"].to_numpy(), is_noisy=is_noisy),
+                         "easy_flagged_train": _share(sent, easy & is_train),
+                         "easy_flagged_val_test": _share(sent, easy & ~is_train)})
     return pd.DataFrame(rows)
+
+
+def _share(hit: np.ndarray, of: np.ndarray) -> float:
+    return float(hit[of].mean()) if of.any() else float("nan")
 
 
 def report(runs: list[Path], command: str) -> str:
@@ -139,9 +158,11 @@ def report(runs: list[Path], command: str) -> str:
                   markdown_table(flag_rows(scores, truth), 3), "",
                   "The `hard` verdict at stricter cuts (unflagged videos of every split whose share of clips "
                   "on the label is below the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
-                  "The same network's outputs, flags routed by clip votes or by the pooled probabilities "
-                  "(`noisy` verdicts of the train split; the run's other score settings):", "",
-                  markdown_table(route_rows(run, truth), 3) if RunDir(run).video_logits.exists()
+                  "The same network's outputs triaged again, one setting changed per row (the first as the "
+                  "run was scored): flags routed by clip votes or by the pooled probabilities, and the `min_score` "
+                  "guard on the noise score (`noisy` verdicts of the train split; easy_flagged: share of clean, "
+                  "easy videos sent to an annotator):", "",
+                  markdown_table(retriage_rows(run, truth), 3) if RunDir(run).video_logits.exists()
                   else "(left out: the run has no video_logits.npy, which only `dfer-curate score` writes)", ""]
     return "\n".join(parts)
 

@@ -80,7 +80,7 @@ def test_main_writes_one_section_per_run_with_the_train_counts(fake_run, tmp_pat
 
 
 @pytest.mark.slow
-def test_route_rows_retriage_the_saved_outputs_and_reproduce_the_run(tmp_path):
+def test_retriage_rows_reproduce_the_run_then_change_one_setting_each(tmp_path):
     from curation.data.manifest import read_manifest
     from model.config import ScoreConfig
     from model.score import score
@@ -95,13 +95,19 @@ def test_route_rows_retriage_the_saved_outputs_and_reproduce_the_run(tmp_path):
     score(run.path, ScoreConfig(uniform_clips=3, key_clips=2), progress=False)
     before = run.scores.read_bytes()
     truth = read_manifest(run.path).df
-    rows = verdict_routing.route_rows(run.path, truth).set_index("route")
-    assert list(rows.index) == ["pooled", "votes"]
-    # the run's own route (the default) gives exactly the flags scores.parquet holds
-    own = verdict_routing.flag_rows(run.read_scores(), truth).iloc[0]
-    assert own["flag"] == "noisy"
-    assert rows.loc["pooled", "n_flagged"] == own["n_flagged"] and rows.loc["pooled", "f1"] == own["f1"]
+    rows = verdict_routing.retriage_rows(run.path, truth).set_index("triage")
+    own = "as scored (route=pooled, min_score=0.5)"
+    assert list(rows.index) == [own, "route=votes", "min_score=0.4", "min_score=0.3", "min_score=0.0"]
+    # as scored gives exactly the flags scores.parquet holds
+    flags = verdict_routing.flag_rows(run.read_scores(), truth).iloc[0]
+    assert flags["flag"] == "noisy"
+    assert rows.loc[own, "n_flagged"] == flags["n_flagged"] and rows.loc[own, "f1"] == flags["f1"]
     # each route splits the same candidates between noisy and hard-or-noisy
     cand = rows["n_flagged"] + rows["hard_or_noisy"]
-    assert cand["pooled"] == cand["votes"]
+    assert cand[own] == cand["route=votes"]
+    # a lower guard only adds candidates: more flags, and never fewer easy videos sent to review
+    order = [own, "min_score=0.4", "min_score=0.3", "min_score=0.0"]
+    assert cand[order].is_monotonic_increasing
+    assert rows.loc[order, "easy_flagged_train"].is_monotonic_increasing
+    assert rows.loc[own, "easy_flagged_train"] == rows.loc["route=votes", "easy_flagged_train"]
     assert run.scores.read_bytes() == before  # nothing in the run is rewritten
