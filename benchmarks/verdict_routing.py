@@ -84,8 +84,8 @@ def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> 
     return pd.DataFrame(rows)
 
 
-# re-triage settings (TriageConfig field, value): the route, then the noise-score guard that
-# can cap the flags below the calibrated count (noise40: 288 of 336 truly noisy)
+# re-triage settings (TriageConfig field, value): the route, then the guard that no video
+# scored below min_score is flagged, whatever its class's calibrated count
 RETRIAGE = (("route", "pooled"), ("route", "votes"), ("min_score", 0.5), ("min_score", 0.4), ("min_score", 0.3),
             ("min_score", 0.0))
 

@@ -136,7 +136,6 @@ def test_checkpoint_of_an_older_network_layout_is_a_clear_error(tiny_run):
         score(tiny_run.path, progress=False)
 
 
-
 @pytest.mark.slow
 def test_robust_training_relabels_toward_the_triage_suggestion(tiny_run, monkeypatch):
     """Noisy videos train toward the class their verdict was routed by, which under the
