@@ -100,7 +100,7 @@ def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.D
     import tempfile
     from dataclasses import replace
 
-    from curation.audit.metrics import detection_metrics, relabel_accuracy
+    from curation.audit.metrics import detection_metrics, relabel_accuracy, verdicts_by_split
     from curation.runs import RunDir
     from model.config import ScoreConfig
     from model.score import load_evidence, write_scores
@@ -117,10 +117,10 @@ def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.D
     with tempfile.TemporaryDirectory() as tmp:
         for name, change in changes:
             cfg = replace(sc, triage=replace(sc.triage, **change))
-            d = with_truth(write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence), truth)
-            easy, is_train = truth_kind(d) == "easy", (d["split"] == "train").to_numpy()
-            sent = d["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
-            t = d[is_train]
+            scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
+            held_out_pooled = scores.assign(split=np.where(scores["split"] == "train", "train", "val_test"))
+            easy_flagged = verdicts_by_split(held_out_pooled, truth).set_index("split")["clean_easy_flagged"]
+            t = with_truth(scores, truth, train_only=True)
             flag, is_noisy = (t["verdict"] == "noisy").to_numpy(), t["is_noisy"].to_numpy(bool)
             m = detection_metrics(is_noisy, flag, is_hard=t["is_hard"].to_numpy(bool))
             rows.append({"triage": name, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
@@ -128,13 +128,9 @@ def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.D
                          "hard_or_noisy": int((t["verdict"] == "hard-or-noisy").sum()),
                          "relabel_acc": relabel_accuracy(flag, t["suggested_label"].to_numpy(),
                                                          t["true_label"].to_numpy(), is_noisy=is_noisy),
-                         "easy_flagged_train": _share(sent, easy & is_train),
-                         "easy_flagged_val_test": _share(sent, easy & ~is_train)})
+                         "easy_flagged_train": easy_flagged.get("train", np.nan),
+                         "easy_flagged_val_test": easy_flagged.get("val_test", np.nan)})
     return pd.DataFrame(rows)
-
-
-def _share(hit: np.ndarray, of: np.ndarray) -> float:
-    return float(hit[of].mean()) if of.any() else float("nan")
 
 
 def report(runs: list[Path], command: str) -> str:
