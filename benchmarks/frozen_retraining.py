@@ -5,6 +5,8 @@ audited run and measure test UAR/WAR on its clean test split:
 - ``noisy``: the labels as given;
 - ``ours``: train videos our audit calls noisy take the suggested label (what `export
   --policy accept-suggestions` does with no review), hard ones kept;
+- ``ours_excluded`` (on request): train videos our audit calls noisy or hard-or-noisy are left
+  out (`export --policy exclude-unreviewed-noisy`);
 - ``cleanlab``: train videos cleanlab's filter flags are removed;
 - ``oracle``: the true labels everywhere.
 
@@ -30,7 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-VARIANTS = ("noisy", "ours", "cleanlab", "oracle")
+from curation.pipelines.bench_config import LABEL_VARIANTS  # noqa: E402
+
+VARIANTS = ("noisy", "ours", "cleanlab", "oracle")  # the default; any of LABEL_VARIANTS may be asked for
 
 
 def make_variant_run(audit: Path, variant: str, out: Path, *, cleanlab_method: str) -> Path:
@@ -120,7 +124,7 @@ def write_markdown(path: Path, rows: list[dict], audit: Path, args, total_s: flo
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--audit", required=True, help="an audited run of the default path (frozen_training.py makes one)")
-    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list from {VARIANTS}")
+    p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma list from {LABEL_VARIANTS}")
     p.add_argument("--cleanlab", default="cl_prune_by_class", help="the cleanlab filter whose flags are removed")
     p.add_argument("--seeds", "--seed", dest="seeds", default="0",
                    help="comma-separated retraining seeds (encoder and network); several give each label set's spread")
@@ -132,9 +136,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     audit = Path(args.audit)
     variants = [v for v in args.variants.split(",") if v]
-    bad = [v for v in variants if v not in VARIANTS]
+    bad = [v for v in variants if v not in LABEL_VARIANTS]
     if bad:
-        p.error(f"unknown variant(s) {bad}; choose from {VARIANTS}")
+        p.error(f"unknown variant(s) {bad}; choose from {LABEL_VARIANTS}")
     seeds = [int(s) for s in str(args.seeds).split(",") if s]
     t0 = time.time()
     rows = []

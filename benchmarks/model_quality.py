@@ -47,20 +47,15 @@ def _sibling(base: Path, name: str) -> Path:
     """A run dir with the same manifest and frame cache (no re-decoding), and the same encoder
     and embeddings when the base has them (what `train --frozen` reads)."""
     from curation.data.manifest import read_manifest, write_manifest
-    from curation.runs import FROZEN_INPUTS
+    from curation.runs import share_cache, share_frozen_inputs
 
     run = base.parent / f"{base.name}__{name}"
     if run.exists():
         shutil.rmtree(run)
     run.mkdir(parents=True)
     write_manifest(run, read_manifest(base))
-    if (base / "cache").exists():
-        (run / "cache").mkdir()
-        for f in (base / "cache").iterdir():
-            os.link(f, run / "cache" / f.name)
-    for name in FROZEN_INPUTS:
-        if (base / name).exists():
-            os.link(base / name, run / name)
+    share_cache(base, run)
+    share_frozen_inputs(base, run)
     return run
 
 

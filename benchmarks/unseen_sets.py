@@ -9,6 +9,8 @@ then measure every method on the train split against the set's truth with
     .venv/bin/python benchmarks/unseen_sets.py                       # both sets, 2,000 videos each
     .venv/bin/python benchmarks/unseen_sets.py --n 400 --sets toons   # smaller, one set
     .venv/bin/python benchmarks/unseen_sets.py --md reports/UNSEEN.md
+    .venv/bin/python benchmarks/unseen_sets.py --reuse --reuse-encoder --train-args=--no-resample \
+        --json runs/unseen/no_resample.json   # one train option against the defaults, same encoder
 """
 
 from __future__ import annotations
@@ -111,14 +113,17 @@ def cli(args: list[str], log: Path) -> float:
 
 def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bool = False,
             train_args: tuple[str, ...] = (), pretrain_args: tuple[str, ...] = (), tag: str = "",
-            path: str = "frozen") -> dict:
+            path: str = "frozen", reuse_encoder: bool = False) -> dict:
     """Generate (or, with ``reuse``, keep a set made with the same arguments), ingest, run the
     stages of ``path``; then the measures. ``train_args`` and ``pretrain_args`` are extra `train`
-    and `pretrain` options (not defaults)."""
+    and `pretrain` options (not defaults). ``reuse_encoder``: train, score and baselines only, on
+    the encoder and embeddings of the set's default run (run_<set>), so only the options differ."""
     out, run = work / name, work / f"run_{name}{tag}"
     log = work / f"{name}{tag}.log"
     log.unlink(missing_ok=True)
     times = {}
+    if reuse_encoder:
+        return _rerun_network(name, work, run, log, train_args)
     t0 = time.time()
     made = {"n": n, "seed": seed}
     stamp = out / "set.json"
@@ -140,6 +145,29 @@ def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bo
     res = measure(run, read_truth(out))
     res["times"] = times
     res["n"] = n
+    return res
+
+
+def _rerun_network(name: str, work: Path, run: Path, log: Path, train_args: tuple[str, ...]) -> dict:
+    """The network stages of the frozen path with ``train_args``, in a run that shares the
+    default run's manifest, frame cache, encoder and embeddings."""
+    from curation.data.manifest import read_manifest, write_manifest
+    from curation.runs import share_cache, share_frozen_inputs
+
+    base = work / f"run_{name}"
+    if not (base / "embeddings.npy").exists() and not (base / "embeddings.npz").exists():
+        raise SystemExit(f"{base} has no embeddings; run this set once without --reuse-encoder first")
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    write_manifest(run, read_manifest(base))
+    share_cache(base, run)
+    share_frozen_inputs(base, run)
+    times = {stage: cli([stage, str(run), *options, *(train_args if stage == "train" else ())], log)
+             for stage, *options in (*FIRST_PASS[2:], ("baselines",))}
+    res = measure(run, read_truth(work / name))
+    res["times"] = times
+    res["n"] = len(read_manifest(run).df)
     return res
 
 
@@ -200,6 +228,9 @@ def main(argv=None) -> int:
     p.add_argument("--pretrain-args", default="",
                    help="extra `pretrain --given-labels` options, for diagnosis only (e.g. '--mixup 0'); runs go "
                         "to run_<set>_diag, and --md is refused")
+    p.add_argument("--reuse-encoder", action="store_true",
+                   help="with --train-args: train, score and baselines only, on each set's default run's encoder "
+                        "and embeddings (run that first), so the options alone differ")
     p.add_argument("--pixels", action="store_true",
                    help="audit with `train` on pixels (the path before the given-label encoder) instead of "
                         "`pretrain --given-labels`, `embed`, `train --frozen`; runs go to run_<set>_pixels")
@@ -220,6 +251,9 @@ def main(argv=None) -> int:
         p.error(f"unknown set(s) {bad}; choose from {list(SETS)}")
     if (args.train_args or args.pretrain_args) and args.md:
         p.error("--md reports the defaults; drop --train-args and --pretrain-args (or --md and keep --json)")
+    if args.reuse_encoder and (not args.train_args or args.pretrain_args or args.pixels or args.second_pass):
+        p.error("--reuse-encoder compares train options on the frozen path: give --train-args, "
+                "and neither --pretrain-args, --pixels nor --second-pass")
     if args.pretrain_args and args.pixels:
         p.error("--pretrain-args needs the frozen path; drop --pixels")
     if args.results:
@@ -244,6 +278,7 @@ def main(argv=None) -> int:
         path = "pixels" if args.pixels else ("second_pass" if args.second_pass else "frozen")
         results = {"reference": reference(path), "sets": {}, "machine": machine(load), "threads": args.threads,
                    "train_args": args.train_args, "pretrain_args": args.pretrain_args, "path": path,
+                   "reuse_encoder": args.reuse_encoder,
                    "stages": [" ".join(stage) for stage in STAGES[path]],
                    "command": shlex.join(["benchmarks/unseen_sets.py", *(argv if argv is not None else sys.argv[1:])])}
         for name in names:
@@ -251,7 +286,7 @@ def main(argv=None) -> int:
                                             reuse=args.reuse, train_args=tuple(shlex.split(args.train_args)),
                                             pretrain_args=tuple(shlex.split(args.pretrain_args)),
                                             tag=run_tag(args.train_args, path, args.pretrain_args),
-                                            path=path)
+                                            path=path, reuse_encoder=args.reuse_encoder)
             print_set(name, results["sets"][name], results["reference"])
             results["total_s"] = round(time.time() - t0, 1)
             if args.json:

@@ -28,6 +28,35 @@ TRAIN_LOG = "train_log.json"  # in checkpoints/ (and in each fold's checkpoint f
 FROZEN_INPUTS = ("encoder.pt", "encoder.json", "embeddings.npy", "embeddings.npz")
 
 
+
+def share_cache(src: Path, dst: Path) -> None:
+    """Hard-link the decoded-frame cache of ``src`` into ``dst`` so later trainings on the same
+    videos skip decoding. The model checks each cache against its manifest (paths, size) and
+    decodes again when it does not match, so a subset manifest stays correct."""
+    cache = Path(src) / "cache"
+    if cache.is_dir():
+        (Path(dst) / "cache").mkdir(parents=True, exist_ok=True)
+        for f in cache.iterdir():
+            if f.is_file() and not (Path(dst) / "cache" / f.name).exists():
+                _link(f, Path(dst) / "cache" / f.name)
+
+
+def share_frozen_inputs(src: Path, dst: Path) -> None:
+    """Hard-link the encoder and its cached embeddings of ``src`` into ``dst`` (same videos),
+    replacing older links, so a run on the same videos trains on exactly what ``src`` read."""
+    for name in FROZEN_INPUTS:
+        if (Path(src) / name).exists():
+            (Path(dst) / name).unlink(missing_ok=True)
+            _link(Path(src) / name, Path(dst) / name)
+
+
+def _link(f: Path, target: Path) -> None:
+    try:
+        os.link(f, target)
+    except OSError:  # another file system
+        shutil.copy2(f, target)
+
+
 class RunDir:
     """Paths of one run's artifacts; stages read and write only through these names."""
 

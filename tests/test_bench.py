@@ -37,6 +37,13 @@ def test_label_variants(audited):
     # hard videos keep their label
     hard = [v for v in m.loc[train, "video_id"] if sc.loc[v, "verdict"] == "hard"]
     assert all(ours.loc[v, "label"] == m.set_index("video_id").loc[v, "label"] for v in hard)
+    assert list(ours.index) == list(m["video_id"])  # the manifest's order: retraining sees the same sequence
+
+    # the exclude policy leaves out train videos flagged noisy or hard-or-noisy, keeps the rest as given
+    left_out = set(m.loc[train & m["video_id"].map(sc["verdict"]).isin(["noisy", "hard-or-noisy"]), "video_id"])
+    excl = bench.label_variant(run, run, "ours_excluded", cleanlab_method="cl_both").df
+    assert set(excl["video_id"]) == set(m["video_id"]) - left_out
+    assert list(excl["label"]) == list(m.set_index("video_id").loc[excl["video_id"], "label"])
 
     bl = pd.read_parquet(audited.baselines)
     flagged = set(bl.loc[bl["cl_both_flag"], "video_id"])

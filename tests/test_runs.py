@@ -145,3 +145,21 @@ def test_clip_starts_of_another_shape_are_ignored(fake_run, caplog):
 def test_manifest_of_no_run_directory_says_how_to_make_one(tmp_path):
     with pytest.raises(RunError, match=r"not a run directory; create one with `dfer-curate synth"):
         RunDir(tmp_path / "nope").read_manifest()
+
+
+def test_sharing_links_the_cache_and_the_frozen_inputs_and_replaces_stale_ones(tmp_path):
+    from curation.runs import FROZEN_INPUTS, share_cache, share_frozen_inputs
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "cache").mkdir(parents=True)
+    (src / "cache" / "a.npy").write_bytes(b"frames")
+    for name in FROZEN_INPUTS[:3]:
+        (src / name).write_bytes(name.encode())
+    dst.mkdir()
+    (dst / "encoder.pt").write_bytes(b"an older encoder")
+    share_cache(src, dst)
+    share_frozen_inputs(src, dst)
+    assert (dst / "cache" / "a.npy").read_bytes() == b"frames"
+    assert (dst / "cache" / "a.npy").stat().st_ino == (src / "cache" / "a.npy").stat().st_ino  # a link, not a copy
+    assert [(dst / n).read_bytes() for n in FROZEN_INPUTS[:3]] == [n.encode() for n in FROZEN_INPUTS[:3]]
+    assert not (dst / FROZEN_INPUTS[3]).exists()  # what the source lacks is not made up

@@ -137,3 +137,20 @@ def test_report_names_the_command_the_verdicts_and_every_method(tmp_path):
     mixed = dict(other, pretrain_args="--mixup 1")
     write_markdown(dict(reference=ref, sets={"toons": res}, total_s=60), out, also=(mixed,))
     assert "| toons | pretrain --mixup 1; train --epochs 60 | 40 |" in out.read_text()
+
+
+def test_reuse_encoder_needs_train_options_on_the_frozen_path(capsys):
+    import unseen_sets
+
+    for argv in (["--reuse-encoder"], ["--reuse-encoder", "--train-args=--no-resample", "--pixels"]):
+        with pytest.raises(SystemExit):
+            unseen_sets.main(argv)
+        assert "--reuse-encoder compares train options" in capsys.readouterr().err
+
+
+def test_reuse_encoder_without_a_default_run_says_to_make_one(tmp_path):
+    import unseen_sets
+
+    with pytest.raises(SystemExit, match="run this set once without --reuse-encoder first"):
+        unseen_sets.run_set("toons", tmp_path, n=8, seed=0, workers=1, train_args=("--no-resample",), tag="_diag",
+                            reuse_encoder=True)

@@ -32,9 +32,10 @@ from curation.audit import baselines as B
 from curation.audit.metrics import detection_table, hard_retention_at, ours_columns
 from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
-from curation.pipelines.bench_config import DOWNSTREAM, BenchConfig, command_line, synth_config
+from curation.pipelines.bench_config import (DOWNSTREAM, LABEL_VARIANTS, OUR_POLICIES, BenchConfig,
+                                             command_line, synth_config)
 from curation.pipelines.bench_report import render_markdown
-from curation.runs import FROZEN_INPUTS, RunDir
+from curation.runs import RunDir, share_cache, share_frozen_inputs
 
 log = logging.getLogger(__name__)
 
@@ -178,19 +179,21 @@ def step_downstream(run_dir: str, cfg: BenchConfig) -> dict:
 
 
 def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
-    """The manifest to retrain on: ``noisy`` (as given), ``ours`` (train videos our triage
-    calls noisy relabelled to the suggestion; hard kept), ``cleanlab`` (train videos the
-    cleanlab filter flags removed), ``oracle`` (true labels everywhere)."""
+    """The manifest to retrain on: ``noisy`` (as given), ``ours`` / ``ours_excluded`` (the train
+    split as `export` writes it under the policy of ``OUR_POLICIES``, no review), ``cleanlab``
+    (train videos the cleanlab filter flags removed), ``oracle`` (true labels everywhere)."""
     from curation.data.manifest import Manifest, read_manifest
+    from curation.review.export import curate
 
     m = read_manifest(data_run)
     df = m.df.copy()
     train = df["split"] == "train"
-    if variant == "ours":
-        sc = pd.read_parquet(RunDir(audit_run).scores).set_index("video_id")
-        v = sc.loc[df["video_id"], "verdict"].to_numpy()
-        fix = train.to_numpy() & (v == "noisy")
-        df.loc[fix, "label"] = sc.loc[df.loc[fix, "video_id"], "suggested_label"].to_numpy()
+    if variant in OUR_POLICIES:
+        kept, _ = curate(df[train], pd.read_parquet(RunDir(audit_run).scores), None, policy=OUR_POLICIES[variant])
+        final = kept.set_index("video_id")["label"]
+        df = df[~train | df["video_id"].isin(final.index)].copy()  # the manifest's order, kept rows only
+        fix = (df["split"] == "train").to_numpy()
+        df.loc[fix, "label"] = final.loc[df.loc[fix, "video_id"]].astype(str).to_numpy()
     elif variant == "cleanlab":
         bl = pd.read_parquet(RunDir(audit_run).baselines).set_index("video_id")
         flagged = set(bl.index[bl[f"{cleanlab_method}_flag"].to_numpy(bool)])
@@ -198,7 +201,7 @@ def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
     elif variant == "oracle":
         df["label"] = df["true_label"]
     elif variant != "noisy":
-        raise ConfigError(f"unknown downstream variant {variant!r}; choose from {DOWNSTREAM}")
+        raise ConfigError(f"unknown downstream variant {variant!r}; choose from {LABEL_VARIANTS}")
     return Manifest(df.reset_index(drop=True), m.classes, m.root)
 
 
@@ -308,9 +311,9 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
     model = _model_row(audit, name, len(man.classes))
     oof = cfg.folds >= 2
     if oof:
-        _share_cache(audit, kfold)
+        share_cache(audit, kfold)
         if cfg.frozen:
-            _share_embeddings(audit, kfold)
+            share_frozen_inputs(audit, kfold)
         _, t_folds, m_folds, c_folds = step("curation.pipelines.bench.step_folds", kfold, cfg, cfg.folds)
         _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold" if oof else "no folds")
@@ -358,7 +361,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
             if not (resume and _resumed("curation.pipelines.bench.step_downstream", (str(run), cfg))):
                 write_manifest(run, m)
-                _share_cache(audit, run)
+                share_cache(audit, run)
             res, wall, peak, cpu = step("curation.pipelines.bench.step_downstream", run, cfg)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
@@ -390,36 +393,6 @@ def _model_row(audit: Path, name: str, num_classes: int) -> dict:
             row.update(epochs=float(last.get("epoch", len(log_))), train_acc=float(last.get("train_acc", "nan")),
                        heldout_acc=float(max(e.get("heldout_acc", float("nan")) for e in log_)))
     return row
-
-
-def _share_cache(src: Path, dst: Path) -> None:
-    """Hard-link the decoded-frame cache of ``src`` into ``dst`` so later trainings on the same
-    videos skip decoding. The model checks each cache against its manifest (paths, size) and
-    decodes again when it does not match, so a subset manifest stays correct."""
-    cache = src / "cache"
-    if cache.is_dir():
-        (dst / "cache").mkdir(parents=True, exist_ok=True)
-        for f in cache.iterdir():
-            if f.is_file() and not (dst / "cache" / f.name).exists():
-                _link(f, dst / "cache" / f.name)
-
-
-def _share_embeddings(src: Path, dst: Path) -> None:
-    """Hard-link the encoder and its cached embeddings of ``src`` into ``dst`` (same videos),
-    replacing older links, so fold heads read exactly what the audit network read."""
-    for name in FROZEN_INPUTS:
-        if (src / name).exists():
-            (dst / name).unlink(missing_ok=True)
-            _link(src / name, dst / name)
-
-
-def _link(f: Path, target: Path) -> None:
-    try:
-        os.link(f, target)
-    except OSError:  # another file system
-        import shutil
-
-        shutil.copy2(f, target)
 
 
 def _copy_oof(kfold: Path, audit: Path) -> None:

@@ -18,6 +18,9 @@ SYNTH_CONFIGS: dict[str, dict] = {
     "symmetric": {"structured_share": 0.0},
 }
 DOWNSTREAM = ("noisy", "ours", "cleanlab", "oracle")
+# the export policy behind each of our label sets: the flags nobody reviewed, relabelled or left out
+OUR_POLICIES = {"ours": "accept-suggestions", "ours_excluded": "exclude-unreviewed-noisy"}
+LABEL_VARIANTS = (*DOWNSTREAM, *(v for v in OUR_POLICIES if v not in DOWNSTREAM))
 
 
 @dataclass
