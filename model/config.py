@@ -57,7 +57,9 @@ class TrainConfig:
     holdout: float = 0.15  # share of train held out when the manifest has no val split
     # method
     robust: bool = opt(True, "no triage-driven robust training (noisy -> suggested label, hard -> up-weighted)")
-    resample: bool = opt(True, "uniform clips only (no key-expression re-sampling of clip positions)")
+    # off by default: it lowered hard retention on every set measured (docs/ARCHITECTURE.md, "Clips")
+    resample: bool = opt(False, "key-expression re-sampling: draw part of the clip positions where the face moves "
+                                "away from its neutral frames, and score 4 key clips besides the uniform ones")
     warmup: int = 10  # epochs before triage may start (it also waits for a held-out plateau)
     window: int = 10  # epochs of training dynamics smoothed for triage and scoring
     hard_weight: float = 2.0  # loss weight of hard videos in robust training
