@@ -12,7 +12,7 @@ from curation.errors import RunError
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL
 from model.config import ScoreConfig
 from model.evaluate import evaluate
-from model.score import Evidence, score, summary, write_scores
+from model.score import Evidence, clip_counts, score, summary, write_scores
 from model.train import train
 from tests.test_train import TINY
 
@@ -24,8 +24,15 @@ def trained(tmp_path):
     run = make_fake_run(tmp_path / "run", n=24, frames=12, size=16)
     for name in ("scores.parquet", "dynamics.parquet", "clip_probs.npy"):
         (run.path / name).unlink()
-    train(run.path, TINY, progress=False)
+    train(run.path, dataclasses.replace(TINY, resample=True), progress=False)
     return run
+
+
+def test_key_expression_clips_are_scored_only_after_resampled_training():
+    sc = ScoreConfig(uniform_clips=3, key_clips=2)
+    assert clip_counts(sc, TINY) == (3, 0)
+    assert clip_counts(sc, dataclasses.replace(TINY, resample=True)) == (3, 2)
+    assert clip_counts(dataclasses.replace(sc, single_clip=True), dataclasses.replace(TINY, resample=True)) == (1, 0)
 
 
 @pytest.mark.slow
