@@ -32,7 +32,8 @@ ABLATIONS = {
     "full": {},
     "plain": {"robust": False, "resample": False, "long_term": False},
     "no_robust": {"robust": False},
-    "no_resample": {"resample": False},
+    "no_resample": {"resample": False},  # the default since re-sampling was turned off; kept so older commands rerun
+    "resample": {"resample": True},
     "no_long_term": {"long_term": False},
 }
 
@@ -184,6 +185,7 @@ def mean_over_seeds(runs: list[dict]) -> dict:
 
 WHAT = {"full": "the method as shipped", "plain": "no robust training, no re-sampling, no long-term stream",
         "no_robust": "no triage-driven robust training", "no_resample": "uniform clips only (no key-expression re-sampling)",
+        "resample": "key-expression re-sampling on (train --resample)",
         "no_long_term": "mean of clip tokens instead of the BiGRU over clips"}
 
 
