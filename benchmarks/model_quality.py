@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import resource
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -47,17 +46,9 @@ def _peak_mb() -> float:
 def _sibling(base: Path, name: str) -> Path:
     """A run dir with the same manifest and frame cache (no re-decoding), and the same encoder
     and embeddings when the base has them (what `train --frozen` reads)."""
-    from curation.data.manifest import read_manifest, write_manifest
-    from curation.runs import share_cache, share_frozen_inputs
+    from curation.runs import fresh_sibling_run
 
-    run = base.parent / f"{base.name}__{name}"
-    if run.exists():
-        shutil.rmtree(run)
-    run.mkdir(parents=True)
-    write_manifest(run, read_manifest(base))
-    share_cache(base, run)
-    share_frozen_inputs(base, run)
-    return run
+    return fresh_sibling_run(base, base.parent / f"{base.name}__{name}")
 
 
 def run_one(run: Path, cfg, *, single_clip: bool = False) -> dict:

@@ -151,18 +151,13 @@ def run_set(name: str, work: Path, *, n: int, seed: int, workers: int, reuse: bo
 def _rerun_network(name: str, work: Path, run: Path, log: Path, train_args: tuple[str, ...]) -> dict:
     """The network stages of the frozen path with ``train_args``, in a run that shares the
     default run's manifest, frame cache, encoder and embeddings."""
-    from curation.data.manifest import read_manifest, write_manifest
-    from curation.runs import share_cache, share_frozen_inputs
+    from curation.data.manifest import read_manifest
+    from curation.runs import fresh_sibling_run
 
     base = work / f"run_{name}"
     if not (base / "embeddings.npy").exists() and not (base / "embeddings.npz").exists():
         raise SystemExit(f"{base} has no embeddings; run this set once without --reuse-encoder first")
-    if run.exists():
-        shutil.rmtree(run)
-    run.mkdir(parents=True)
-    write_manifest(run, read_manifest(base))
-    share_cache(base, run)
-    share_frozen_inputs(base, run)
+    fresh_sibling_run(base, run)
     times = {stage: cli([stage, str(run), *options, *(train_args if stage == "train" else ())], log)
              for stage, *options in (*FIRST_PASS[2:], ("baselines",))}
     res = measure(run, read_truth(work / name))

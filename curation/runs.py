@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curation.data.manifest import Manifest, read_manifest
+from curation.data.manifest import Manifest, read_manifest, write_manifest
 from curation.errors import ConfigError, CurationError, RunError
 from curation.fileio import read_json, write_json
 from curation.schema import SCORES_COLUMNS, SCORES_OPTIONAL, VERDICTS, conform
@@ -48,6 +48,20 @@ def share_frozen_inputs(src: Path, dst: Path) -> None:
         if (Path(src) / name).exists():
             (Path(dst) / name).unlink(missing_ok=True)
             _link(Path(src) / name, Path(dst) / name)
+
+
+def fresh_sibling_run(base: Path, run: Path) -> Path:
+    """Make ``run`` anew (an older one is removed) with ``base``'s manifest, decoded frames,
+    encoder and embeddings, so a retraining with other options differs from ``base`` in those
+    options alone."""
+    run = Path(run)
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    write_manifest(run, read_manifest(base))
+    share_cache(base, run)
+    share_frozen_inputs(base, run)
+    return run
 
 
 def _link(f: Path, target: Path) -> None:

@@ -163,3 +163,25 @@ def test_sharing_links_the_cache_and_the_frozen_inputs_and_replaces_stale_ones(t
     assert (dst / "cache" / "a.npy").stat().st_ino == (src / "cache" / "a.npy").stat().st_ino  # a link, not a copy
     assert [(dst / n).read_bytes() for n in FROZEN_INPUTS[:3]] == [n.encode() for n in FROZEN_INPUTS[:3]]
     assert not (dst / FROZEN_INPUTS[3]).exists()  # what the source lacks is not made up
+
+
+def test_a_fresh_sibling_run_replaces_an_older_one_and_shares_the_base_runs_inputs(tmp_path):
+    from curation.data.manifest import Manifest, read_manifest, write_manifest
+    from curation.runs import fresh_sibling_run
+
+    base = tmp_path / "base"
+    base.mkdir()
+    df = pd.DataFrame({"video_id": ["v0", "v1"], "path": ["a.mp4", "b.mp4"], "label": ["x", "y"],
+                       "split": ["train", "test"], "num_frames": [16, 16], "fps": [25.0, 25.0]})
+    write_manifest(base, Manifest(df, ["x", "y"], tmp_path))
+    (base / "cache").mkdir(exist_ok=True)
+    (base / "cache" / "frames.npy").write_bytes(b"frames")
+    (base / "encoder.pt").write_bytes(b"weights")
+    sibling = tmp_path / "base__variant"
+    sibling.mkdir()
+    (sibling / "scores.parquet").write_bytes(b"from an older variant")
+    fresh_sibling_run(base, sibling)
+    assert not (sibling / "scores.parquet").exists()  # nothing of the older run survives
+    assert read_manifest(sibling).df.equals(read_manifest(base).df)
+    assert (sibling / "encoder.pt").stat().st_ino == (base / "encoder.pt").stat().st_ino
+    assert (sibling / "cache" / "frames.npy").read_bytes() == b"frames"
