@@ -158,6 +158,15 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert "### `default`\n\n- F1: ours" in md and "- Curated retraining, test UAR: ours" in md
     # the report again from the saved tables (no training): the same text
     assert bench_report.rerender(tmp_path / "out") == md
+    # scoring again (a changed scoring default drops the score record the same way) redoes the
+    # steps after it that read the audit, and reuses the retrainings whose labels did not change
+    (audit / "bench_step_score.json").unlink()
+    again = bench.run_bench(cfg, tmp_path / "out", progress=False)
+    resumed = again["info"]["resumed"]["default"]
+    assert resumed[:2] == ["step_encoder", "step_audit_train"] and "step_score" not in resumed
+    assert "step_folds" not in resumed and resumed.count("step_downstream") == len(bench.DOWNSTREAM)
+    pd.testing.assert_frame_equal(again["detection"].drop(columns=["time_s", "peak_mb"]),
+                                  det.drop(columns=["time_s", "peak_mb"]))
     with pytest.raises(CurationError, match="lacks detection.csv"):
         bench_report.rerender(tmp_path)
     assert res["model"]["chance"].tolist() == [0.25]  # 4 classes
@@ -167,9 +176,21 @@ def test_bench_smoke_end_to_end(tmp_path):
         assert (tmp_path / "out" / name).exists()
 
 
-def probe_step(run_dir: str, cfg) -> dict:
+def probe_step(run_dir: str, cfg, labels: str = "") -> dict:
     """A stand-in step for the resume test (a real function the child entry imports by name)."""
     return {"n": cfg.n}
+
+
+def test_labels_digest_changes_with_a_label_a_split_or_a_video(audited):
+    m = read_manifest(audited.path)
+    base = bench.labels_digest(m)
+    assert bench.labels_digest(read_manifest(audited.path)) == base
+    for col, value in (("label", m.classes[0] if m.df["label"].iloc[0] != m.classes[0] else m.classes[1]),
+                       ("split", "test" if m.df["split"].iloc[0] != "test" else "train")):
+        df = m.df.copy()
+        df.loc[0, col] = value
+        assert bench.labels_digest(type(m)(df, m.classes, m.root)) != base
+    assert bench.labels_digest(type(m)(m.df.iloc[1:], m.classes, m.root)) != base
 
 
 def test_steps_record_and_resume_only_with_same_settings(tmp_path):
@@ -183,6 +204,10 @@ def test_steps_record_and_resume_only_with_same_settings(tmp_path):
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench_config.profile("smoke", downstream=False)))
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), bench_config.profile("smoke", epochs=3))) is None
     assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path / "other"), cfg)) is None
+    # a retraining is keyed by its labels' digest too
+    bench._child_entry("tests.test_bench.probe_step", (str(tmp_path), cfg, "digest-a"), {})
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), cfg, "digest-a")) is not None
+    assert bench._resumed("tests.test_bench.probe_step", (str(tmp_path), cfg, "digest-b")) is None
 
 
 def test_model_quality_markdown(tmp_path):

@@ -151,10 +151,13 @@ def step_audit_train(run_dir: str, cfg: BenchConfig) -> None:
     train(run_dir, _train_config(cfg), progress=False)
 
 
-def step_score(run_dir: str) -> None:
+def step_score(run_dir: str, score_config: dict) -> None:
+    """`score` with ``score_config`` (ScoreConfig.to_dict), which is in the step's record
+    key: a changed scoring default scores again."""
+    from model.config import ScoreConfig
     from model.score import score
 
-    score(run_dir, progress=False)
+    score(run_dir, ScoreConfig.from_dict(score_config), progress=False)
 
 
 def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
@@ -163,9 +166,12 @@ def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
     train_folds(run_dir, folds=folds, config=_train_config(cfg))
 
 
-def step_downstream(run_dir: str, cfg: BenchConfig) -> dict:
+def step_downstream(run_dir: str, cfg: BenchConfig, labels: str = "") -> dict:
     """The audit's path with robust training off on a label set (on the frozen path the encoder
-    learns that label set too), then UAR/WAR on the clean test split."""
+    learns that label set too), then UAR/WAR on the clean test split. ``labels``
+    (``labels_digest`` of the run's manifest) only keys the step's record: the retraining
+    reads nothing of the audit, so its record is reused exactly when the labels and the
+    settings are the same."""
     from model.evaluate import evaluate
     from model.train import train
 
@@ -176,6 +182,15 @@ def step_downstream(run_dir: str, cfg: BenchConfig) -> dict:
 
 
 # ---------------------------------------------------------------- label sets for downstream
+
+
+def labels_digest(manifest) -> str:
+    """A digest of which videos a manifest holds, in which split, with which label."""
+    import hashlib
+
+    df = manifest.df
+    text = "\n".join(f"{v}\t{s}\t{lab}" for v, s, lab in zip(df["video_id"], df["split"], df["label"]))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def label_variant(data_run, audit_run, variant: str, *, cleanlab_method: str):
@@ -278,7 +293,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         bar.update()
 
     scfg = synth_config(cfg, name)
-    resume = resume and _same_synth(data, scfg)
+    resume = same_data = resume and _same_synth(data, scfg)
     resumed: list[str] = []
     if resume:
         from curation.data.manifest import read_manifest
@@ -290,13 +305,16 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
             write_manifest(run, man)
     done("synth")
 
-    def step(fn, run, *args):
+    def step(fn, run, *args, self_contained=False):
+        """``self_contained``: the step's arguments are all it depends on (a retraining on a
+        label set), so a fresh step before it does not make it fresh."""
         nonlocal resume
-        rec = _resumed(fn, (str(run), *args)) if resume else None
+        rec = _resumed(fn, (str(run), *args)) if resume or (self_contained and same_data) else None
         if rec is not None:
             resumed.append(fn.rsplit(".", 1)[1])
         if rec is None:
-            resume = False  # everything after a fresh step is fresh too
+            if not self_contained:
+                resume = False  # everything after a fresh step is fresh too
             return in_child(fn, str(run), *args, isolate=cfg.isolate)
         return rec
 
@@ -306,7 +324,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         done("encoder + embed")
     _, t_train, m_train, c_train = step("curation.pipelines.bench.step_audit_train", audit, cfg)
     done("audit train")
-    _, t_score, m_score, c_score = step("curation.pipelines.bench.step_score", audit)
+    from model.config import ScoreConfig
+
+    score_config = ScoreConfig().to_dict()
+    _, t_score, m_score, c_score = step("curation.pipelines.bench.step_score", audit, score_config)
     done("score")
     model = _model_row(audit, name, len(man.classes))
     oof = cfg.folds >= 2
@@ -359,10 +380,11 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         for variant in DOWNSTREAM:
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
-            if not (resume and _resumed("curation.pipelines.bench.step_downstream", (str(run), cfg))):
+            key = (cfg, labels_digest(m))
+            if not (same_data and _resumed("curation.pipelines.bench.step_downstream", (str(run), *key))):
                 write_manifest(run, m)
                 share_cache(audit, run)
-            res, wall, peak, cpu = step("curation.pipelines.bench.step_downstream", run, cfg)
+            res, wall, peak, cpu = step("curation.pipelines.bench.step_downstream", run, *key, self_contained=True)
             downstream.append({"config": name, "labels": variant, "n_train": int((m.df["split"] == "train").sum()),
                                "uar": float(res["uar"]), "war": float(res["war"]), "wall_s": wall, "cpu_s": cpu,
                                "peak_mb": peak})
@@ -450,6 +472,7 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = None, progress: bo
             parts[k] += res[k]
         info["skipped"].update({f"{name}: {m}": why for m, why in res["skipped"].items()})
         info["resumed_steps"] = info.get("resumed_steps", 0) + len(res["resumed"])
+        info.setdefault("resumed", {})[name] = res["resumed"]
     info["wall_s"] = time.perf_counter() - t0
     from curation.fileio import read_json
 
