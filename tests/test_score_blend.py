@@ -83,6 +83,8 @@ def test_report_reads_truth_from_the_manifest_or_the_set_and_compares_the_blends
     assert len(tables) == 2 and tables[0] == tables[1]  # the same truth, read two ways
     assert len(tables[0].splitlines()) == 2 + len(score_blend.BLENDS)
     assert "mean over the runs" in text
+    default_row = f"| {score_blend.DEFAULT[0]:.3f} | {score_blend.DEFAULT[1]:.3f} | 0.000 | 0.000 | 0.000 | 0.000 |"
+    assert default_row in text  # the default against itself, beside its lead over the best baseline
 
 
 def test_a_run_without_truth_is_refused_by_name(tmp_path):
