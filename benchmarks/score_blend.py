@@ -28,25 +28,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from model.config import ScoreConfig  # noqa: E402  (dataclasses only, no torch)
+from unseen import run_and_set, truth_of_run  # noqa: E402
 
 DEFAULT = (ScoreConfig().video_weight, ScoreConfig().aum_weight)
 # (video_weight, aum_weight): the default first, then the clips alone and shares between
 BLENDS = (DEFAULT, (0.0, 0.0), (0.25, 0.0), (0.0, 0.15), (0.5, 0.0), (0.0, 0.33))
 METRICS = ("n_flagged", "f1", "auroc", "hard_retention", "noisy_vs_hard_auroc", "relabel_acc")
-
-
-def run_truth(run: Path, truth_dir: Path | None) -> pd.DataFrame:
-    """video_id, is_noisy, is_hard, true_label of every video of ``run``."""
-    from curation.runs import RunDir
-
-    manifest = RunDir(run).read_manifest().df
-    if truth_dir is None:
-        if "is_noisy" not in manifest.columns:
-            raise SystemExit(f"{run} has no truth in its manifest: give the set's folder as {run}=SET_DIR")
-        return manifest[["video_id", "is_noisy", "is_hard", "true_label"]]
-    from unseen import read_truth, truth_by_path
-
-    return truth_by_path(manifest, read_truth(truth_dir), run)[["video_id", "is_noisy", "is_hard", "true_label"]]
 
 
 def blend_rows(run_dir: Path, truth: pd.DataFrame, blends=BLENDS) -> pd.DataFrame:
@@ -99,7 +86,7 @@ def report(runs: list[tuple[Path, Path | None]], command: str) -> str:
              "against the truth; `n_flagged` counts `noisy` verdicts.", ""]
     summary = []
     for run, truth_dir in runs:
-        truth = run_truth(run, truth_dir)
+        truth = truth_of_run(run, truth_dir)
         rows = blend_rows(run, truth)
         best = best_baseline(run, truth)
         name, nvh = best or (None, float("nan"))
@@ -120,14 +107,9 @@ def report(runs: list[tuple[Path, Path | None]], command: str) -> str:
     return "\n".join(parts)
 
 
-def parse_run(text: str) -> tuple[Path, Path | None]:
-    run, _, truth = text.partition("=")
-    return Path(run), Path(truth) if truth else None
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", nargs="+", required=True, type=parse_run,
+    p.add_argument("--runs", nargs="+", required=True, type=run_and_set,
                    help="scored runs (RUN, or RUN=SET_DIR for a run of benchmarks/unseen_sets.py)")
     p.add_argument("--md", required=True, help="write the report here")
     args = p.parse_args(argv)

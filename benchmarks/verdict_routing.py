@@ -23,13 +23,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from curation.schema import FLAGGED_VERDICTS, VERDICTS  # noqa: E402
+from unseen import run_and_set  # noqa: E402
 
 HARD_CUTS = (0.75, 0.625, 0.5, 0.375)  # 0.75 is TriageConfig.hard_agree's default
+# the other rule measured for `hard`: an unflagged video whose noise score reaches the cut
+# (the label is weakly supported) rather than one whose clips split
+HARD_SCORE_CUTS = (0.5, 0.45, 0.4, 0.35)
 
 
 def truth_kind(df: pd.DataFrame) -> np.ndarray:
@@ -69,18 +74,25 @@ def flag_rows(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS) -> pd.DataFrame:
-    """Every split: the unflagged videos a `hard_agree` cut would call hard, the share of them
-    truly hard and correctly labelled, and the share of those it finds."""
+def hard_cut_rows(scores: pd.DataFrame, truth: pd.DataFrame, cuts=HARD_CUTS,
+                  score_cuts=HARD_SCORE_CUTS) -> pd.DataFrame:
+    """Every split: the unflagged videos each rule would call hard (``agree_label`` below a
+    `hard_agree` cut, or ``noise_score`` at or above a cut), the share of them truly hard and
+    correctly labelled, the share of those it finds, and the share of them mislabelled (which
+    robust training would up-weight)."""
     d = with_truth(scores, truth)
-    truly = d["is_hard"].to_numpy(bool) & ~d["is_noisy"].to_numpy(bool)
+    noisy = d["is_noisy"].to_numpy(bool)
+    truly = d["is_hard"].to_numpy(bool) & ~noisy
     kept = ~d["verdict"].isin(FLAGGED_VERDICTS).to_numpy()
+    rules = [(f"agree_label < {c}", d["agree_label"].to_numpy(float) < c) for c in cuts]
+    rules += [(f"noise_score >= {c}", d["noise_score"].to_numpy(float) >= c) for c in score_cuts]
     rows = []
-    for cut in cuts:
-        called = kept & (d["agree_label"].to_numpy(float) < cut)
-        rows.append({"hard_agree": cut, "called_hard": int(called.sum()),
+    for name, rule in rules:
+        called = kept & rule
+        rows.append({"hard_rule": name, "called_hard": int(called.sum()),
                      "precision": float(truly[called].mean()) if called.any() else float("nan"),
-                     "recall": float(called[truly & kept].mean()) if (truly & kept).any() else float("nan")})
+                     "recall": float(called[truly & kept].mean()) if (truly & kept).any() else float("nan"),
+                     "mislabelled": float(noisy[called].mean()) if called.any() else float("nan")})
     return pd.DataFrame(rows)
 
 
@@ -133,27 +145,27 @@ def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.D
     return pd.DataFrame(rows)
 
 
-def report(runs: list[Path], command: str) -> str:
-    """The markdown: one section per run, refusing by name a run whose manifest has no truth."""
-    from curation.data.manifest import read_manifest
+def report(runs: list[tuple[Path, Path | None]], command: str) -> str:
+    """The markdown: one section per run (``(run, None)``: truth in its manifest; ``(run,
+    set_dir)``: an unseen set's run and its folder), refusing by name a run without truth."""
     from curation.pipelines.bench_report import markdown_table
     from curation.runs import RunDir
+    from unseen import truth_of_run
 
     parts = ["# Where the verdicts send each video", "",
              "Written by `benchmarks/verdict_routing.py`; do not edit by hand. Reproduce with:", "",
              f"```bash\n.venv/bin/python benchmarks/verdict_routing.py {command}\n```", "",
              "Truth: `noisy` = given label wrong; `hard` = hard and correctly labelled; `easy` = the rest. "
              "The bench counts only the verdict `noisy` as a flag; `hard-or-noisy` goes to an annotator too.", ""]
-    for run in runs:
-        truth = read_manifest(run).df
-        if "is_noisy" not in truth.columns:
-            raise SystemExit(f"{run} has no truth in its manifest (is_noisy, is_hard): run it on a synthetic set")
+    for run, set_dir in runs:
+        truth = truth_of_run(run, set_dir)
         scores = RunDir(run).read_scores()
         parts += [f"## `{run}`", "", "Verdicts of the train split against the truth:", "",
                   markdown_table(routing_table(scores, truth), 3), "", "Flags on the train split:", "",
                   markdown_table(flag_rows(scores, truth), 3), "",
-                  "The `hard` verdict at stricter cuts (unflagged videos of every split whose share of clips "
-                  "on the label is below the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
+                  "The `hard` verdict by other rules (unflagged videos of every split whose share of clips "
+                  "on the label is below the cut, the first being the default, or whose noise score reaches "
+                  "the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
                   "The same network's outputs triaged again, one setting changed per row (the first as the "
                   "run was scored): flags routed by clip votes or by the pooled probabilities, and the `min_score` "
                   "guard on the noise score (`noisy` verdicts of the train split; easy_flagged: share of clean, "
@@ -165,12 +177,14 @@ def report(runs: list[Path], command: str) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", nargs="+", required=True, help="audited runs whose manifest holds the truth")
+    p.add_argument("--runs", nargs="+", required=True, type=run_and_set,
+                   help="audited runs whose manifest holds the truth, or RUN=SET_DIR for a run of "
+                        "benchmarks/unseen_sets.py")
     p.add_argument("--md", required=True, help="write the report here")
     args = p.parse_args(argv)
     from curation.fileio import write_text
 
-    text = report([Path(r) for r in args.runs], shlex.join(argv if argv is not None else sys.argv[1:]))
+    text = report(args.runs, shlex.join(argv if argv is not None else sys.argv[1:]))
     write_text(Path(args.md), text)
     print(f"wrote {args.md}")
     return 0

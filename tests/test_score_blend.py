@@ -94,4 +94,4 @@ def test_a_run_without_truth_is_refused_by_name(tmp_path):
                        "num_frames": [16], "fps": [25.0]})
     write_manifest(tmp_path, Manifest(df, ["x", "y"], tmp_path))
     with pytest.raises(SystemExit, match="=SET_DIR"):
-        score_blend.run_truth(tmp_path, None)
+        score_blend.main(["--runs", str(tmp_path), "--md", str(tmp_path / "B.md")])

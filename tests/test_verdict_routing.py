@@ -11,17 +11,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import verdict_routing  # noqa: E402
 
-# six train videos and two test videos: (verdict, agree_label, is_noisy, is_hard, split)
-ROWS = [("noisy", 0.0, True, False, "train"), ("noisy", 0.1, False, False, "train"),
-        ("hard-or-noisy", 0.4, True, False, "train"), ("hard-or-noisy", 0.5, False, True, "train"),
-        ("hard", 0.5, False, True, "train"), ("clean", 1.0, True, False, "train"),
-        ("hard", 0.25, False, True, "test"), ("hard", 0.6, False, False, "test")]
+# six train videos and two test videos: (verdict, agree_label, is_noisy, is_hard, split, noise_score)
+ROWS = [("noisy", 0.0, True, False, "train", 0.9), ("noisy", 0.1, False, False, "train", 0.8),
+        ("hard-or-noisy", 0.4, True, False, "train", 0.6), ("hard-or-noisy", 0.5, False, True, "train", 0.55),
+        ("hard", 0.5, False, True, "train", 0.45), ("clean", 1.0, True, False, "train", 0.42),
+        ("hard", 0.25, False, True, "test", 0.3), ("hard", 0.6, False, False, "test", 0.2)]
 
 
 def _tables():
     ids = [f"v{i}" for i in range(len(ROWS))]
     scores = pd.DataFrame({"video_id": ids, "verdict": [r[0] for r in ROWS], "agree_label": [r[1] for r in ROWS],
-                           "split": [r[4] for r in ROWS]})
+                           "split": [r[4] for r in ROWS], "noise_score": [r[5] for r in ROWS]})
     truth = pd.DataFrame({"video_id": ids, "is_noisy": [r[2] for r in ROWS], "is_hard": [r[3] for r in ROWS]})
     return scores, truth
 
@@ -45,12 +45,21 @@ def test_counting_hard_or_noisy_as_a_flag_trades_hard_retention_for_recall():
 
 
 def test_a_stricter_hard_cut_calls_fewer_videos_hard_across_splits():
-    rows = verdict_routing.hard_cut_rows(*_tables(), cuts=(0.75, 0.5, 0.3)).set_index("hard_agree")
-    # unflagged: v4 (0.5, hard), v5 (1.0, noisy), v6 (0.25, hard, test), v7 (0.6, easy, test)
-    assert rows.loc[0.75, "called_hard"] == 3 and rows.loc[0.75, "precision"] == pytest.approx(2 / 3)
-    assert rows.loc[0.5, "called_hard"] == 1 and rows.loc[0.5, "precision"] == pytest.approx(1.0)
-    assert rows.loc[0.5, "recall"] == pytest.approx(0.5)
-    assert rows.loc[0.3, "called_hard"] == 1
+    rows = verdict_routing.hard_cut_rows(*_tables(), cuts=(0.75, 0.5, 0.3),
+                                         score_cuts=(0.5, 0.45, 0.4)).set_index("hard_rule")
+    # unflagged: v4 (0.5, hard, score 0.45), v5 (1.0, noisy, 0.42), v6 (0.25, hard, test, 0.3),
+    # v7 (0.6, easy, test, 0.2)
+    assert rows.loc["agree_label < 0.75", "called_hard"] == 3
+    assert rows.loc["agree_label < 0.75", "precision"] == pytest.approx(2 / 3)
+    assert rows.loc["agree_label < 0.5", "called_hard"] == 1 and rows.loc["agree_label < 0.5", "precision"] == 1.0
+    assert rows.loc["agree_label < 0.5", "recall"] == pytest.approx(0.5)
+    assert rows.loc["agree_label < 0.3", "called_hard"] == 1
+    # by the noise score: 0.45 finds v4 alone; 0.4 adds the mislabelled v5, which robust training would up-weight
+    assert rows.loc["noise_score >= 0.5", "called_hard"] == 0
+    assert rows.loc["noise_score >= 0.45", "precision"] == 1.0 and rows.loc["noise_score >= 0.45", "mislabelled"] == 0
+    assert rows.loc["noise_score >= 0.4", "called_hard"] == 2
+    assert rows.loc["noise_score >= 0.4", "mislabelled"] == pytest.approx(0.5)
+    assert rows.loc["noise_score >= 0.4", "recall"] == pytest.approx(0.5)
 
 
 def test_a_run_without_truth_is_refused_by_name(tmp_path):

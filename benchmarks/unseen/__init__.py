@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unseen import gestures, toons
-from unseen.common import read_truth, sample_truth, truth_by_path, write_set
+from unseen.common import read_truth, run_and_set, sample_truth, truth_by_path, truth_of_run, write_set
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,4 @@ def generate(name: str, out, *, n: int = 1200, seed: int = 0, workers: int = 1, 
                      split_names=dict(lay.split_names), label_case=case, workers=workers, fps=lay.fps)
 
 
-__all__ = ["SETS", "generate", "read_truth", "truth_by_path"]
+__all__ = ["SETS", "generate", "read_truth", "run_and_set", "truth_by_path", "truth_of_run"]

@@ -163,6 +163,28 @@ def truth_by_path(videos, truth_rows: list[dict], run):
     return out
 
 
+def truth_of_run(run, set_dir=None):
+    """video_id, is_noisy, is_hard, true_label of every video of an audited ``run``: from its
+    manifest (a synthetic run), or, with ``set_dir``, from that set's truth.csv matched by path
+    (a run of benchmarks/unseen_sets.py); a SystemExit naming the run when neither has it."""
+    from curation.runs import RunDir
+
+    cols = ["video_id", "is_noisy", "is_hard", "true_label"]
+    manifest = RunDir(run).read_manifest().df
+    if set_dir is None:
+        if "is_noisy" not in manifest.columns:
+            raise SystemExit(f"{run} has no truth in its manifest (is_noisy, is_hard): run it on a synthetic "
+                             f"set, or give the set's folder as {run}=SET_DIR")
+        return manifest[cols]
+    return truth_by_path(manifest, read_truth(set_dir), run)[cols]
+
+
+def run_and_set(text: str) -> tuple[Path, Path | None]:
+    """A benchmark's ``RUN`` or ``RUN=SET_DIR`` argument (the truth of an unseen set's run)."""
+    run, _, set_dir = text.partition("=")
+    return Path(run), Path(set_dir) if set_dir else None
+
+
 def read_truth(out) -> list[dict]:
     """``OUT/truth.csv`` as dicts with booleans parsed."""
     with open(Path(out) / TRUTH_FILE, newline="") as fh:
