@@ -31,7 +31,7 @@ import pandas as pd  # noqa: E402
 from curation.schema import FLAGGED_VERDICTS, VERDICTS  # noqa: E402
 from unseen import run_and_set  # noqa: E402
 
-HARD_CUTS = (0.75, 0.625, 0.5, 0.375)  # 0.75 is TriageConfig.hard_agree's default
+HARD_CUTS = (0.75, 0.625, 0.5, 0.375)  # 0.5 is TriageConfig.hard_agree's default, 0.75 the earlier one
 # the other rule measured for `hard`: an unflagged video whose noise score reaches the cut
 # (the label is weakly supported) rather than one whose clips split
 HARD_SCORE_CUTS = (0.5, 0.45, 0.4, 0.35)
@@ -164,8 +164,8 @@ def report(runs: list[tuple[Path, Path | None]], command: str) -> str:
                   markdown_table(routing_table(scores, truth), 3), "", "Flags on the train split:", "",
                   markdown_table(flag_rows(scores, truth), 3), "",
                   "The `hard` verdict by other rules (unflagged videos of every split whose share of clips "
-                  "on the label is below the cut, the first being the default, or whose noise score reaches "
-                  "the cut):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
+                  "on the label is below the cut, or whose noise score reaches the cut; the run's own cut is "
+                  "its config's `hard_agree`):", "", markdown_table(hard_cut_rows(scores, truth), 3), "",
                   "The same network's outputs triaged again, one setting changed per row (the first as the "
                   "run was scored): flags routed by clip votes or by the pooled probabilities, and the `min_score` "
                   "guard on the noise score (`noisy` verdicts of the train split; easy_flagged: share of clean, "

@@ -127,7 +127,7 @@ def test_sentence_quotes_the_counts_the_verdict_came_from(audited):
     assert "10 of 12 clips vote Angry" in unsure.sentence and unsure.sentence.endswith("you decide.")
     split = video_evidence(scores.iloc[2], probs[2], CLASSES)
     assert split.primary.text == "Keep Sad (hard)" and split.runner_up == scores.iloc[2]["suggested_label"]
-    assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 75%")
+    assert split.sentence.startswith("Only 5 of 12 clips agree with the given Sad, fewer than the 50%")
     assert "Happy (4), Fear (3)" in split.sentence
     assert split.opinions.startswith(f"The suggestion {split.runner_up} is only the runner-up")
     assert noisy.opinions is None  # majority, most probable class and suggestion are one class
