@@ -158,6 +158,14 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert "### `default`\n\n- F1: ours" in md and "- Curated retraining, test UAR: ours" in md
     # the report again from the saved tables (no training): the same text
     assert bench_report.rerender(tmp_path / "out") == md
+    # what an annotator meets, per split of the audit run, judged against the targets
+    ver = pd.read_csv(tmp_path / "out" / "verdicts.csv")
+    assert set(ver["split"]) == set(truth["split"]) and (ver["config"] == "default").all()
+    assert ver["clean_easy_flagged"].between(0, 1).all()
+    assert "## What an annotator meets, by split" in md and "- Clean, easy videos sent to review" in md
+    assert "truly hard and correctly labelled: train" in md
+    (tmp_path / "out" / "verdicts.csv").unlink()  # a bench from before the table: made again from its audit run
+    assert bench_report.rerender(tmp_path / "out") == md and (tmp_path / "out" / "verdicts.csv").exists()
     # scoring again (a changed scoring default drops the score record the same way) redoes the
     # steps after it that read the audit, and reuses the retrainings whose labels did not change
     (audit / "bench_step_score.json").unlink()
@@ -172,7 +180,7 @@ def test_bench_smoke_end_to_end(tmp_path):
     assert res["model"]["chance"].tolist() == [0.25]  # 4 classes
     log = read_json(tmp_path / "out" / "default" / "audit" / "checkpoints" / "train_log.json")["log"]
     assert res["model"]["heldout_acc"].iloc[0] == max(e["heldout_acc"] for e in log)
-    for name in ("detection.csv", "downstream.csv", "cost.csv", "model.csv", "bench.json"):
+    for name in ("detection.csv", "downstream.csv", "cost.csv", "model.csv", "verdicts.csv", "bench.json"):
         assert (tmp_path / "out" / name).exists()
 
 

@@ -396,8 +396,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         c["wall_ratio"] = c["wall_s"] / max(cost[0]["wall_s"], 1e-9)
         c["cpu_ratio"] = c["cpu_s"] / max(cost[0]["cpu_s"], 1e-9)
     bar.close()
+    from curation.pipelines.bench_report import verdict_rows
+
     return {"detection": detection, "downstream": downstream, "cost": cost, "skipped": skipped, "model": [model],
-            "resumed": resumed}
+            "verdicts": verdict_rows(out, [name]), "resumed": resumed}
 
 
 def _model_row(audit: Path, name: str, num_classes: int) -> dict:
@@ -464,7 +466,7 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = None, progress: bo
     info = {"config": dataclasses.asdict(cfg), "machine": machine(), "command": command_line(cfg, out),
             "synth": {n: dataclasses.asdict(synth_config(cfg, n)) for n in cfg.configs},
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    parts = {"detection": [], "downstream": [], "cost": [], "model": []}
+    parts = {"detection": [], "downstream": [], "cost": [], "model": [], "verdicts": []}
     info["skipped"] = {}
     for name in cfg.configs:
         res = run_config(name, cfg, out, progress=progress, resume=resume)
@@ -483,6 +485,7 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = None, progress: bo
     write_csv(out / "downstream.csv", tables["downstream"])
     write_csv(out / "cost.csv", tables["cost"])
     write_csv(out / "model.csv", tables["model"])
+    write_csv(out / "verdicts.csv", tables["verdicts"])
     write_json(out / "bench.json", info)
     md = render_markdown(tables, info)
     write_text(out / "BENCHMARKS.md", md)

@@ -53,6 +53,7 @@ def criteria(tables: dict, config: str = "default") -> list[str]:
             lines.append(f"- Noisy-vs-hard AUROC: ours {o:.3f} vs best baseline `{top['method']}` "
                          f"{top['noisy_vs_hard_auroc']:.3f} (difference {o - top['noisy_vs_hard_auroc']:+.3f}; target "
                          f">= 0.95 and +0.03): **{_met(ok)}**.")
+    lines += _verdict_criteria(tables.get("verdicts", pd.DataFrame()), config)
     down = tables["downstream"]
     down = down[down["config"] == config].set_index("labels") if not down.empty else down
     if len(down):
@@ -89,6 +90,36 @@ def _path_words(cfg: dict) -> str:
     return f"Audit path: the whole network trained on pixels (`bench --pixels`), {epochs}. "
 
 
+def _verdict_criteria(verdicts: pd.DataFrame, config: str) -> list[str]:
+    """What an annotator meets in each split: clean, easy videos flagged <= 3 % and videos
+    called hard truly hard >= 0.60 (metrics.verdicts_by_split)."""
+    if verdicts.empty or not (verdicts["config"] == config).any():
+        return []
+    v = verdicts[verdicts["config"] == config]
+    easy = "; ".join(f"{r.split} {r.clean_easy_flagged:.1%}" for r in v.itertuples())
+    hard = "; ".join(f"{r.split} {r.hard_precision:.2f}" for r in v.itertuples())
+    return [f"- Clean, easy videos sent to review (noisy or hard-or-noisy): {easy} (target <= 3 % in every split): "
+            f"**{_met(bool((v['clean_easy_flagged'] <= 0.03).all()))}**.",
+            f"- Videos called hard that are truly hard and correctly labelled: {hard} (target >= 0.60 in every "
+            f"split): **{_met(bool((v['hard_precision'] >= 0.60).all()))}**."]
+
+
+def verdict_rows(out, configs) -> list[dict]:
+    """Per configuration and split of the bench in ``out``, what an annotator meets in the
+    audit run (metrics.verdicts_by_split against the manifest's truth)."""
+    from pathlib import Path
+
+    from curation.audit.metrics import verdicts_by_split
+    from curation.runs import RunDir
+
+    rows = []
+    for name in configs:
+        run = RunDir(Path(out) / name / "audit")
+        table = verdicts_by_split(run.read_scores(), run.read_manifest().df)
+        rows += [{"config": name, **r} for r in table.to_dict("records")]
+    return rows
+
+
 def rerender(out) -> str:
     """BENCHMARKS.md again from the tables and bench.json a bench wrote into ``out`` (after a
     change to this report; the measurements are not touched)."""
@@ -101,8 +132,14 @@ def rerender(out) -> str:
     missing = [f for f in ("detection.csv", "downstream.csv", "cost.csv", "bench.json") if not (out / f).exists()]
     if missing:
         raise RunError(f"{out} lacks {', '.join(missing)}: run `dfer-curate bench --out {out}` first")
-    tables = {k: _read_table(out / f"{k}.csv") for k in ("detection", "downstream", "cost", "model")}
-    return render_markdown(tables, read_json(out / "bench.json"))
+    tables = {k: _read_table(out / f"{k}.csv") for k in ("detection", "downstream", "cost", "model", "verdicts")}
+    info = read_json(out / "bench.json")
+    if tables["verdicts"].empty and all((out / n / "audit" / "scores.parquet").exists() for n in info["config"]["configs"]):
+        from curation.fileio import write_csv  # a bench from before verdicts.csv: from its audit runs
+
+        tables["verdicts"] = pd.DataFrame(verdict_rows(out, info["config"]["configs"]))
+        write_csv(out / "verdicts.csv", tables["verdicts"])
+    return render_markdown(tables, info)
 
 
 def _read_table(path) -> pd.DataFrame:
@@ -166,6 +203,13 @@ def render_markdown(tables: dict, info: dict) -> str:
     for name in cfg["configs"]:
         d = det[det["config"] == name].drop(columns=["config"])
         lines += [f"### `{name}`", "", markdown_table(d), ""]
+    verdicts = tables.get("verdicts", pd.DataFrame())
+    if len(verdicts):
+        lines += ["## What an annotator meets, by split", "",
+                  "The audit run's verdicts against the truth in every split: `clean_easy_flagged` = share of clean, "
+                  "easy videos sent to review (`noisy` or `hard-or-noisy`); `hard_precision` = share of videos called "
+                  "`hard` that are truly hard and correctly labelled; `auroc` = the noise score's AUROC where the split "
+                  "holds noisy labels.", "", markdown_table(verdicts, 3), ""]
     lines += ["## Downstream: retrain on each label set, test on clean labels", "",
               "Same path and plain network (robust training off) for every label set; `ours` = train videos our "
               f"triage calls noisy relabelled to the suggestion (hard kept); `cleanlab` = videos "
