@@ -86,12 +86,3 @@ def test_report_reads_truth_from_the_manifest_or_the_set_and_compares_the_blends
     default_row = f"| {score_blend.DEFAULT[0]:.3f} | {score_blend.DEFAULT[1]:.3f} | 0.000 | 0.000 | 0.000 | 0.000 |"
     assert default_row in text  # the default against itself, beside its lead over the best baseline
 
-
-def test_a_run_without_truth_is_refused_by_name(tmp_path):
-    from curation.data.manifest import Manifest, write_manifest
-
-    df = pd.DataFrame({"video_id": ["v0"], "path": ["a.mp4"], "label": ["x"], "split": ["train"],
-                       "num_frames": [16], "fps": [25.0]})
-    write_manifest(tmp_path, Manifest(df, ["x", "y"], tmp_path))
-    with pytest.raises(SystemExit, match="=SET_DIR"):
-        score_blend.main(["--runs", str(tmp_path), "--md", str(tmp_path / "B.md")])

@@ -243,8 +243,8 @@ class TriageConfig:
         "choices": ROUTES, "help": "how a flagged video is called noisy: pooled (another class leads the label in "
                                    "the pooled probabilities) or votes (a majority of clips votes for it)"})
     # below this share of clips on the label a kept video is "hard": fewer than half. At 0.75,
-    # 20-60 % of the kept videos were "hard" and only 0.17-0.60 of them truly hard; at 0.5 the
-    # share truly hard rose on each of six trained networks (docs/ARCHITECTURE.md, "Verdicts")
+    # 21-54 % of the kept videos were "hard" and only 0.17-0.60 of them truly hard; at 0.5 that
+    # share rose on each of six trained networks (docs/ARCHITECTURE.md, "Noise score and triage")
     hard_agree: float = 0.5
     rate_scale: float = 1.0  # multiply the estimated noise rates (1 = as estimated)
     max_rate: float = 0.5  # never flag more than this share of any given class
