@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from model.config import ScoreConfig  # noqa: E402  (dataclasses only, no torch)
@@ -39,24 +37,15 @@ METRICS = ("n_flagged", "f1", "auroc", "hard_retention", "noisy_vs_hard_auroc", 
 def blend_rows(run_dir: Path, truth: pd.DataFrame, blends=BLENDS) -> pd.DataFrame:
     """One row per (video_weight, aum_weight): the train split's detection quality of ours."""
     from curation.audit.metrics import detection_table, ours_columns
-    from curation.runs import RunDir
-    from model.score import load_evidence, write_scores
+    from model.score import rescore, saved_score_config
 
-    run = RunDir(run_dir)
-    manifest = run.read_manifest()
-    saved = ScoreConfig.from_dict(run.load_config().get("score", {}))
-    clip_probs = np.load(run.require("clip_probs", "score"))
-    video_logits = np.load(run.require("video_logits", "score"))
-    evidence = load_evidence(run)
-    train = manifest.df["split"].to_numpy() == "train"
+    saved = saved_score_config(run_dir)
+    configs = [replace(saved, video_weight=v, aum_weight=a) for v, a in blends]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for video_weight, aum_weight in blends:
-            cfg = replace(saved, video_weight=video_weight, aum_weight=aum_weight)
-            scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
-            det = detection_table(ours_columns(scores[train]), truth).iloc[0]
-            rows.append({"video_weight": video_weight, "aum_weight": aum_weight,
-                         **{k: float(det[k]) for k in METRICS}, "n_flagged": int(det["n_flagged"])})
+    for (video_weight, aum_weight), scores in zip(blends, rescore(run_dir, configs)):
+        det = detection_table(ours_columns(scores[scores["split"] == "train"]), truth).iloc[0]
+        rows.append({"video_weight": video_weight, "aum_weight": aum_weight,
+                     **{k: float(det[k]) for k in METRICS}, "n_flagged": int(det["n_flagged"])})
     return pd.DataFrame(rows)
 
 

@@ -109,39 +109,29 @@ def retriage_rows(run_dir: Path, truth: pd.DataFrame, settings=RETRIAGE) -> pd.D
     ``easy_flagged_*`` is the share of clean, easy videos sent to an annotator (`noisy` or
     `hard-or-noisy`) in train and in val+test. Robust training is not redone, so a changed
     default would also move the network a little."""
-    import tempfile
     from dataclasses import replace
 
     from curation.audit.metrics import detection_metrics, relabel_accuracy, verdicts_by_split
-    from curation.runs import RunDir
-    from model.config import ScoreConfig
-    from model.score import load_evidence, write_scores
+    from model.score import rescore, saved_score_config
 
-    run = RunDir(run_dir)
-    manifest = run.read_manifest()
-    sc = ScoreConfig.from_dict(run.load_config().get("score", {}))
-    clip_probs = np.load(run.require("clip_probs", "score"))
-    video_logits = np.load(run.require("video_logits", "score"))
-    evidence = load_evidence(run)  # the dynamics of the training that made the run's scores
+    sc = saved_score_config(run_dir)
     own = f"as scored (route={sc.triage.route}, min_score={sc.triage.min_score})"
     changes = [(own, {})] + [(f"{k}={v}", {k: v}) for k, v in settings if getattr(sc.triage, k) != v]
+    configs = [replace(sc, triage=replace(sc.triage, **change)) for _, change in changes]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, change in changes:
-            cfg = replace(sc, triage=replace(sc.triage, **change))
-            scores = write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
-            held_out_pooled = scores.assign(split=np.where(scores["split"] == "train", "train", "val_test"))
-            easy_flagged = verdicts_by_split(held_out_pooled, truth).set_index("split")["clean_easy_flagged"]
-            t = with_truth(scores, truth, train_only=True)
-            flag, is_noisy = (t["verdict"] == "noisy").to_numpy(), t["is_noisy"].to_numpy(bool)
-            m = detection_metrics(is_noisy, flag, is_hard=t["is_hard"].to_numpy(bool))
-            rows.append({"triage": name, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
-                                                              "hard_retention")},
-                         "hard_or_noisy": int((t["verdict"] == "hard-or-noisy").sum()),
-                         "relabel_acc": relabel_accuracy(flag, t["suggested_label"].to_numpy(),
-                                                         t["true_label"].to_numpy(), is_noisy=is_noisy),
-                         "easy_flagged_train": easy_flagged.get("train", np.nan),
-                         "easy_flagged_val_test": easy_flagged.get("val_test", np.nan)})
+    for (name, _), scores in zip(changes, rescore(run_dir, configs)):
+        held_out_pooled = scores.assign(split=np.where(scores["split"] == "train", "train", "val_test"))
+        easy_flagged = verdicts_by_split(held_out_pooled, truth).set_index("split")["clean_easy_flagged"]
+        t = with_truth(scores, truth, train_only=True)
+        flag, is_noisy = (t["verdict"] == "noisy").to_numpy(), t["is_noisy"].to_numpy(bool)
+        m = detection_metrics(is_noisy, flag, is_hard=t["is_hard"].to_numpy(bool))
+        rows.append({"triage": name, **{k: m[k] for k in ("n_flagged", "precision", "recall", "f1",
+                                                          "hard_retention")},
+                     "hard_or_noisy": int((t["verdict"] == "hard-or-noisy").sum()),
+                     "relabel_acc": relabel_accuracy(flag, t["suggested_label"].to_numpy(),
+                                                     t["true_label"].to_numpy(), is_noisy=is_noisy),
+                     "easy_flagged_train": easy_flagged.get("train", np.nan),
+                     "easy_flagged_val_test": easy_flagged.get("val_test", np.nan)})
     return pd.DataFrame(rows)
 
 

@@ -90,6 +90,27 @@ def load_evidence(run: RunDir, train_ids=None) -> "Evidence | None":
                         training_aum(run.dynamics, ev_ids, int(z["epoch"])))
 
 
+def saved_score_config(run_dir) -> ScoreConfig:
+    """The ScoreConfig the run's last `score` used (config.json)."""
+    return ScoreConfig.from_dict(RunDir(run_dir).load_config().get("score", {}))
+
+
+def rescore(run_dir, configs) -> list[pd.DataFrame]:
+    """A scored run's scores table again under each ScoreConfig of ``configs``, from its saved
+    clip probabilities, video logits and training dynamics; nothing in the run is written
+    (benchmarks re-triage with it)."""
+    import tempfile
+
+    run = RunDir(run_dir)
+    manifest = run.read_manifest()
+    clip_probs = np.load(run.require("clip_probs", "score"))
+    video_logits = np.load(run.require("video_logits", "score"))
+    evidence = load_evidence(run)  # the dynamics of the training that made the run's scores
+    with tempfile.TemporaryDirectory() as tmp:
+        return [write_scores(RunDir(tmp), manifest, clip_probs, video_logits, cfg, evidence=evidence)
+                for cfg in configs]
+
+
 def training_aum(dynamics_path: Path, video_ids: list[str], upto_epoch: int) -> np.ndarray | None:
     """Each video's given-label logit margin (dynamics.parquet) averaged over epochs
     1..``upto_epoch``; None (with a warning) when the file is missing or lacks a video."""
