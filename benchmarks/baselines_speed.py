@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from curation.audit import baselines as B
-from curation.pipelines.bench import measure
+from curation.pipelines.bench_measure import measure
 
 
 def main(argv=None) -> None:

@@ -199,7 +199,7 @@ def measure(run: Path, truth_rows: list[dict]) -> dict:
     heldout = max((r.get("heldout_uar", float("nan")) for r in log.get("log", [])), default=float("nan"))
     return {"table": det[list(COLUMNS)].to_dict("records"), "hard_kinds": kinds, "recall_by_noise": recall_by,
             "noise_counts": {k: int(m.sum()) for k, m in by_kind.items()},
-            "test_uar": float(ev["uar"]), "test_war": float(ev["war"]), "test_uar_clip_consensus": clip_uar, "heldout_uar": float(heldout),
+            "test_uar": float(ev["uar"]), "test_uar_held_out": bool(ev["held_out"]), "test_war": float(ev["war"]), "test_uar_clip_consensus": clip_uar, "heldout_uar": float(heldout),
             "epochs": len(log.get("log", [])), "verdicts": train["verdict"].value_counts().to_dict(),
             "n_train": int(len(train)), "n_noisy": int(noisy.sum()),
             "n_hard_clean": int((t["is_hard"].to_numpy(bool) & ~noisy).sum())}

@@ -12,6 +12,7 @@ from curation.runs import RunDir
 from model import data
 from model.config import ScoreConfig
 from model.embed import network_inputs
+from model.given_encoder import learned_splits
 from model.inference import load_model, predict, resolve_device
 
 
@@ -19,7 +20,9 @@ def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: 
              clips: int | None = None) -> dict:
     """Video-level predictions (video head over ``clips`` uniform clips, default the score
     stage's count) against the split's labels (``true_label`` when the manifest has ground
-    truth, else ``label``). Returns uar, war, n, per-class recall, which labels were used."""
+    truth, else ``label``). Returns uar, war, n, per-class recall, which labels were used, and
+    ``held_out``: False when the run's frame encoder learned this split's given labels (the
+    default audit encoder learns every split's), so the number is not a measurement."""
     run = RunDir(run_dir)
     manifest = read_manifest(run.path)
     rows = np.flatnonzero(manifest.df["split"].to_numpy() == split)
@@ -38,5 +41,17 @@ def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: 
     y_pred = classes[logits.argmax(1)]
     uar, war = uar_war(y_true, y_pred, classes=list(classes))
     recall = {c: float(np.mean(y_pred[y_true == c] == c)) for c in classes if np.any(y_true == c)}
+    encoder_learned = (tcfg.frozen or tcfg.init) and split in learned_splits(run.path)
     return {"split": split, "uar": uar, "war": war, "n": int(len(rows)), "labels": column,
+            "held_out": not encoder_learned,
             "per_class_recall": recall, "checkpoint": checkpoint, "epoch": int(ck["state"]["epoch"])}
+
+
+SEEN_MARK = "*"
+SEEN_NOTE = (f"{SEEN_MARK} the frame encoder learned the test labels (the default: it learns every split's, so every "
+             "split is audited alike): that test UAR is no held-out measurement")
+
+
+def uar_cell(uar: float, held_out: bool = True) -> str:
+    """A test UAR for a report table, marked when the model has seen the test labels."""
+    return f"{uar:.3f}" + ("" if held_out else SEEN_MARK)

@@ -24,9 +24,9 @@ def test_pretrain_given_labels_writes_an_encoder_that_embed_reads(run, capsys):
     assert f"next: dfer-curate embed {run.path}, then dfer-curate train {run.path} --frozen" in out
     meta = json.loads((run.path / "encoder.json").read_text())
     assert meta["objective"] == "given_labels" and meta["loss"] == "gce" and meta["size"] == 16
-    # the train videos (the fake run has train and test); 16-frame videos hold at most 8 salient
-    # frames 2 apart (12 asked)
-    assert meta["splits"] == ["train", "val"] and meta["frames"] == 30 * 8 and meta["videos"] == 30
+    # every split's videos (the fake run has train and test); 16-frame videos hold at most 8
+    # salient frames 2 apart (12 asked)
+    assert meta["splits"] == ["train", "val", "test"] and meta["frames"] == 40 * 8 and meta["videos"] == 40
     encoder, fields, _ = load_encoder(run.path / "encoder.pt")
     assert fields["in_ch"] == 2 and encoder.proj.out_features == 128
     assert cli.main(["embed", str(run.path)]) == 0
@@ -72,7 +72,7 @@ def test_given_splits_and_loss_choose_what_it_learns(run, capsys):
 
 
 def test_exclude_flagged_leaves_out_what_the_last_score_flagged(run, capsys):
-    """--exclude-flagged (a second pass): the encoder learns every train/val video except those
+    """--exclude-flagged (a second pass): the encoder learns every labelled video except those
     whose verdict is noisy or hard-or-noisy, counts them, and learns different weights."""
     import pandas as pd
 
@@ -85,16 +85,16 @@ def test_exclude_flagged_leaves_out_what_the_last_score_flagged(run, capsys):
     scores.loc[np.flatnonzero(train)[:4], "verdict"] = "noisy"
     scores.loc[np.flatnonzero(train)[4:7], "verdict"] = "hard-or-noisy"
     scores.loc[np.flatnonzero(train)[7:9], "verdict"] = "hard"  # kept: hard means correctly labelled
-    scores.loc[np.flatnonzero(~train)[:2], "verdict"] = "noisy"  # test: never learned either way
+    scores.loc[np.flatnonzero(~train)[:2], "verdict"] = "noisy"  # test: learned by default, so left out too
     write_parquet(run.scores, scores)
     cfg = GivenEncoderConfig(size=16, steps=5)
     every = train_given_encoder(run.path, cfg, progress=False)
-    assert "excluded_flagged" not in every and every["videos"] == 30
+    assert "excluded_flagged" not in every and every["videos"] == 40
     argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "5", "--exclude-flagged"]
     assert cli.main(argv) == 0
-    assert "of 23 videos, leaving out the 7 the last score flagged" in capsys.readouterr().out
+    assert "of 31 videos, leaving out the 9 the last score flagged" in capsys.readouterr().out
     meta = json.loads((run.path / "encoder.json").read_text())
-    assert meta["videos"] == 23 and meta["excluded_flagged"] == 7 and meta["frames"] == 23 * 8
+    assert meta["videos"] == 31 and meta["excluded_flagged"] == 9 and meta["frames"] == 31 * 8
     assert meta["sha256"] != every["sha256"]
 
 
@@ -134,3 +134,28 @@ def test_mixup_is_recorded_changes_the_encoder_and_is_checked(run, capsys):
     assert "mixup must be 0 (off) or a positive Beta alpha, got -1.0" in capsys.readouterr().err
     assert cli.main(["pretrain", str(run.path), "--mixup", "1"]) == 2
     assert "add --given-labels" in capsys.readouterr().err
+
+
+def test_a_model_on_an_encoder_that_learned_the_test_labels_says_its_uar_is_not_held_out(run, capsys):
+    """The default encoder learns every split's labels (the audit judges them all): the test UAR
+    of a network on its embeddings is then marked, in `evaluate` and in `score`'s output; an
+    encoder of train and val only (what a measuring retraining uses) leaves it a measurement."""
+    from model.config import TrainConfig
+    from model.evaluate import evaluate
+    from model.given_encoder import RETRAIN_SPLITS, learned_splits
+    from model.train import train
+
+    tiny = TrainConfig(size=16, width=8, dim=128, clips=2, frames=4, stride=1, epochs=2, warmup=1, window=2,
+                       batch_size=8, threads=1, patience=10, frozen=True)
+    assert learned_splits(run.path) == ()  # no encoder yet
+    for splits, held_out in ((None, False), (",".join(RETRAIN_SPLITS), True)):
+        argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "3"]
+        assert cli.main(argv + (["--given-splits", splits] if splits else [])) == 0
+        assert learned_splits(run.path) == (("train", "val", "test") if splits is None else RETRAIN_SPLITS)
+        assert cli.main(["embed", str(run.path)]) == 0
+        train(run.path, tiny, progress=False)
+        assert evaluate(run.path, "test")["held_out"] is held_out
+        assert evaluate(run.path, "train")["held_out"] is False  # train labels are learned either way
+        capsys.readouterr()
+        assert cli.main(["score", str(run.path)]) == 0
+        assert ("no held-out measurement" in capsys.readouterr().out) is not held_out

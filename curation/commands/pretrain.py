@@ -16,12 +16,13 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=None, help="frames per batch (default 128)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--given-labels", action="store_true",
-                        help="train the encoder on the run's own given labels (train and val splits, 12 salient frames "
+                        help="train the encoder on the run's own given labels (every split by default, 12 salient frames "
                              "per video, 64 px, a noise-bounded loss) instead of without labels: it measures far better "
                              "here, but an audit on its embeddings is then not fully out of fold")
     parser.add_argument("--given-splits", default=None,
-                        help="with --given-labels: comma-separated splits whose labels it learns (default train,val; "
-                             "adding test makes test UAR meaningless)")
+                        help="with --given-labels: comma-separated splits whose labels it learns (default "
+                             "train,val,test: every split is audited alike; train,val keeps the model's test UAR a "
+                             "held-out measurement)")
     parser.add_argument("--loss", choices=("gce", "ce"), default=None,
                         help="with --given-labels: gce (generalized cross-entropy, bounds what a wrong label pulls) "
                              "or ce (default gce)")

@@ -51,6 +51,9 @@ def run(args):
 
         ev = evaluate(args.run, "test", checkpoint=sc.checkpoint, device=sc.device)
         print(f"test UAR {ev['uar']:.3f}  WAR {ev['war']:.3f}  ({ev['n']} videos, {ev['labels']})")
+        if not ev["held_out"]:
+            print("  (the frame encoder learned the test labels, so this is no held-out measurement: for one, "
+                  "`pretrain --given-labels --given-splits train,val`, then `embed`, `train --frozen`)")
     run = RunDir(args.run)
     print(f"wrote {run.scores} ({len(df)} videos), {run.clip_probs}")
     print(f"next: dfer-curate baselines {args.run}   or   dfer-curate review {args.run}")

@@ -16,13 +16,10 @@ This module imports no torch at import time; the model is imported in the child 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import platform
-import resource
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -34,94 +31,11 @@ from curation.errors import ConfigError, CurationError
 from curation.fileio import write_csv, write_json, write_text
 from curation.pipelines.bench_config import (DOWNSTREAM, LABEL_VARIANTS, OUR_POLICIES, BenchConfig,
                                              command_line, synth_config)
+from curation.pipelines.bench_measure import in_child, measure, resume_record
 from curation.pipelines.bench_report import render_markdown
 from curation.runs import RunDir, share_cache, share_frozen_inputs
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------- measuring
-
-
-def _child_entry(fn: str, args: tuple, kwargs: dict):
-    """Runs in a spawned child: call ``module.function`` and report its wall time, the child's
-    peak RSS (MB), which is then the step's own, and its CPU seconds (all threads; on a shared
-    machine CPU time says more about cost than wall time)."""
-    mod, name = fn.rsplit(".", 1)
-    f = getattr(importlib.import_module(mod), name)
-    t0, c0 = time.perf_counter(), time.process_time()
-    out = f(*args, **kwargs)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    record = _record_path(fn, args)
-    if record is not None:  # what a later `bench` run may resume from
-        write_json(record, {"fn": fn, "key": _record_key(args), "result": out if isinstance(out, dict) else None,
-                            "wall_s": wall, "peak_mb": peak, "cpu_s": cpu})
-    return out, wall, peak, cpu
-
-
-def _record_path(fn: str, args: tuple) -> Path | None:
-    """A step's measurement is kept in the run directory it worked on (its first argument)."""
-    if args and isinstance(args[0], str) and Path(args[0]).is_dir():
-        return Path(args[0]) / f"bench_{fn.rsplit('.', 1)[1]}.json"
-    return None
-
-
-# BenchConfig fields that do not change what a model step computes
-_NOT_IN_KEY = ("configs", "downstream", "isolate", "methods", "quick", "workers", "cleanlab_filter", "folds")
-
-
-def _record_key(args: tuple) -> str:
-    """What the step depended on: its arguments, a BenchConfig as the fields that matter."""
-    import json
-
-    def norm(a):
-        if isinstance(a, BenchConfig):
-            return {k: v for k, v in dataclasses.asdict(a).items() if k not in _NOT_IN_KEY}
-        return a
-
-    return json.dumps([norm(a) for a in args], sort_keys=True, default=str)
-
-
-def _resumed(fn: str, args: tuple):
-    """The recorded (result, wall_s, peak_mb, cpu_s) of a finished step with the same arguments."""
-    from curation.fileio import read_json
-
-    path = _record_path(fn, args)
-    if path is None or not path.exists():
-        return None
-    rec = read_json(path)
-    if rec.get("fn") != fn or rec.get("key") != _record_key(args):
-        return None
-    log.info("resuming %s from %s", fn, path)
-    return rec["result"], rec["wall_s"], rec["peak_mb"], rec["cpu_s"]
-
-
-def in_child(fn: str, *args, isolate: bool = True, **kwargs):
-    """Call ``fn`` (dotted path) in a fresh spawned process; returns (result, wall_s, peak_mb, cpu_s).
-    ``isolate=False`` calls it here instead (peak_mb is then this process's peak so far)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    if not isolate:
-        return _child_entry(fn, args, kwargs)
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(_child_entry, fn, args, kwargs).result()
-
-
-def measure(f, *args, **kwargs):
-    """(result, wall_s, peak_mb): time ``f`` plainly, then run it again under tracemalloc for
-    its peak of traced (Python and numpy) allocations, so tracing does not inflate the time."""
-    t0 = time.perf_counter()
-    out = f(*args, **kwargs)
-    wall = time.perf_counter() - t0
-    tracemalloc.start()
-    try:
-        f(*args, **kwargs)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
-    return out, wall, peak
-
 
 # ---------------------------------------------------------------- model steps (run in children)
 
@@ -134,18 +48,35 @@ def _train_config(cfg: BenchConfig, **more):
                                   **more})
 
 
-def step_encoder(run_dir: str, cfg: BenchConfig) -> dict:
-    """The frozen path's first stages on the run's own labels: `pretrain --given-labels`, then
-    `embed` (what `train --frozen` reads)."""
+def encoder_settings(cfg: BenchConfig, **over) -> dict:
+    """The GivenEncoderConfig a bench run's encoder trains with, as a dict (in the encoder
+    step's record key, so a changed default trains it again)."""
+    from model.given_encoder import GivenEncoderConfig
+
+    enc = GivenEncoderConfig(**{"seed": cfg.seed, "size": cfg.size, **cfg.encoder, **over}).validate()
+    return {**dataclasses.asdict(enc), "splits": list(enc.splits)}
+
+
+def training_settings(cfg: BenchConfig) -> dict:
+    """What the audit's trainings depend on beyond BenchConfig: the resolved TrainConfig and the
+    triage cuts of training-time triage (in the train and fold steps' record keys)."""
+    from curation.audit.agreement import TriageConfig
+
+    return {"train": dataclasses.asdict(_train_config(cfg)), "triage": dataclasses.asdict(TriageConfig())}
+
+
+def step_encoder(run_dir: str, encoder: dict) -> dict:
+    """The frozen path's first stages on the run's own labels: `pretrain --given-labels` with
+    ``encoder`` (``encoder_settings``), then `embed` (what `train --frozen` reads)."""
     from model.embed import embed
     from model.given_encoder import GivenEncoderConfig, train_given_encoder
 
-    enc = GivenEncoderConfig(**{"seed": cfg.seed, "size": cfg.size, **cfg.encoder})
-    train_given_encoder(run_dir, enc, progress=False)
+    train_given_encoder(run_dir, GivenEncoderConfig(**{**encoder, "splits": tuple(encoder["splits"])}), progress=False)
     return {k: v for k, v in embed(run_dir, progress=False, force=True).items() if k in ("frames", "seconds", "fps")}
 
 
-def step_audit_train(run_dir: str, cfg: BenchConfig) -> None:
+def step_audit_train(run_dir: str, cfg: BenchConfig, settings: dict) -> None:
+    """``settings`` (``training_settings``) only keys the step's record."""
     from model.train import train
 
     train(run_dir, _train_config(cfg), progress=False)
@@ -160,7 +91,8 @@ def step_score(run_dir: str, score_config: dict) -> None:
     score(run_dir, ScoreConfig.from_dict(score_config), progress=False)
 
 
-def step_folds(run_dir: str, cfg: BenchConfig, folds: int) -> None:
+def step_folds(run_dir: str, cfg: BenchConfig, folds: int, settings: dict) -> None:
+    """``settings`` (``training_settings``) only keys the step's record."""
     from model.folds import train_folds
 
     train_folds(run_dir, folds=folds, config=_train_config(cfg))
@@ -175,8 +107,10 @@ def step_downstream(run_dir: str, cfg: BenchConfig, labels: str = "") -> dict:
     from model.evaluate import evaluate
     from model.train import train
 
-    if cfg.frozen:
-        step_encoder(run_dir, cfg)
+    if cfg.frozen:  # an encoder that never learned the test labels, so test UAR is a measurement
+        from model.given_encoder import RETRAIN_SPLITS
+
+        step_encoder(run_dir, encoder_settings(cfg, splits=RETRAIN_SPLITS))
     train(run_dir, _train_config(cfg, robust=False), progress=False)
     return dict(evaluate(run_dir, split="test"))
 
@@ -309,7 +243,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         """``self_contained``: the step's arguments are all it depends on (a retraining on a
         label set), so a fresh step before it does not make it fresh."""
         nonlocal resume
-        rec = _resumed(fn, (str(run), *args)) if resume or (self_contained and same_data) else None
+        rec = resume_record(fn, (str(run), *args)) if resume or (self_contained and same_data) else None
         if rec is not None:
             resumed.append(fn.rsplit(".", 1)[1])
         if rec is None:
@@ -320,9 +254,10 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
 
     t_enc = c_enc = m_enc = 0.0
     if cfg.frozen:
-        _, t_enc, m_enc, c_enc = step("curation.pipelines.bench.step_encoder", audit, cfg)
+        _, t_enc, m_enc, c_enc = step("curation.pipelines.bench.step_encoder", audit, encoder_settings(cfg))
         done("encoder + embed")
-    _, t_train, m_train, c_train = step("curation.pipelines.bench.step_audit_train", audit, cfg)
+    settings = training_settings(cfg)
+    _, t_train, m_train, c_train = step("curation.pipelines.bench.step_audit_train", audit, cfg, settings)
     done("audit train")
     from model.config import ScoreConfig
 
@@ -335,7 +270,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
         share_cache(audit, kfold)
         if cfg.frozen:
             share_frozen_inputs(audit, kfold)
-        _, t_folds, m_folds, c_folds = step("curation.pipelines.bench.step_folds", kfold, cfg, cfg.folds)
+        _, t_folds, m_folds, c_folds = step("curation.pipelines.bench.step_folds", kfold, cfg, cfg.folds, settings)
         _copy_oof(kfold, audit)
     done(f"{cfg.folds}-fold" if oof else "no folds")
 
@@ -381,7 +316,7 @@ def run_config(name: str, cfg: BenchConfig, out: Path, *, progress: bool = True,
             run = root / f"retrain_{variant}"
             m = label_variant(data, audit, variant, cleanlab_method=f"cl_{cfg.cleanlab_filter}")
             key = (cfg, labels_digest(m))
-            if not (same_data and _resumed("curation.pipelines.bench.step_downstream", (str(run), *key))):
+            if not (same_data and resume_record("curation.pipelines.bench.step_downstream", (str(run), *key))):
                 write_manifest(run, m)
                 share_cache(audit, run)
             res, wall, peak, cpu = step("curation.pipelines.bench.step_downstream", run, *key, self_contained=True)
@@ -466,6 +401,8 @@ def run_bench(cfg: BenchConfig, out, *, report: Path | None = None, progress: bo
     info = {"config": dataclasses.asdict(cfg), "machine": machine(), "command": command_line(cfg, out),
             "synth": {n: dataclasses.asdict(synth_config(cfg, n)) for n in cfg.configs},
             "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if cfg.frozen:  # whose labels the audit's encoder learned (the report says; older benches lack it)
+        info["audit_encoder_splits"] = encoder_settings(cfg)["splits"]
     parts = {"detection": [], "downstream": [], "cost": [], "model": [], "verdicts": []}
     info["skipped"] = {}
     for name in cfg.configs:

@@ -82,11 +82,12 @@ def _met(ok) -> str:
     return "met" if ok else "NOT met"
 
 
-def _path_words(cfg: dict) -> str:
+def _path_words(cfg: dict, encoder_splits=("train", "val")) -> str:
     epochs = f"{cfg['epochs']} epochs max" if cfg.get("epochs") else "the default epochs (early stopping)"
     if cfg.get("frozen"):
-        return ("Audit path: the default one, `pretrain --given-labels` (the set's train and val labels) then `embed` "
-                f"then `train --frozen`, {epochs}; every retraining below runs the same path on its labels. ")
+        return (f"Audit path: the default one, `pretrain --given-labels` (the set's {', '.join(encoder_splits)} labels) "
+                f"then `embed` then `train --frozen`, {epochs}; every retraining below runs the same path on its labels, "
+                "its encoder learning train and val only, so its test UAR is a measurement. ")
     return f"Audit path: the whole network trained on pixels (`bench --pixels`), {epochs}. "
 
 
@@ -168,10 +169,10 @@ def render_markdown(tables: dict, info: dict) -> str:
         "(the machine was shared, so timings are upper bounds).",
         "",
         f"Sets: {cfg['n']} videos each (70/15/15 train/val/test, test clean), {cfg['size']} px, "
-        f"{cfg['num_frames']} frames. " + _path_words(cfg)
+        f"{cfg['num_frames']} frames. " + _path_words(cfg, info.get("audit_encoder_splits", ("train", "val")))
         + (f"Cleanlab's out-of-fold probabilities come from {cfg['folds']} fold "
-           + ("heads on the same embeddings (out of fold for the video network; the encoder learned every train "
-              "label). " if cfg.get("frozen") else "models. ") if cfg["folds"] >= 2 else
+           + ("heads on the same embeddings (out of fold for the video network; the encoder learned every "
+              "label it audits). " if cfg.get("frozen") else "models. ") if cfg["folds"] >= 2 else
            "**no fold models were trained (--folds 0): cleanlab got in-sample probabilities of the audit model.** ")
         + "Configurations (overrides of `SynthConfig`): "
         + "; ".join(f"`{n}` {SYNTH_CONFIGS[n] or '(defaults)'}" for n in cfg["configs"]) + ".",
