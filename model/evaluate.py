@@ -41,10 +41,21 @@ def evaluate(run_dir, split: str = "test", *, checkpoint: str = "best", device: 
     y_pred = classes[logits.argmax(1)]
     uar, war = uar_war(y_true, y_pred, classes=list(classes))
     recall = {c: float(np.mean(y_pred[y_true == c] == c)) for c in classes if np.any(y_true == c)}
-    encoder_learned = (tcfg.frozen or tcfg.init) and split in learned_splits(run.path)
+    encoder_learned = split in encoder_splits(run, tcfg)
     return {"split": split, "uar": uar, "war": war, "n": int(len(rows)), "labels": column,
             "held_out": not encoder_learned,
             "per_class_recall": recall, "checkpoint": checkpoint, "epoch": int(ck["state"]["epoch"])}
+
+
+def encoder_splits(run: RunDir, tcfg) -> tuple[str, ...]:
+    """Whose given labels the frame encoder under the run's network learned: the embeddings'
+    encoder on the frozen path, the --init file when fine-tuned, none when trained from scratch."""
+    from pathlib import Path
+
+    if tcfg.frozen:
+        _, meta = run.read_embeddings()
+        return learned_splits(run.path / "encoder.json", sha256=str(meta["encoder_sha256"]))
+    return learned_splits(Path(tcfg.init).with_suffix(".json")) if tcfg.init else ()
 
 
 SEEN_MARK = "*"

@@ -113,17 +113,20 @@ def train_given_encoder(run_dir, config: GivenEncoderConfig | None = None, *, pr
 RETRAIN_SPLITS = ("train", "val")  # what an encoder learns when the model on it is to measure test UAR
 
 
-def learned_splits(run_dir) -> tuple[str, ...]:
-    """The splits whose given labels RUN's own encoder (RUN/encoder.json) learned; empty for a
-    self-supervised or a missing encoder."""
+def learned_splits(encoder_json, sha256: str | None = None) -> tuple[str, ...]:
+    """The splits whose given labels the encoder described by ``encoder_json`` (written beside
+    its .pt) learned; empty for a self-supervised or missing encoder, or when ``sha256`` names
+    another encoder file than the one described."""
     import json
     from pathlib import Path
 
-    path = Path(run_dir) / "encoder.json"
+    path = Path(encoder_json)
     if not path.exists():
         return ()
     info = json.loads(path.read_text())
-    return tuple(info.get("splits", ())) if info.get("objective") == "given_labels" else ()
+    if info.get("objective") != "given_labels" or (sha256 is not None and info.get("sha256") != sha256):
+        return ()
+    return tuple(info.get("splits", ()))
 
 
 def flagged_rows(run, manifest, rows: np.ndarray) -> np.ndarray:

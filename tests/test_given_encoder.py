@@ -147,11 +147,13 @@ def test_a_model_on_an_encoder_that_learned_the_test_labels_says_its_uar_is_not_
 
     tiny = TrainConfig(size=16, width=8, dim=128, clips=2, frames=4, stride=1, epochs=2, warmup=1, window=2,
                        batch_size=8, threads=1, patience=10, frozen=True)
-    assert learned_splits(run.path) == ()  # no encoder yet
+    assert learned_splits(run.path / "encoder.json") == ()  # no encoder yet
     for splits, held_out in ((None, False), (",".join(RETRAIN_SPLITS), True)):
         argv = ["pretrain", str(run.path), "--given-labels", "--size", "16", "--steps", "3"]
         assert cli.main(argv + (["--given-splits", splits] if splits else [])) == 0
-        assert learned_splits(run.path) == (("train", "val", "test") if splits is None else RETRAIN_SPLITS)
+        learned = learned_splits(run.path / "encoder.json")
+        assert learned == (("train", "val", "test") if splits is None else RETRAIN_SPLITS)
+        assert learned_splits(run.path / "encoder.json", sha256="another encoder") == ()
         assert cli.main(["embed", str(run.path)]) == 0
         train(run.path, tiny, progress=False)
         assert evaluate(run.path, "test")["held_out"] is held_out
