@@ -58,7 +58,7 @@ def encoder_splits(run: RunDir, tcfg) -> tuple[str, ...]:
     return learned_splits(Path(tcfg.init).with_suffix(".json")) if tcfg.init else ()
 
 
-SEEN_MARK = "*"
+SEEN_MARK = "†"
 SEEN_NOTE = (f"{SEEN_MARK} the frame encoder learned the test labels (the default: it learns every split's, so every "
              "split is audited alike): that test UAR is no held-out measurement")
 
