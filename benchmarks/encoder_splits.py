@@ -39,26 +39,16 @@ SHOWN = (("f1", "F1"), ("auroc", "AUROC"), ("noisy_vs_hard_auroc", "noisy-vs-har
 def audit(run: Path, seed: int, splits: str, *, n: int, data_run: Path | None) -> float:
     """Make ``run`` audited with an encoder of ``splits`` (reused when done); seconds spent."""
     from curation import cli
+    from curation.runs import fresh_sibling_run
+    from model.given_encoder import learned_splits
 
-    enc = run / "encoder.json"
-    if (run / "scores.parquet").exists() and enc.exists() and json.loads(enc.read_text())["splits"] == splits.split(","):
+    if (run / "scores.parquet").exists() and learned_splits(run / "encoder.json") == tuple(splits.split(",")):
         return 0.0
     t0 = time.time()
-    if data_run is None:
-        ok = cli.main(["synth", "--out", str(run), "--n", str(n), "--seed", str(seed),
-                       "--noise-splits", "train,val,test", "--overwrite"])
-    else:  # the same videos and labels as the data run
-        import shutil
-
-        shutil.rmtree(run, ignore_errors=True)
-        run.mkdir(parents=True)
-        for name in ("manifest.parquet", "classes.json"):
-            shutil.copy(data_run / name, run / name)
-        cfg = json.loads((data_run / "config.json").read_text())
-        (run / "config.json").write_text(json.dumps({"synth": cfg["synth"]}))
-        (run / "videos").symlink_to((data_run / "videos").resolve())
-        ok = 0
-    if ok:
+    if data_run is not None:  # the same videos, labels and decoded frames as the data run
+        fresh_sibling_run(data_run, run)
+    elif ok := cli.main(["synth", "--out", str(run), "--n", str(n), "--seed", str(seed),
+                         "--noise-splits", "train,val,test", "--overwrite"]):
         raise SystemExit(f"{run}: `dfer-curate synth` failed (exit {ok})")
     # the encoder and the network at their default seed, as a user would run them
     for argv in (["pretrain", str(run), "--given-labels", "--given-splits", splits], ["embed", str(run)],

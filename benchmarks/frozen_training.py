@@ -142,7 +142,7 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
         return {"frozen_epochs": out["epochs"], "auroc": det["auroc"], "f1": det["f1"], "precision": det["precision"],
                 "recall": det["recall"], "hard_retention": det["hard_retention"],
                 "noisy_vs_hard_auroc": det["noisy_vs_hard_auroc"], "heldout": out["best_heldout"],
-                **test_uar(run), "table": side_by_side(run),
+                **measured_test_uar(run), "table": side_by_side(run),
                 "by_split": verdicts_by_split(scores, truth)}
 
     first = measure(out, scores)
@@ -159,7 +159,7 @@ def audit_one_seed(run: Path, seed: int, args, *, timing: bool) -> dict:
     return r
 
 
-def test_uar(run) -> dict:
+def measured_test_uar(run) -> dict:
     """The network's test UAR and whether it is a measurement (its encoder never learned the test labels)."""
     from model.evaluate import evaluate
 
@@ -248,7 +248,6 @@ def second_pass_lines(per_seed: list[dict], seeds: str) -> list[str]:
     import pandas as pd
 
     from curation.pipelines.bench_report import markdown_table
-    from model.evaluate import SEEN_MARK, SEEN_NOTE
 
     if "first_pass" not in per_seed[0]:
         return []
@@ -270,7 +269,7 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
     import pandas as pd
     import torch
 
-    from curation.pipelines.bench_report import markdown_table
+    from curation.pipelines.bench_report import SEEN_MARK, SEEN_NOTE, markdown_table, uar_seen
 
     begin, end = MARKERS[args.encoder]
     title = {"self_supervised": "The self-supervised encoder in the audit",
@@ -287,7 +286,7 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
     rows = pd.DataFrame([{"seed": x["seed"], "AUROC": x["auroc"], "F1": x["f1"], "precision": x["precision"],
                           "recall": x["recall"], "hard retention": x["hard_retention"],
                           "best held-out acc.": x["heldout"], "test UAR": x["test_uar"]} for x in per_seed])
-    seen = not all(x.get("test_uar_held_out", True) for x in per_seed)
+    seen = any(uar_seen(x) for x in per_seed)
     rows = rows.rename(columns={"test UAR": "test UAR" + SEEN_MARK}) if seen else rows
     if len(per_seed) > 1:
         rows = pd.concat([rows, rows.drop(columns="seed").mean().to_frame().T.assign(seed="mean")])
@@ -310,7 +309,7 @@ def write_section(path: Path, args, per_seed: list[dict], total_s: float, comman
         *second_pass_lines(per_seed, seeds),
         f"Our noise detection on the train split, synth seeds {seeds} (pixel training: AUROC 0.892, F1 0.59, "
         "hard retention 0.91 on seed 0, reports/MODEL_QUALITY_PIXELS.md):", "",
-        markdown_table(rows, 3), "", *([SEEN_NOTE + ".", ""] if seen else []),
+        markdown_table(rows, 3), "", *([SEEN_NOTE, ""] if seen else []),
         f"Every method on the same network (train split), mean over seeds {seeds}:", "",
         markdown_table(mean_table(per_seed), 3), "",
         f"What an annotator meets in each split, mean over seeds {seeds}: the share of clean, easy videos "

@@ -164,11 +164,13 @@ MEAN_KEYS = ("train_s", "score_s", "epochs", "best_epoch", "precision", "recall"
 
 def mean_over_seeds(runs: list[dict]) -> dict:
     """Each variant's numbers averaged over the seeds' runs (the single-clip scoring of `full` too)."""
+    from curation.pipelines.bench_report import uar_seen
+
     out = {}
     for name in [k for k in runs[0] if k != "train_config"]:
         rows = [r[name] for r in runs]
         out[name] = {k: float(np.mean([r[k] for r in rows])) for k in MEAN_KEYS}
-        out[name]["test_uar_held_out"] = all(r.get("test_uar_held_out", True) for r in rows)
+        out[name]["test_uar_held_out"] = not any(uar_seen(r) for r in rows)
         singles = [r.get("single_clip") for r in rows]
         if all(singles):
             out[name]["single_clip"] = {k: float(np.mean([s[k] for s in singles])) for k in singles[0]}
@@ -187,7 +189,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
 
     import torch
 
-    from model.evaluate import SEEN_NOTE, uar_cell
+    from curation.pipelines.bench_report import SEEN_NOTE, uar_cell, uar_seen
 
     variants = [k for k, r in results.items() if isinstance(r, dict) and k not in ("train_config", "per_seed")]
     rows = ["| variant | what is switched off | train + score s | epochs (best) | precision | recall | F1 | AUROC | "
@@ -196,7 +198,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
         r = results[name]
         rows.append(f"| {name} | {WHAT.get(name, '')} | {r['train_s'] + r['score_s']:.0f} | {r['epochs']:.0f} ({r['best_epoch']:.0f}) "
                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auroc']:.3f} | "
-                    f"{r.get('noisy_vs_hard_auroc', float('nan')):.3f} | {r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {uar_cell(r['test_uar'], r.get('test_uar_held_out', True))} | {r['test_war']:.3f} |")
+                    f"{r.get('noisy_vs_hard_auroc', float('nan')):.3f} | {r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {uar_cell(r)} | {r['test_war']:.3f} |")
     full = results.get("full", {})
     single = full.get("single_clip")
     seeds = results.get("seeds")
@@ -209,7 +211,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
             for seed in seeds:
                 r = results["per_seed"][seed][name]
                 rows.append(f"| {name} | {seed} | {r['f1']:.3f} | {r['auroc']:.3f} | {r['noisy_vs_hard_auroc']:.3f} | "
-                            f"{r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {uar_cell(r['test_uar'], r.get('test_uar_held_out', True))} |")
+                            f"{r['hard_retention']:.3f} | {r['relabel_accuracy']:.3f} | {uar_cell(r)} |")
     lines = [
         "# Model quality on the default synthetic set", "",
         "Written by `benchmarks/model_quality.py --md`; do not edit by hand. Reproduce with:", "",
@@ -228,8 +230,7 @@ def write_markdown(results: dict, path: Path, command: str) -> None:
         f"total wall time {results.get('total_s', float('nan')) / 60:.1f} min, peak memory {results.get('peak_mb')} MB. "
         "Detection is measured on the train split (where the noisy labels are); UAR/WAR on the clean test split. "
         "Relabel accuracy: share of flagged, truly noisy videos whose suggested label is the true one."
-        + ("" if all(r.get("test_uar_held_out", True) for r in results.values() if isinstance(r, dict))
-           else " " + SEEN_NOTE + "."), "",
+        + (" " + SEEN_NOTE if any(uar_seen(results[v]) for v in variants) else ""), "",
         *rows, "",
     ]
     if single:

@@ -57,12 +57,3 @@ def encoder_splits(run: RunDir, tcfg) -> tuple[str, ...]:
         return learned_splits(run.path / "encoder.json", sha256=str(meta["encoder_sha256"]))
     return learned_splits(Path(tcfg.init).with_suffix(".json")) if tcfg.init else ()
 
-
-SEEN_MARK = "†"
-SEEN_NOTE = (f"{SEEN_MARK} the frame encoder learned the test labels (the default: it learns every split's, so every "
-             "split is audited alike): that test UAR is no held-out measurement")
-
-
-def uar_cell(uar: float, held_out: bool = True) -> str:
-    """A test UAR for a report table, marked when the model has seen the test labels."""
-    return f"{uar:.3f}" + ("" if held_out else SEEN_MARK)

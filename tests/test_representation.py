@@ -72,8 +72,12 @@ def test_frozen_sections_replace_only_themselves_and_average_the_seeds(tmp_path)
              {**seed_result(1, 0.93, 0.8, 0.9), "config": GivenEncoderConfig()}]
     frozen_training.write_section(md, Args, given, 60, "--run y --seeds 0,1")
     Args.noise_splits, Args.given_splits = "train,val,test", "train,val,test"  # other settings: their own section
-    frozen_training.write_section(md, Args, given, 60, "--run z --noise-splits train,val,test")
+    seen = [{**g, "test_uar_held_out": False} for g in given]  # the encoder learned the test labels
+    frozen_training.write_section(md, Args, seen, 60, "--run z --noise-splits train,val,test")
     text = md.read_text()
+    from curation.pipelines.bench_report import SEEN_NOTE
+
+    assert text.count("test UAR† |") == 1 and text.count(SEEN_NOTE) == 1  # only that section's UAR is marked
     for begin, _ in frozen_training.MARKERS.values():
         assert text.count(begin) == 1
     assert text.count("<!-- frozen_training given_labels noise_splits=train,val,test given_splits=train,val,test: "

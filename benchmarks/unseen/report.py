@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from model.evaluate import SEEN_NOTE, uar_cell
+from curation.pipelines.bench_report import SEEN_NOTE, uar_cell, uar_seen
 from unseen import HARD_RATE, NOISE_RATE, STRUCTURED_SHARE
 
 ABOUT = {
@@ -76,16 +76,16 @@ def write_markdown(results: dict, path: Path, *, also: tuple[dict, ...] = ()) ->
         "| test UAR (true labels) | verdict |",
         "|---|---|---|---|---|---|---|---|---|---|",
         f"| synthetic reference | 2000 | {ref['auroc']:.3f} | | {ref['hard_retention']:.3f} | | {ref['f1']:.3f} | "
-        f"{ref['noisy_vs_hard_auroc']:.3f} | {_uar(ref)} | |",
+        f"{ref['noisy_vs_hard_auroc']:.3f} | {uar_cell(ref)} | |",
     ]
     for name, r in sets.items():
         o = r["table"][0]
         ok, _ = passes(r, ref)
         lines.append(f"| {name} | {r['n']} | {o['auroc']:.3f} | {ref['auroc'] - MARGIN:.3f} | {o['hard_retention']:.3f} | "
                      f"{ref['hard_retention'] - MARGIN:.3f} | {o['f1']:.3f} | {o['noisy_vs_hard_auroc']:.3f} | "
-                     f"{_uar(r)} | {'pass' if ok else '**fail**'} |")
-    if not all(r.get("test_uar_held_out", True) for r in [ref, *sets.values()]):
-        lines += ["", SEEN_NOTE + "."]
+                     f"{uar_cell(r)} | {'pass' if ok else '**fail**'} |")
+    if any(uar_seen(r) for r in [ref, *sets.values()]):
+        lines += ["", SEEN_NOTE]
     lines.append("")
     for name, r in sets.items():
         lines += _set_section(name, r, ref)
@@ -109,17 +109,13 @@ def _diagnosis(defaults: dict, others: tuple[dict, ...]) -> list[str]:
             if r is None:
                 continue
             o = r["table"][0]
-            lines.append(f"| {name} | {opts} | {r['epochs']} | {_uar(r)} | {o['n_flagged']:.0f} | {o['f1']:.3f} | "
+            lines.append(f"| {name} | {opts} | {r['epochs']} | {uar_cell(r)} | {o['n_flagged']:.0f} | {o['f1']:.3f} | "
                          f"{o['auroc']:.3f} | {o['noisy_vs_hard_auroc']:.3f} | {o['hard_retention']:.3f} |")
     minutes = max(sum(r["times"].values()) for o in others for r in o["sets"].values()) / 60
     lines += ["", "Commands: " + "; ".join(f"`.venv/bin/python {o.get('command', '?')}`" for o in others)
               + f" (at most {minutes:.0f} min each, on the same shared cores); this section is added to the report "
               "by `--also` with their JSON files.", ""]
     return lines
-
-
-def _uar(r: dict) -> str:
-    return uar_cell(r["test_uar"], r.get("test_uar_held_out", True))
 
 
 def _options(results: dict) -> str:
@@ -136,7 +132,7 @@ def _set_section(name: str, r: dict, ref: dict) -> list[str]:
         f"{r['n']} videos; {r['n_train']} in the train split, of which {r['n_noisy']} noisy and {r['n_hard_clean']} hard "
         f"with a correct label. Stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
         + f". The model: {r['epochs']} epochs, "
-        f"best held-out UAR {r['heldout_uar']:.3f}, test UAR {_uar(r)} (WAR {r['test_war']:.3f}; video head on "
+        f"best held-out UAR {r['heldout_uar']:.3f}, test UAR {uar_cell(r)} (WAR {r['test_war']:.3f}; video head on "
         f"the clean test split, as in reports/MODEL_QUALITY_PIXELS.md). Train-split verdicts: "
         + ", ".join(f"{k} {v}" for k, v in sorted(r["verdicts"].items())) + ".", "",
         "| method | " + " | ".join(h for _, h, _ in SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|",

@@ -78,11 +78,27 @@ def criteria(tables: dict, config: str = "default") -> list[str]:
     return lines
 
 
+SEEN_MARK = "†"
+SEEN_NOTE = (f"{SEEN_MARK} the frame encoder learned the test labels (the default: it learns every split's, so every "
+             "split is audited alike): that test UAR is no held-out measurement.")
+
+
+def uar_seen(result: dict) -> bool:
+    """Whether a benchmark result's ``test_uar`` comes from a model whose encoder learned the
+    test labels (``test_uar_held_out`` False; results from before the flag were held out)."""
+    return not result.get("test_uar_held_out", True)
+
+
+def uar_cell(result: dict) -> str:
+    """A result's test UAR for a report table, marked when the model has seen the test labels."""
+    return f"{result['test_uar']:.3f}" + (SEEN_MARK if uar_seen(result) else "")
+
+
 def _met(ok) -> str:
     return "met" if ok else "NOT met"
 
 
-def _path_words(cfg: dict, encoder_splits=("train", "val")) -> str:
+def _path_words(cfg: dict, encoder_splits) -> str:
     epochs = f"{cfg['epochs']} epochs max" if cfg.get("epochs") else "the default epochs (early stopping)"
     if cfg.get("frozen"):
         return (f"Audit path: the default one, `pretrain --given-labels` (the set's {', '.join(encoder_splits)} labels) "
