@@ -6,10 +6,15 @@ learning train + val labels, against every split's, on the same synthetic sets.
     .venv/bin/python benchmarks/encoder_splits.py --root runs/encsplits --seeds 0,1 \\
         --md reports/ENCODER_SPLITS.md
 
-Per seed it renders one set (`synth --n 1200 --noise-splits train,val,test`) into
-ROOT_s<seed>_trainval and audits it there with `--given-splits train,val`; ROOT_s<seed>_all
-shares its videos and audits with `--given-splits train,val,test`. Finished runs (scores
-present, encoder of the asked splits) are reused. Detection per split and over all splits:
+Per seed it renders one set (`synth --n N --noise-splits train,val,test`, N 1,200 unless
+--n) into ROOT_s<seed>_trainval and audits it there with `--given-splits train,val`;
+ROOT_s<seed>_all shares its videos and audits with `--given-splits train,val,test`.
+`--variants all` audits only the default (every split's labels), rendering into
+ROOT_s<seed>_all: with `--n 2000`, the default set of the issue's done-when with every split
+noisy. Finished runs (scores present, encoder of the asked splits) are reused. Each run also
+gets `dfer-curate baselines` once, for the claim on the train split: noisy-vs-hard AUROC
+against the best baseline and F1 against cleanlab's best filter, on the same network.
+Detection per split and over all splits:
 flags are the `noisy` verdict, as in the bench; "clean, easy to review" counts `noisy` and
 `hard-or-noisy` among clean, easy videos (what an annotator would be sent for nothing).
 """
@@ -63,7 +68,37 @@ def measure(run: Path) -> dict:
     from curation.runs import RunDir
 
     r = RunDir(run)
-    return measure_scores(pd.read_parquet(r.scores), r.read_manifest().df)
+    out = measure_scores(pd.read_parquet(r.scores), r.read_manifest().df)
+    if r.baselines.exists():
+        from curation.audit.compare import side_by_side
+
+        out["baselines"] = against_baselines(side_by_side(run))
+    return out
+
+
+def run_baselines(run: Path) -> None:
+    """`dfer-curate baselines RUN` (its defaults) once per run: the claim's comparison on the
+    same network."""
+    from curation import cli
+    from curation.runs import RunDir
+
+    if not RunDir(run).baselines.exists() and (ok := cli.main(["baselines", str(run)])):
+        raise SystemExit(f"{run}: `dfer-curate baselines` failed (exit {ok})")
+
+
+def against_baselines(table: pd.DataFrame) -> dict:
+    """Ours against the baselines of ``compare.side_by_side`` (train split, same network): the
+    best baseline by noisy-vs-hard AUROC, and cleanlab's best filter by F1."""
+    from curation.audit.baselines import CLEANLAB_FILTERS
+
+    t = table.set_index("method")
+    others = t.drop(index="ours")
+    best = others["noisy_vs_hard_auroc"].astype(float).idxmax()
+    filters = others[[m in {f"cl_{f}" for f in CLEANLAB_FILTERS} for m in others.index]]
+    cl = filters["f1"].astype(float).idxmax()
+    return {"ours_nvh": float(t.loc["ours", "noisy_vs_hard_auroc"]), "best_baseline": best,
+            "best_nvh": float(others.loc[best, "noisy_vs_hard_auroc"]),
+            "ours_f1": float(t.loc["ours", "f1"]), "cleanlab_filter": cl, "cleanlab_f1": float(filters.loc[cl, "f1"])}
 
 
 def measure_scores(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -82,18 +117,20 @@ def measure_scores(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return out
 
 
-def write_markdown(results: dict, path: Path, command: str, minutes: float) -> None:
+def write_markdown(results: dict, path: Path, command: str, minutes: float, *, n: int, variants: dict) -> None:
     import platform
 
     import torch
 
     seeds = sorted(results)
-    lines = ["# Whose labels the given-label encoder learns (every split noisy)", "",
+    title = ("Whose labels the given-label encoder learns" if len(variants) > 1
+             else f"The default path, its encoder learning {variants[next(iter(variants))]}")
+    lines = [f"# {title} (every split noisy)", "",
              "Written by `benchmarks/encoder_splits.py --md`; do not edit by hand. Reproduce with:", "",
              "```bash", f".venv/bin/python {command}", "```", "",
              f"Machine: {os.cpu_count()} CPUs, torch {torch.__version__}, Python {platform.python_version()}; "
              f"{minutes:.0f} min of audits in this invocation (finished runs are reused).", "",
-             f"Sets: `dfer-curate synth --n 1200 --noise-splits train,val,test --seed S` (20 % wrong labels in "
+             f"Sets: `dfer-curate synth --n {n} --noise-splits train,val,test --seed S` (20 % wrong labels in "
              f"every split, 20 % hard videos), seeds {', '.join(map(str, seeds))}; then the default path (encoder and "
              "network at their default seed) with "
              "`pretrain --given-labels --given-splits` train,val (`trainval`) or train,val,test (`all`). The video "
@@ -105,16 +142,28 @@ def write_markdown(results: dict, path: Path, command: str, minutes: float) -> N
              "| scope | encoder learns | " + " | ".join(h for _, h in SHOWN) + " |",
              "|---|---|" + "---|" * len(SHOWN)]
     for scope in SCOPES:
-        for tag, splits in VARIANTS.items():
+        for tag, splits in variants.items():
             vals = [sum(results[s][tag][scope][k] for s in seeds) / len(seeds) for k, _ in SHOWN]
             lines.append(f"| {scope} | {splits} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
     lines += ["", "Per seed (all splits):", "", "| seed | encoder learns | flagged / noisy | "
               + " | ".join(h for _, h in SHOWN) + " |", "|---|---|---|" + "---|" * len(SHOWN)]
     for s in seeds:
-        for tag, splits in VARIANTS.items():
+        for tag, splits in variants.items():
             r = results[s][tag]["all splits"]
             lines.append(f"| {s} | {splits} | {r['n_flagged']} / {r['n_noisy']} | "
                          + " | ".join(f"{r[k]:.3f}" for k, _ in SHOWN) + " |")
+    rows = [(s, tag) for s in seeds for tag in variants if "baselines" in results[s][tag]]
+    if rows:
+        lines += ["", "The claim on the train split, against `dfer-curate baselines` on the same network (its defaults: "
+                  "cleanlab on the network's in-sample clip probabilities; AUM, loss-GMM and cartography on its training "
+                  "dynamics): noisy-vs-hard AUROC of ours and of the best baseline, F1 of ours and of cleanlab's best "
+                  "filter:", "", "| seed | encoder learns | ours noisy-vs-hard | best baseline | its noisy-vs-hard | lead "
+                  "| ours F1 | cleanlab's best filter | its F1 |", "|---|---|---|---|---|---|---|---|---|"]
+        for s, tag in rows:
+            b = results[s][tag]["baselines"]
+            lines.append(f"| {s} | {variants[tag]} | {b['ours_nvh']:.3f} | {b['best_baseline']} | {b['best_nvh']:.3f} | "
+                         f"{b['ours_nvh'] - b['best_nvh']:+.3f} | {b['ours_f1']:.3f} | {b['cleanlab_filter']} | "
+                         f"{b['cleanlab_f1']:.3f} |")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -123,24 +172,33 @@ def main(argv=None) -> int:
     p.add_argument("--root", default="runs/encsplits", help="run directories are ROOT_s<seed>_<trainval|all>")
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--n", type=int, default=1200, help="videos per set")
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"encoders to compare, of {', '.join(VARIANTS)} (`all` alone: the default path's numbers)")
     p.add_argument("--json", default=None, help="also write the numbers here")
     p.add_argument("--md", default=None, help="write the markdown report here")
     args = p.parse_args(argv)
+    tags = args.variants.split(",")
+    if not tags or any(t not in VARIANTS for t in tags):
+        p.error(f"--variants takes a comma-separated subset of {', '.join(VARIANTS)}, got {args.variants!r}")
+    variants = {t: VARIANTS[t] for t in VARIANTS if t in tags}
     results, spent = {}, 0.0
     for seed in (int(s) for s in args.seeds.split(",")):
-        data_run = Path(f"{args.root}_s{seed}_trainval")
-        spent += audit(data_run, seed, VARIANTS["trainval"], n=args.n, data_run=None)
-        spent += audit(Path(f"{args.root}_s{seed}_all"), seed, VARIANTS["all"], n=args.n, data_run=data_run)
-        results[seed] = {tag: measure(Path(f"{args.root}_s{seed}_{tag}")) for tag in VARIANTS}
+        data_run = None  # the first variant renders the set; the others share its videos
+        for tag, splits in variants.items():
+            run = Path(f"{args.root}_s{seed}_{tag}")
+            spent += audit(run, seed, splits, n=args.n, data_run=data_run)
+            run_baselines(run)
+            data_run = data_run or run
+        results[seed] = {tag: measure(Path(f"{args.root}_s{seed}_{tag}")) for tag in variants}
     for seed, r in results.items():
-        for tag in VARIANTS:
+        for tag in variants:
             a = r[tag]["all splits"]
             print(f"seed {seed} {tag:8s} all splits: " + ", ".join(f"{h} {a[k]:.3f}" for k, h in SHOWN))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     if args.md:
         command = "benchmarks/encoder_splits.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-        write_markdown(results, Path(args.md), command, spent / 60)
+        write_markdown(results, Path(args.md), command, spent / 60, n=args.n, variants=variants)
         print(f"wrote {args.md}")
     return 0
 

@@ -47,8 +47,34 @@ def test_the_report_has_a_row_per_scope_and_encoder_and_the_command(tmp_path):
     m = encoder_splits.measure_scores(*_tables())
     results = {0: {"trainval": m, "all": m}, 1: {"trainval": m, "all": m}}
     path = tmp_path / "r.md"
-    encoder_splits.write_markdown(results, path, "benchmarks/encoder_splits.py --seeds 0,1", 3.0)
+    encoder_splits.write_markdown(results, path, "benchmarks/encoder_splits.py --seeds 0,1", 3.0,
+                                  n=1200, variants=encoder_splits.VARIANTS)
     md = path.read_text()
     assert "benchmarks/encoder_splits.py --seeds 0,1" in md and "seeds 0, 1" in md
     assert "| all splits | train,val,test | 0.500 |" in md and "| test | train,val | 0.000 |" in md
     assert md.count("\n| 1 | ") == 2
+
+
+def test_the_default_alone_is_titled_as_the_default_path_and_names_its_set_size(tmp_path):
+    m = encoder_splits.measure_scores(*_tables())
+    m["baselines"] = {"ours_nvh": 0.95, "best_baseline": "aum", "best_nvh": 0.93, "ours_f1": 0.86,
+                      "cleanlab_filter": "cl_both", "cleanlab_f1": 0.84}
+    path = tmp_path / "r.md"
+    encoder_splits.write_markdown({0: {"all": m}}, path, "benchmarks/encoder_splits.py --variants all", 1.0,
+                                  n=2000, variants={"all": encoder_splits.VARIANTS["all"]})
+    md = path.read_text()
+    assert md.startswith("# The default path, its encoder learning train,val,test (every split noisy)")
+    assert "synth --n 2000 --noise-splits" in md
+    assert "| train,val |" not in md and md.count("| train,val,test |") == 4 + 1 + 1  # 4 scopes, seed, claim
+    assert "| 0 | train,val,test | 0.950 | aum | 0.930 | +0.020 | 0.860 | cl_both | 0.840 |" in md
+
+
+def test_the_claim_names_the_best_baseline_by_noisy_vs_hard_and_cleanlabs_best_filter_by_f1():
+    table = pd.DataFrame({
+        "method": ["ours", "cl_prune_by_class", "cl_self_confidence", "aum", "cl_both"],
+        "noisy_vs_hard_auroc": [0.93, 0.90, 0.92, 0.91, 0.89],
+        "f1": [0.85, 0.80, float("nan"), 0.88, 0.84]})
+    b = encoder_splits.against_baselines(table)
+    # aum has the higher F1 but is not a cleanlab filter; the self-confidence rank has no flags
+    assert b == {"ours_nvh": 0.93, "best_baseline": "cl_self_confidence", "best_nvh": 0.92, "ours_f1": 0.85,
+                 "cleanlab_filter": "cl_both", "cleanlab_f1": 0.84}
