@@ -77,12 +77,15 @@ def measure(run: Path) -> dict:
 
 
 def run_baselines(run: Path) -> None:
-    """`dfer-curate baselines RUN` (its defaults) once per run: the claim's comparison on the
-    same network."""
+    """`dfer-curate baselines RUN` (its defaults) unless the run has baselines newer than its
+    scores: the claim's comparison on the same network."""
     from curation import cli
     from curation.runs import RunDir
 
-    if not RunDir(run).baselines.exists() and (ok := cli.main(["baselines", str(run)])):
+    r = RunDir(run)
+    if r.baselines.exists() and r.baselines.stat().st_mtime >= r.scores.stat().st_mtime:
+        return
+    if ok := cli.main(["baselines", str(run)]):
         raise SystemExit(f"{run}: `dfer-curate baselines` failed (exit {ok})")
 
 
