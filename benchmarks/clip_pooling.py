@@ -50,7 +50,7 @@ def measure_run(run: Path, truth: pd.DataFrame, poolings: list[str]) -> list[dic
     """One row per pooling: our detection on the train split and the best baseline's
     noisy-vs-hard AUROC on the same network."""
     from curation.audit.baselines import run_baselines
-    from curation.audit.compare import with_baselines
+    from curation.audit.compare import strongest_baseline, with_baselines
     from curation.audit.metrics import detection_table
     from curation.runs import RunDir
     from model.config import ScoreConfig
@@ -64,11 +64,12 @@ def measure_run(run: Path, truth: pd.DataFrame, poolings: list[str]) -> list[dic
     rows = []
     for pooling in poolings:
         scores = score(run, ScoreConfig(clip_pooling=pooling), progress=False)
-        det = detection_table(with_baselines(scores, base), truth, names=names).set_index("method")
-        others = det.drop(index="ours")["noisy_vs_hard_auroc"]
-        rows.append({"run": run.name, "pooling": pooling, **det.loc["ours", list(COLUMNS)].to_dict(),
-                     "best baseline": f"{others.idxmax()} {others.max():.3f}",
-                     "lead": float(det.loc["ours", "noisy_vs_hard_auroc"] - others.max())})
+        det = detection_table(with_baselines(scores, base), truth, names=names)
+        best, best_nvh = strongest_baseline(det)
+        ours = det.set_index("method").loc["ours"]
+        rows.append({"run": run.name, "pooling": pooling, **ours[list(COLUMNS)].to_dict(),
+                     "best baseline": f"{best} {best_nvh:.3f}",
+                     "lead": float(ours["noisy_vs_hard_auroc"] - best_nvh)})
     return rows
 
 

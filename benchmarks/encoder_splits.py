@@ -93,15 +93,13 @@ def against_baselines(table: pd.DataFrame) -> dict:
     """Ours against the baselines of ``compare.side_by_side`` (train split, same network): the
     best baseline by noisy-vs-hard AUROC, and cleanlab's best filter by F1."""
     from curation.audit.baselines import CLEANLAB_FILTERS
+    from curation.audit.compare import strongest_baseline
 
-    t = table.set_index("method")
-    others = t.drop(index="ours")
-    best = others["noisy_vs_hard_auroc"].astype(float).idxmax()
-    filters = others[[m in {f"cl_{f}" for f in CLEANLAB_FILTERS} for m in others.index]]
-    cl = filters["f1"].astype(float).idxmax()
-    return {"ours_nvh": float(t.loc["ours", "noisy_vs_hard_auroc"]), "best_baseline": best,
-            "best_nvh": float(others.loc[best, "noisy_vs_hard_auroc"]),
-            "ours_f1": float(t.loc["ours", "f1"]), "cleanlab_filter": cl, "cleanlab_f1": float(filters.loc[cl, "f1"])}
+    ours = table.set_index("method").loc["ours"]
+    best, best_nvh = strongest_baseline(table, "noisy_vs_hard_auroc")
+    cl, cl_f1 = strongest_baseline(table, "f1", methods=[f"cl_{f}" for f in CLEANLAB_FILTERS])
+    return {"ours_nvh": float(ours["noisy_vs_hard_auroc"]), "best_baseline": best, "best_nvh": best_nvh,
+            "ours_f1": float(ours["f1"]), "cleanlab_filter": cl, "cleanlab_f1": cl_f1}
 
 
 def measure_scores(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -181,7 +179,7 @@ def main(argv=None) -> int:
     p.add_argument("--md", default=None, help="write the markdown report here")
     args = p.parse_args(argv)
     tags = args.variants.split(",")
-    if not tags or any(t not in VARIANTS for t in tags):
+    if any(t not in VARIANTS for t in tags):
         p.error(f"--variants takes a comma-separated subset of {', '.join(VARIANTS)}, got {args.variants!r}")
     variants = {t: VARIANTS[t] for t in VARIANTS if t in tags}
     results, spent = {}, 0.0

@@ -52,15 +52,13 @@ def blend_rows(run_dir: Path, truth: pd.DataFrame, blends=BLENDS) -> pd.DataFram
 def best_baseline(run_dir: Path, truth: pd.DataFrame) -> tuple[str, float] | None:
     """The baseline with the highest noisy-vs-hard AUROC on the run's network, and that AUROC;
     None when the run has no baselines.parquet."""
+    from curation.audit.compare import strongest_baseline
     from curation.audit.metrics import detection_table
 
     path = Path(run_dir) / "baselines.parquet"
     if not path.exists():
         return None
-    base = pd.read_parquet(path)
-    det = detection_table(base, truth).dropna(subset=["noisy_vs_hard_auroc"])
-    top = det.sort_values("noisy_vs_hard_auroc", ascending=False).iloc[0]
-    return str(top["method"]), float(top["noisy_vs_hard_auroc"])
+    return strongest_baseline(detection_table(pd.read_parquet(path), truth))
 
 
 def report(runs: list[tuple[Path, Path | None]], command: str) -> str:

@@ -19,6 +19,22 @@ def with_baselines(scores: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([ours_columns(train), base.drop(columns="video_id")], axis=1)
 
 
+def strongest_baseline(det: pd.DataFrame, column: str = "noisy_vs_hard_auroc", *,
+                       methods=None) -> tuple[str, float] | None:
+    """The method other than ours with the highest ``column`` in a detection table (a
+    ``method`` column beside ``metrics.DETECTION_COLUMNS``), among ``methods`` when given, and
+    that value; None when no such method has one. The claim and the F1 check compare ours
+    against it."""
+    others = det[det["method"] != "ours"]
+    if methods is not None:
+        others = others[others["method"].isin(list(methods))]
+    others = others.dropna(subset=[column])
+    if others.empty:
+        return None
+    top = others.loc[others[column].idxmax()]
+    return str(top["method"]), float(top[column])
+
+
 def side_by_side(run_dir, *, methods=None) -> pd.DataFrame:
     """Per method on the train split: inputs, n flagged and, when the manifest has ground
     truth, the columns of ``metrics.detection_table``. Our method (scores.parquet:
