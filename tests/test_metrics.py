@@ -77,3 +77,25 @@ def test_hard_retention_at_compares_methods_at_one_flag_count():
     assert hard_retention_at(methods, truth, ["m", "s"], 3) == [0.5, 0.0]
     assert hard_retention_at(methods, truth, ["m", "s"], 2) == [1.0, 0.0]
     assert hard_retention_at(methods, truth, ["m"], 0) == [1.0]
+
+
+def test_noisy_vs_hard_by_kind_splits_the_claim_by_kind_of_hard_video():
+    from curation.audit.metrics import detection_table, noisy_vs_hard_by_kind
+
+    truth = pd.DataFrame({"video_id": list("abcdefg"), "is_noisy": [1, 1, 0, 0, 0, 0, 1],
+                          "is_hard": [0, 0, 1, 1, 1, 0, 1], "hard_kind": [None, None, "blend", "blend", "brief", None,
+                                                                         "brief"],
+                          "true_label": list("xyxyxyx")})
+    # noisy a, b, g (g hard too: it counts as noisy); hard-correct c, d (blend), e (brief)
+    methods = pd.DataFrame({"video_id": list("abcdefg"), "m_score": [0.9, 0.4, 0.5, 0.1, 0.3, 0.0, 0.8],
+                            "s_score": [np.nan, 0.2, 0.1, 0.3, 0.9, 0.0, 0.5]})
+    df = noisy_vs_hard_by_kind(methods, truth, ["m", "s"]).set_index("method")
+    assert list(df.columns) == ["all", "blend", "brief", "n_blend", "n_brief"]
+    assert (df.loc["m", "n_blend"], df.loc["m", "n_brief"]) == (2, 1)
+    # m: against blend c 0.5 / d 0.1, noisy 0.9, 0.4, 0.8 win 5 of 6 pairs; against brief e 0.3, all 3
+    assert df.loc["m", "blend"] == pytest.approx(5 / 6) and df.loc["m", "brief"] == 1.0
+    # all = the pairs pooled = the kinds weighted by count, and what detection_table says
+    assert df.loc["m", "all"] == pytest.approx((5 / 6 * 2 + 1.0) / 3)
+    assert df.loc["m", "all"] == pytest.approx(detection_table(methods, truth, names=["m"]).iloc[0]["noisy_vs_hard_auroc"])
+    # s: NaN ranks lowest, so a loses every pair; brief e (0.9) beats every noisy video
+    assert df.loc["s", "brief"] == 0.0 and df.loc["s", "blend"] == pytest.approx(3 / 6)

@@ -163,13 +163,14 @@ def truth_by_path(videos, truth_rows: list[dict], run):
     return out
 
 
-def truth_of_run(run, set_dir=None):
-    """video_id, is_noisy, is_hard, true_label of every video of an audited ``run``: from its
-    manifest (a synthetic run), or, with ``set_dir``, from that set's truth.csv matched by path
-    (a run of benchmarks/unseen_sets.py); a SystemExit naming the run when neither has it."""
+def truth_of_run(run, set_dir=None, *, kinds: bool = False):
+    """video_id, is_noisy, is_hard, true_label (and with ``kinds`` hard_kind) of every video
+    of an audited ``run``: from its manifest (a synthetic run), or, with ``set_dir``, from that
+    set's truth.csv matched by path (a run of benchmarks/unseen_sets.py); a SystemExit naming
+    the run when neither has it."""
     from curation.runs import RunDir
 
-    cols = ["video_id", "is_noisy", "is_hard", "true_label"]
+    cols = ["video_id", "is_noisy", "is_hard", "true_label", *(["hard_kind"] if kinds else [])]
     manifest = RunDir(run).read_manifest().df
     if set_dir is None:
         if "is_noisy" not in manifest.columns:

@@ -127,6 +127,34 @@ def hard_retention_at(methods: pd.DataFrame, truth: pd.DataFrame, names, n: int)
     return out
 
 
+def noisy_vs_hard_by_kind(methods: pd.DataFrame, truth: pd.DataFrame, names) -> pd.DataFrame:
+    """Per method, the noisy-vs-hard AUROC of its score against each kind of hard, correctly
+    labelled video apart (``truth``'s ``hard_kind``) and against all of them (``all``): where a
+    score tells noise from difficulty and where it does not. ``all`` is the mean of the kinds'
+    AUROCs weighted by their counts (the AUROC is a mean over noisy-hard pairs). Inputs as
+    ``detection_table``; one row per method of ``names``, then ``n_<kind>`` counts."""
+    t = truth.drop_duplicates("video_id").set_index("video_id").reindex(methods["video_id"])
+    ok = t["is_noisy"].notna().to_numpy()
+    noisy = t["is_noisy"].to_numpy()[ok].astype(bool)
+    hard = t["is_hard"].to_numpy()[ok].astype(bool) & ~noisy
+    kind = t["hard_kind"].fillna("").astype(str).to_numpy()[ok]
+    kinds = sorted(set(kind[hard]))
+    rows = []
+    for m in names:
+        score = methods[f"{m}_score"].to_numpy(dtype=float)[ok]
+        score = np.where(np.isnan(score), np.finfo(float).min, score)  # NaN ranks lowest
+        row = {"method": m}
+        for k in ["all", *kinds]:
+            h = hard if k == "all" else hard & (kind == k)
+            pair = noisy | h
+            row[k] = float(roc_auc_score(noisy[pair], score[pair])) if noisy.any() and h.any() else float("nan")
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["method", "all", *kinds])
+    for k in kinds:
+        out[f"n_{k}"] = int((hard & (kind == k)).sum())
+    return out
+
+
 def ours_columns(scores: pd.DataFrame) -> pd.DataFrame:
     """Our method in the shape ``detection_table`` reads: noise_score, verdict == noisy and
     the suggested label as ``ours_score``, ``ours_flag``, ``ours_suggested``."""
