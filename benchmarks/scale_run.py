@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from curation.pipelines.bench import cpu_model  # noqa: E402  (no torch at import)
+
 # the README's pipeline after the data is there; {size} is the videos' frame size
 STAGES = (
     ("pretrain", "{run}", "--given-labels", "--size", "{size}"),
@@ -162,7 +164,7 @@ def main(argv=None) -> int:
     res = {"n": args.n, "size": args.size, "seed": args.seed, "stages": [],
            "command": shlex.join([".venv/bin/python", "benchmarks/scale_run.py", *(argv if argv is not None
                                                                                    else sys.argv[1:])]),
-           "machine": f"{os.cpu_count()} CPUs, {platform.python_version()}, load average at start "
+           "machine": f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, load average at start "
                       f"{os.getloadavg()[0]:.2f}",
            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     for stage, cmd in stage_commands(run, n=args.n, size=args.size, seed=args.seed, workers=args.workers,

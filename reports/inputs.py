@@ -45,7 +45,7 @@ class Inputs:
     scores: pd.DataFrame
     classes: list[str]
     manifest: Manifest
-    truth: pd.DataFrame | None = None       # video_id, true_label, is_noisy, is_hard (aligned to scores)
+    truth: pd.DataFrame | None = None       # video_id, true_label, is_noisy, is_hard[, hard_kind] (aligned to scores)
     clip_probs: np.ndarray | None = None    # (N, M, C) aligned to scores rows
     dynamics: pd.DataFrame | None = None
     baselines: pd.DataFrame | None = None
@@ -64,7 +64,8 @@ def load_inputs(run_dir) -> Inputs:
     classes = list(manifest.classes)
     inputs = Inputs(run=run, scores=scores, classes=classes, manifest=manifest, config=run.load_config())
     if manifest.has_ground_truth:
-        gt = manifest.df.set_index("video_id")[["true_label", "is_noisy", "is_hard"]]
+        kind = ["hard_kind"] if "hard_kind" in manifest.df.columns else []  # the generator's kind of hard video
+        gt = manifest.df.set_index("video_id")[["true_label", "is_noisy", "is_hard", *kind]]
         inputs.truth = gt.reindex(scores["video_id"].astype(str)).reset_index()
     if run.clip_probs.exists():
         inputs.clip_probs = run.read_clip_probs(len(scores), len(classes), mmap=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from curation.schema import VERDICTS
-from curation.audit.metrics import detection_table
+from curation.audit.metrics import detection_table, noisy_vs_hard_by_kind
 from reports.images import collect_strips
 from reports.inputs import Inputs, ReportConfig, software_versions
 from reports.tables import OURS, baseline_methods, method_table, overlap_table
@@ -257,6 +257,7 @@ def _baselines_section(inputs: Inputs, figs: Figures) -> tuple[str, pd.DataFrame
                             | {"n_flagged": lambda x: "–" if not np.isfinite(x) else _int(x)},
                             numeric={*rated, "n_flagged"},
                             row_attr="method"))
+        parts.append(_kinds_table(table, inputs.truth, list(det["method"])))
         t = inputs.truth.set_index("video_id").reindex(table["video_id"])
         ok = t["is_noisy"].notna().to_numpy()
         if 0 < t["is_noisy"][ok].astype(bool).sum() < ok.sum():
@@ -266,6 +267,23 @@ def _baselines_section(inputs: Inputs, figs: Figures) -> tuple[str, pd.DataFrame
                                   "the precision-recall curve, the better a method ranks mislabelled videos first. "
                                   "Our method is the thick line."))
     return _section("baselines", "Baselines", "".join(parts)), det
+
+
+def _kinds_table(table: pd.DataFrame, truth: pd.DataFrame, methods: list[str]) -> str:
+    """noisy_vs_hard_auroc against each kind of hard video apart, when the truth names kinds:
+    where the claim holds and where a single-prediction method does as well."""
+    if "hard_kind" not in truth.columns:
+        return ""
+    kinds = noisy_vs_hard_by_kind(table, truth, methods)
+    names = [c for c in kinds.columns if c not in ("method", "all") and not c.startswith("n_")]
+    if not names:
+        return ""
+    counts = ", ".join(f"{k} {_int(kinds[f'n_{k}'].iloc[0])}" for k in names)
+    return ("<h3>By kind of hard video</h3><p class=\"how\"><b>noisy_vs_hard_auroc</b> against each kind of "
+            f"hard, correctly labelled video apart ({counts}); <b>all</b> is the column above. A kind where a "
+            "baseline matches our score is a kind of difficulty the clips do not tell from a wrong label.</p>"
+            + _table(kinds[["method", "all", *names]], formats={c: _f for c in ["all", *names]},
+                     numeric={"all", *names}, row_attr="method"))
 
 
 def _video_rows(inputs: Inputs, rows: pd.DataFrame, cfg: ReportConfig, strips: dict) -> str:

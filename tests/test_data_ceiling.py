@@ -34,5 +34,10 @@ def test_end_to_end_writes_the_tables(tmp_path, capsys):
     text = md.read_text()
     assert "--n 70 --curve 20,40" in text
     table = [ln for ln in text.splitlines() if ln.startswith("| 0.") or ln.startswith("| 1.")]
-    assert len(table) == 1 and all(0.0 <= float(v) <= 1.0 for v in table[0].strip("| ").split(" | "))
+    assert len(table) == 2 and all(0.0 <= float(v) <= 1.0 for row in table for v in row.strip("| ").split(" | "))
+    claim = text.split("## Ceiling for the claim")[1].splitlines()
+    header = next(ln for ln in claim if ln.startswith("| all |"))
+    kinds = header.strip("| ").split(" | ")[1:]
+    assert kinds and set(kinds) <= {"subtle", "brief", "blend", "occluded", "distractor"}
+    assert len(table[1].strip("| ").split(" | ")) == 1 + len(kinds)
     assert "| 20 |" in text and "| 40 |" in text and "easy Sad/Neutral error" in text

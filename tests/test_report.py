@@ -316,3 +316,29 @@ def test_weak_model_is_called_out(tmp_path):
     write_json(run.checkpoints / "train_log.json", {"heldout": "val", "log": [{"heldout_uar": 0.3}, {"heldout_uar": 0.31}]})
     summary = section(build_report(run.path).read_text(encoding="utf-8"), "summary")
     assert 'data-key="weak-model"' in summary and "best val UAR is 0.31 against chance 0.25" in summary
+
+
+def test_claim_by_kind_of_hard_video(full_run):
+    from curation.audit.metrics import detection_table
+
+    run, page = full_run
+    block = section(page, "baselines").split("<h3>By kind of hard video</h3>")[1].split("</table>")[0]
+    scores, base = pd.read_parquet(run.scores), pd.read_parquet(run.baselines)
+    table = method_table(scores, base)[0]
+    det = detection_table(table, read_manifest(run.path).df, names=["ours", "aum"]).set_index("method")
+    for method in ("ours", "aum"):  # the fake run's one kind (subtle): its column is the pooled one
+        cells = dict(re.findall(r'data-col="(\w+)">([^<]*)<', re.search(rf'<tr data-row="{method}">(.*?)</tr>',
+                                                                         block, re.S).group(1)))
+        assert num(cells["subtle"]) == num(cells["all"]) == pytest.approx(det.loc[method, "noisy_vs_hard_auroc"],
+                                                                         abs=5.1e-4)
+    hard = read_manifest(run.path).df.query("is_hard and not is_noisy and split == 'train'")
+    assert f"subtle {len(hard)}" in block
+
+
+def test_no_kind_table_without_kinds():
+    from reports.sections import _kinds_table
+
+    truth = pd.DataFrame({"video_id": ["a", "b"], "is_noisy": [True, False], "is_hard": [False, True]})
+    table = pd.DataFrame({"video_id": ["a", "b"], "ours_score": [0.9, 0.1]})
+    assert _kinds_table(table, truth, ["ours"]) == ""
+    assert "<table" in _kinds_table(table, truth.assign(hard_kind=["", "blend"]), ["ours"])

@@ -53,3 +53,6 @@ def test_small_run_measures_every_stage(tmp_path):
     text = md.read_text()
     assert "| pretrain | `dfer-curate pretrain RUN --given-labels --size 32 --steps 20` |" in text
     assert "All stages: **" in text and "noisy-vs-hard AUROC" in text
+    from curation.pipelines.bench import cpu_model
+
+    assert f"CPUs ({cpu_model()})" in text and cpu_model()  # timings name the processor they ran on

@@ -372,20 +372,24 @@ def _copy_oof(kfold: Path, audit: Path) -> None:
 # ---------------------------------------------------------------- the whole bench
 
 
+def cpu_model() -> str:
+    """The processor's name (/proc/cpuinfo), so timings from different machines are not
+    compared as if they were one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     """What the numbers ran on."""
     import torch
 
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "ram_gib": round(ram, 1), "torch": torch.__version__,
+    return {"cpus": os.cpu_count(), "cpu": cpu_model(), "ram_gib": round(ram, 1), "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(),
             "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
 
